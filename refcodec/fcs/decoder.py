@@ -1,0 +1,225 @@
+"""FCS decoding process and loss process (SPEC 6 and 7).
+
+:class:`FcsDecoder` takes units one at a time, as a receiver gets them from a network, and
+returns the output frames each unit produces. In strict mode (conformance checking,
+``fcdump``) the first malformed unit raises its registered error. In resilient mode (a
+receiver) a malformed unit is concealed as SPEC 7 prescribes and decoding goes on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+from ..errors import E_NO_SEQUENCE_HEADER, E_RESIDUAL, FcError
+from ..quant import dequantize
+from ..spec_tables import levels, max_unit_bytes_any_level
+from .layout import UNIT_SEQUENCE_HEADER, ActiveRanges, SequenceHeader
+from .storage import iter_units
+from .syntax import FRAME_COUNTER_MODULUS, FrameUnit, ReservedUnit, read_unit
+
+
+class FrameStatus(StrEnum):
+    """How an output frame came about (SPEC 7.2)."""
+
+    DECODED = "decoded"
+    CONCEALED_GAP = "concealed_gap"  # a frame the counter says is missing
+    CONCEALED_ERROR = "concealed_error"  # a unit that failed to parse or check
+    CONCEALED_NO_REFERENCE = "concealed_no_reference"  # a P-frame without a valid reference
+
+
+@dataclass
+class DecodedFrame:
+    """One output frame: the dequantized binary32 vector in layout order."""
+
+    values: np.ndarray
+    status: FrameStatus
+    unit_index: int | None = None
+    frame_type: str | None = None  # "I", "P" or None when no unit was decoded
+    quantized: np.ndarray | None = None
+    error: FcError | None = None
+
+
+@dataclass
+class UnitEvent:
+    """What one unit did, for ``.res``-style reports (SPEC 7.3)."""
+
+    unit_index: int
+    kind: str  # "sequence_header", "I", "P", "reserved", "error"
+    error_class: str | None = None
+    frames_out: int = 0
+
+
+@dataclass
+class DecodeResult:
+    """Result of decoding a whole file."""
+
+    header: SequenceHeader | None
+    frames: list[DecodedFrame]
+    events: list[UnitEvent] = field(default_factory=list)
+
+    def matrix(self) -> np.ndarray:
+        """All output vectors as a [frames, dims] binary32 array."""
+        if not self.frames:
+            return np.zeros((0, self.header.total_dims if self.header else 0), np.float32)
+        return np.stack([f.values for f in self.frames])
+
+
+def _peek_unit_type(data: bytes) -> int | None:
+    """unit_type of a unit that failed to parse, if its first element is readable."""
+    from ..bitio import BitReader
+
+    try:
+        return BitReader(data).ue("unit_type")
+    except FcError:
+        return None
+
+
+class FcsDecoder:
+    """Unit-by-unit FCS decoder (SPEC 6, 7).
+
+    Args:
+        strict: raise the first error (True) or conceal and continue (False).
+    """
+
+    def __init__(self, strict: bool = True):
+        self.strict = strict
+        self.header: SequenceHeader | None = None
+        self._key: tuple | None = None
+        self._seq_ranges: ActiveRanges | None = None
+        self._ranges: ActiveRanges | None = None
+        self._top: np.ndarray | None = None
+        self._ref: np.ndarray | None = None
+        self._last_good: np.ndarray | None = None
+        self._expected: int | None = None
+        self.events: list[UnitEvent] = []
+        self._units_seen = 0
+
+    # -- limits -------------------------------------------------------------------
+    def max_unit_bytes(self) -> int:
+        """Largest unit the active level allows (SPEC 4.3, R-21)."""
+        if self.header is None:
+            return max_unit_bytes_any_level()
+        return levels()[self.header.level_idc].max_unit_bytes
+
+    # -- state --------------------------------------------------------------------
+    def _activate(self, h: SequenceHeader) -> None:
+        """SPEC 6.1, R-22: a new or changed sequence header resets the decoder."""
+        key = h.layout_key()
+        if key == self._key:
+            return  # a repeat of the active header changes nothing (R-23)
+        self.header, self._key = h, key
+        self._seq_ranges = ActiveRanges.from_groups(h.groups, [g.range_min for g in h.groups], [g.range_max for g in h.groups])
+        self._ranges = self._seq_ranges
+        self._top = np.array([(1 << g.bit_depth) - 1 for g in h.groups for _ in range(g.dims)], dtype=np.int64)
+        self._ref = None
+        self._last_good = None
+        self._expected = None
+
+    def _concealed(self, status: FrameStatus, unit_index: int | None, error: FcError | None = None) -> DecodedFrame:
+        """SPEC 7.2, R-41: hold the last good vector (zeros before the first)."""
+        if self._last_good is not None:
+            values = self._last_good.copy()
+        else:
+            values = np.zeros(self.header.total_dims, dtype=np.float32)
+        return DecodedFrame(values, status, unit_index, error=error)
+
+    # -- decoding -----------------------------------------------------------------
+    def decode_unit(self, data: bytes, unit_index: int | None = None, base_bit: int = 0) -> list[DecodedFrame]:
+        """Decode one unit and return the frames it outputs, in output order."""
+        index = self._units_seen if unit_index is None else unit_index
+        self._units_seen += 1
+        try:
+            unit = read_unit(data, self.header, base_bit)
+            if isinstance(unit, SequenceHeader):
+                self._activate(unit)
+                self.events.append(UnitEvent(index, "sequence_header"))
+                return []
+            if isinstance(unit, ReservedUnit):
+                self.events.append(UnitEvent(index, "reserved"))
+                return []
+            frames = self._decode_frame(unit, index, data, base_bit)
+        except FcError as err:
+            if self.strict:
+                raise
+            return self._on_error(err, data, index)
+        self.events.append(UnitEvent(index, "I" if unit.is_intra else "P", frames_out=len(frames)))
+        return frames
+
+    def _on_error(self, err: FcError, data: bytes, index: int) -> list[DecodedFrame]:
+        """SPEC 7.1, R-40: a failed unit is discarded; a failed frame unit is one lost frame."""
+        unit_type = _peek_unit_type(data)
+        if self.header is None or unit_type == UNIT_SEQUENCE_HEADER or isinstance(err, E_NO_SEQUENCE_HEADER):
+            self.events.append(UnitEvent(index, "error", err.error_class))
+            return []
+        self._ref = None
+        if self._expected is not None:
+            self._expected = (self._expected + 1) % FRAME_COUNTER_MODULUS
+        self.events.append(UnitEvent(index, "error", err.error_class, frames_out=1))
+        return [self._concealed(FrameStatus.CONCEALED_ERROR, index, err)]
+
+    def _decode_frame(self, f: FrameUnit, index: int, data: bytes, base_bit: int) -> list[DecodedFrame]:
+        out: list[DecodedFrame] = []
+        # SPEC 7.1, R-42: a counter gap means frames were lost.
+        if self._expected is not None:
+            gap = (f.frame_counter - self._expected) % FRAME_COUNTER_MODULUS
+            if gap:
+                self._ref = None
+                out.extend(self._concealed(FrameStatus.CONCEALED_GAP, None) for _ in range(gap))
+        flat = np.fromiter((v for vals in f.values for v in vals), dtype=np.int64, count=self.header.total_dims)
+        if f.is_intra:
+            self._ranges = self._seq_ranges.with_updates(self.header.groups, f.range_updates)  # SPEC 6.3, R-31
+            q = flat
+        elif self._ref is None:
+            # SPEC 7.2, R-43: a P-frame without a reference is dropped.
+            self._expected = (f.frame_counter + 1) % FRAME_COUNTER_MODULUS
+            out.append(self._concealed(FrameStatus.CONCEALED_NO_REFERENCE, index))
+            return out
+        else:
+            q = self._ref + flat  # SPEC 6.2, R-32
+            bad = (q < 0) | (q > self._top)
+            if bad.any():
+                raise self._residual_error(int(np.argmax(bad)), int(q[np.argmax(bad)]), data, base_bit)
+        values = dequantize(q, self._ranges.range_min, self._ranges.step)
+        self._ref = q
+        self._last_good = values
+        self._expected = (f.frame_counter + 1) % FRAME_COUNTER_MODULUS
+        out.append(DecodedFrame(values, FrameStatus.DECODED, index, "I" if f.is_intra else "P", q))
+        return out
+
+    def _residual_error(self, flat_index: int, value: int, data: bytes, base_bit: int) -> FcError:
+        """E_RESIDUAL naming the residual and its bit offset (re-parsed with a trace)."""
+        g, d = self._group_dim(flat_index)
+        trace: list = []
+        read_unit(data, self.header, base_bit, trace)
+        name = f"residual[{g}][{d}]"
+        at = next((t.bit_offset for t in trace if t.name == name), None)
+        top = (1 << self.header.groups[g].bit_depth) - 1
+        return E_RESIDUAL(f"reconstructed value {value} outside [0, {top}]", field=name, bit_offset=at)
+
+    def _group_dim(self, flat_index: int) -> tuple[int, int]:
+        for g, grp in enumerate(self.header.groups):
+            if flat_index < grp.dims:
+                return g, flat_index
+            flat_index -= grp.dims
+        raise IndexError(flat_index)
+
+
+def decode_file(data: bytes, strict: bool = True) -> DecodeResult:
+    """Decode a whole ``.fcs`` file (SPEC 5.5, 6, 7).
+
+    Framing errors (signature, leb128, unit sizes) always raise: without them the units
+    cannot be found. Unit errors raise in strict mode and are concealed otherwise.
+    """
+    dec = FcsDecoder(strict=strict)
+    frames: list[DecodedFrame] = []
+    first = True
+    for unit in iter_units(data, dec.max_unit_bytes):
+        if first and strict and _peek_unit_type(unit.data) not in (None, UNIT_SEQUENCE_HEADER):
+            # SPEC 5.5, R-20: a file starts with a sequence header.
+            raise E_NO_SEQUENCE_HEADER("the first unit is not a sequence header", field="unit_type", bit_offset=unit.byte_offset * 8)
+        first = False
+        frames.extend(dec.decode_unit(unit.data, unit.index, unit.byte_offset * 8))
+    return DecodeResult(dec.header, frames, dec.events)

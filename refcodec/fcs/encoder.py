@@ -1,0 +1,230 @@
+"""Reference FCS encoder (informative process, SPEC 9).
+
+The encoder quantizes each frame with the ranges in effect, sends an I-frame at least every
+``intra_interval`` frames and otherwise the residual against the previous quantized vector.
+Its choices (ranges, Exp-Golomb orders, zero flags) are made from the data where a whole
+track is available (:func:`build_header`), and it can run frame by frame as a live sender.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..quant import quantize
+from ..spec_tables import levels
+from ..track import Track
+from .layout import UNIT_I_FRAME, UNIT_P_FRAME, ActiveRanges, GroupLayout, SequenceHeader
+from .storage import write_file
+from .syntax import FRAME_COUNTER_MODULUS, FrameUnit, write_unit
+
+MAX_EG_ORDER = 15
+
+
+@dataclass
+class EncoderConfig:
+    """Encoder choices that do not live in the layout.
+
+    Attributes:
+        intra_interval: frames from one I-frame to the next (<= max_intra_interval).
+        repeat_header: send the sequence header again before every I-frame (random access).
+        range_update: recompute ranges per I-frame period and send them as range updates.
+    """
+
+    intra_interval: int = 30
+    repeat_header: bool = False
+    range_update: bool = False
+
+
+def f32_floor(x: np.ndarray) -> np.ndarray:
+    """Largest binary32 values <= x (so a range never excludes the data)."""
+    f = np.asarray(x, dtype=np.float64).astype(np.float32)
+    return np.where(f.astype(np.float64) > x, np.nextafter(f, np.float32(-np.inf)), f)
+
+
+def f32_ceil(x: np.ndarray) -> np.ndarray:
+    """Smallest binary32 values >= x."""
+    f = np.asarray(x, dtype=np.float64).astype(np.float32)
+    return np.where(f.astype(np.float64) < x, np.nextafter(f, np.float32(np.inf)), f)
+
+
+def data_ranges(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column binary32 [min, max] covering ``values`` (SPEC 9.1)."""
+    return f32_floor(values.min(axis=0)), f32_ceil(values.max(axis=0))
+
+
+def expgolomb_bits(residuals: np.ndarray, k: int) -> np.ndarray:
+    """Length in bits of sek(v) codes of order k for an integer array (SPEC 3.2)."""
+    r = np.asarray(residuals, dtype=np.int64)
+    code = np.where(r > 0, 2 * r - 1, -2 * r)
+    x = code + (1 << k)
+    length = np.floor(np.log2(x)).astype(np.int64) + 1
+    return 2 * length - 1 - k
+
+
+def best_eg_order(residuals: np.ndarray) -> int:
+    """The order k that codes ``residuals`` in the fewest bits (SPEC 9.2)."""
+    if residuals.size == 0:
+        return 0
+    costs = [int(expgolomb_bits(residuals, k).sum()) for k in range(MAX_EG_ORDER + 1)]
+    return int(np.argmin(costs))
+
+
+def choose_level(num_groups: int, total_dims: int, frame_rate: float, unit_bytes: int = 0) -> int:
+    """Smallest level whose limits hold the layout (SPEC 4.3)."""
+    for idc, lv in sorted(levels().items()):
+        if (num_groups <= lv.max_groups and total_dims <= lv.max_total_dims
+                and frame_rate <= lv.max_frame_rate and unit_bytes <= lv.max_unit_bytes):
+            return idc
+    raise ValueError(f"no level holds {num_groups} groups, {total_dims} dims at {frame_rate} fps")
+
+
+def _p_residuals(q: np.ndarray, intra_interval: int) -> np.ndarray:
+    """Residuals of the frames that would be P-frames."""
+    if q.shape[0] < 2:
+        return np.zeros((0, q.shape[1]), dtype=np.int64)
+    r = np.diff(q, axis=0)
+    is_p = (np.arange(1, q.shape[0]) % intra_interval) != 0
+    return r[is_p]
+
+
+def build_header(
+    track: Track,
+    bit_depths: int | list[int] = 8,
+    intra_interval: int = 30,
+    ranges: tuple[np.ndarray, np.ndarray] | None = None,
+    eg_orders: str | int = "auto",
+    zero_flags: str | bool = "auto",
+    header_crc: bool = False,
+    frame_crc: bool = False,
+    avatar_hash: int | None = None,
+    level_idc: int | None = None,
+) -> SequenceHeader:
+    """Choose a sequence header for a whole track (SPEC 9.1, 9.2).
+
+    Args:
+        bit_depths: one depth for every group, or one per group.
+        ranges: per-column (min, max); default: the data's own range.
+        eg_orders: ``"auto"`` picks the cheapest order per dimension from the data,
+            an integer forces one order everywhere.
+        zero_flags: ``"auto"`` enables the all-zero group flag where it saves bits.
+    """
+    depths = [bit_depths] * len(track.groups) if isinstance(bit_depths, int) else list(bit_depths)
+    if len(depths) != len(track.groups):
+        raise ValueError(f"{len(depths)} bit depths given for {len(track.groups)} groups")
+    rmin, rmax = data_ranges(track.values) if ranges is None else (
+        f32_floor(np.asarray(ranges[0], dtype=np.float64)), f32_ceil(np.asarray(ranges[1], dtype=np.float64)))
+    groups: list[GroupLayout] = []
+    for g, (tg, sl) in enumerate(zip(track.groups, track.group_slices(), strict=True)):
+        if not 1 <= depths[g] <= 16:
+            raise ValueError(f"bit depth {depths[g]} of group {g} is outside 1..16")
+        grp = GroupLayout(tg.semantic_id, depths[g], rmin[sl].tolist(), rmax[sl].tolist(), [0] * len(tg.names),
+                          dim_index=None if tg.dim_index is None else list(tg.dim_index))
+        ar = ActiveRanges.from_groups([grp], [grp.range_min], [grp.range_max])
+        q = quantize(track.values[:, sl], ar.range_min, ar.step, depths[g])
+        res = _p_residuals(q, intra_interval)
+        if eg_orders == "auto":
+            grp.eg_orders = [best_eg_order(res[:, d]) for d in range(res.shape[1])]
+        else:
+            grp.eg_orders = [int(eg_orders)] * len(tg.names)
+        if zero_flags == "auto":
+            bits = sum(expgolomb_bits(res[:, d], grp.eg_orders[d]) for d in range(res.shape[1])) if res.size else np.zeros(0)
+            all_zero = np.all(res == 0, axis=1) if res.size else np.zeros(0, bool)
+            grp.zero_flag_enabled = bool(np.sum(bits[all_zero]) > res.shape[0])
+        else:
+            grp.zero_flag_enabled = bool(zero_flags)
+        groups.append(grp)
+    total = sum(g.dims for g in groups)
+    num, den = track.frame_rate
+    if level_idc is None:
+        worst_unit = 64 + total * (33 + 80) // 8  # generous bound on any unit, SPEC 4.3
+        level_idc = choose_level(len(groups), total, num / den, min(worst_unit, max(lv.max_unit_bytes for lv in levels().values())))
+    return SequenceHeader(
+        groups=groups, frame_rate_num=num, frame_rate_den=den, max_intra_interval=intra_interval,
+        header_crc_flag=header_crc, frame_crc_flag=frame_crc, avatar_hash=avatar_hash, level_idc=level_idc,
+    )
+
+
+class FcsEncoder:
+    """Frame-by-frame encoder producing units (SPEC 9).
+
+    Call :meth:`header_unit` once, then :meth:`encode_frame` per frame; each call returns the
+    units to send (a repeated sequence header, if configured, then the frame unit).
+    """
+
+    def __init__(self, header: SequenceHeader, config: EncoderConfig | None = None):
+        self.header = header
+        self.config = config or EncoderConfig(intra_interval=header.max_intra_interval)
+        if not 1 <= self.config.intra_interval <= header.max_intra_interval:
+            raise ValueError(f"intra_interval {self.config.intra_interval} must be in 1..{header.max_intra_interval}")
+        self._depth = np.array([g.bit_depth for g in header.groups for _ in range(g.dims)], dtype=np.int64)
+        self._seq_ranges = ActiveRanges.from_groups(header.groups, [g.range_min for g in header.groups],
+                                                    [g.range_max for g in header.groups])
+        self._ranges = self._seq_ranges
+        self._ref: np.ndarray | None = None
+        self.frame_index = 0
+        self._since_intra = 0
+
+    def header_unit(self) -> bytes:
+        """The sequence header unit."""
+        return write_unit(self.header)
+
+    def _split(self, flat: np.ndarray) -> list[list[int]]:
+        out, start = [], 0
+        for g in self.header.groups:
+            out.append(flat[start : start + g.dims].tolist())
+            start += g.dims
+        return out
+
+    def encode_frame(
+        self,
+        x: np.ndarray,
+        force_intra: bool = False,
+        range_update: dict[int, tuple[list[float], list[float]]] | None = None,
+    ) -> list[bytes]:
+        """Encode one parameter vector (layout order); returns the units to send.
+
+        ``range_update`` (group -> (mins, maxs)) forces an I-frame carrying those ranges.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape != (self.header.total_dims,):
+            raise ValueError(f"frame has shape {x.shape}, layout needs ({self.header.total_dims},)")
+        counter = self.frame_index % FRAME_COUNTER_MODULUS
+        intra = (force_intra or range_update is not None or self._ref is None
+                 or self._since_intra >= self.config.intra_interval)
+        units: list[bytes] = []
+        if intra:
+            if self.config.repeat_header and self.frame_index > 0:
+                units.append(self.header_unit())
+            updates = {g: ([float(v) for v in f32_floor(np.asarray(m, np.float64))], [float(v) for v in f32_ceil(np.asarray(M, np.float64))])
+                       for g, (m, M) in (range_update or {}).items()}
+            self._ranges = self._seq_ranges.with_updates(self.header.groups, updates)
+            q = quantize(x, self._ranges.range_min, self._ranges.step, self._depth)
+            unit = FrameUnit(UNIT_I_FRAME, counter, self._split(q), range_update_flag=bool(updates), range_updates=updates)
+            self._since_intra = 0
+        else:
+            q = quantize(x, self._ranges.range_min, self._ranges.step, self._depth)
+            residual = self._split(q - self._ref)
+            zero = [g.zero_flag_enabled and not any(r) for g, r in zip(self.header.groups, residual, strict=True)]
+            unit = FrameUnit(UNIT_P_FRAME, counter, residual, zero_groups=zero)
+        units.append(write_unit(unit, self.header))
+        self._ref = q
+        self._since_intra += 1
+        self.frame_index += 1
+        return units
+
+
+def encode_track(track: Track, header: SequenceHeader, config: EncoderConfig | None = None) -> bytes:
+    """Encode a whole track into a ``.fcs`` file (SPEC 5.5)."""
+    enc = FcsEncoder(header, config)
+    units = [enc.header_unit()]
+    interval = enc.config.intra_interval
+    slices = track.group_slices()
+    for t in range(track.frames):
+        update = None
+        if enc.config.range_update and t % interval == 0:
+            gop = track.values[t : t + interval]
+            update = {g: (gop[:, sl].min(axis=0).tolist(), gop[:, sl].max(axis=0).tolist()) for g, sl in enumerate(slices)}
+        units.extend(enc.encode_frame(track.values[t], range_update=update))
+    return write_file(units)

@@ -1,0 +1,127 @@
+"""In-memory form of the sequence header and its parameter layout (SPEC 5.2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..quant import dequant_step
+from ..spec_tables import arkit52_names, canonical_dims, semantic_name
+
+UNIT_P_FRAME = 0
+UNIT_I_FRAME = 1
+UNIT_SEQUENCE_HEADER = 2
+
+_AXES = {
+    "HEAD_ROTATION": ["x", "y", "z"],
+    "HEAD_TRANSLATION": ["x", "y", "z"],
+    "JAW": ["x", "y", "z"],
+    "NECK": ["x", "y", "z"],
+    "EYES": ["left_x", "left_y", "left_z", "right_x", "right_y", "right_z"],
+    "EYELIDS": ["left", "right"],
+}
+
+
+@dataclass
+class GroupLayout:
+    """One parameter group (SPEC 5.2.2)."""
+
+    semantic: int
+    bit_depth: int
+    range_min: list[float]
+    range_max: list[float]
+    eg_orders: list[int]
+    zero_flag_enabled: bool = False
+    dim_index: list[int] | None = None
+
+    @property
+    def dims(self) -> int:
+        """Number of coded dimensions."""
+        return len(self.range_min)
+
+    def dim_names(self) -> list[str]:
+        """Human-readable names of the coded dimensions, from the semantic registry."""
+        sem = semantic_name(self.semantic)
+        index = self.dim_index if self.dim_index is not None else list(range(self.dims))
+        if sem == "ARKIT52":
+            return [arkit52_names()[i] for i in index]
+        if sem in _AXES:
+            return [f"{sem.lower()}.{_AXES[sem][i]}" for i in index]
+        return [f"{sem.lower()}[{i}]" for i in index]
+
+    def canonical_dims(self) -> int:
+        """Canonical dimension count of this group's semantic (0 = any)."""
+        return canonical_dims(self.semantic)
+
+
+@dataclass
+class SequenceHeader:
+    """Sequence header (SPEC 5.2.1)."""
+
+    groups: list[GroupLayout]
+    frame_rate_num: int = 30
+    frame_rate_den: int = 1
+    max_intra_interval: int = 30
+    header_crc_flag: bool = False
+    frame_crc_flag: bool = False
+    avatar_hash: int | None = None
+    version: int = 1
+    profile_idc: int = 0
+    level_idc: int = 10
+    reserved_bits: int = 0
+    group_reserved_bits: list[int] = field(default_factory=list)
+
+    @property
+    def total_dims(self) -> int:
+        """Sum of the groups' dimension counts."""
+        return sum(g.dims for g in self.groups)
+
+    @property
+    def frame_rate(self) -> float:
+        """Frames per second."""
+        return self.frame_rate_num / self.frame_rate_den
+
+    def dim_names(self) -> list[str]:
+        """Names of all coded dimensions in layout order."""
+        return [n for g in self.groups for n in g.dim_names()]
+
+    def layout_key(self) -> tuple:
+        """Everything that makes two headers decode the same way (CRC flags included)."""
+        return (
+            self.version, self.profile_idc, self.level_idc, self.frame_rate_num,
+            self.frame_rate_den, self.max_intra_interval, self.header_crc_flag,
+            self.frame_crc_flag, self.avatar_hash,
+            tuple(
+                (g.semantic, g.bit_depth, g.zero_flag_enabled,
+                 None if g.dim_index is None else tuple(g.dim_index), tuple(g.eg_orders),
+                 tuple(np.float32(g.range_min).view(np.uint32).tolist()),
+                 tuple(np.float32(g.range_max).view(np.uint32).tolist()))
+                for g in self.groups
+            ),
+        )
+
+
+@dataclass
+class ActiveRanges:
+    """Ranges in effect for the current I-frame period (SPEC 6.3), as binary32 arrays."""
+
+    range_min: np.ndarray
+    range_max: np.ndarray
+    step: np.ndarray
+
+    @classmethod
+    def from_groups(cls, groups: list[GroupLayout], mins: list[list[float]], maxs: list[list[float]]) -> ActiveRanges:
+        """Build flat per-dimension arrays from per-group lists."""
+        rmin = np.array([v for m in mins for v in m], dtype=np.float32)
+        rmax = np.array([v for m in maxs for v in m], dtype=np.float32)
+        depth = np.array([g.bit_depth for g in groups for _ in range(g.dims)], dtype=np.int64)
+        return cls(rmin, rmax, dequant_step(rmin, rmax, depth))
+
+    def with_updates(self, groups: list[GroupLayout], updates: dict[int, tuple[list[float], list[float]]]) -> ActiveRanges:
+        """SPEC 6.3, R-31: the sequence ranges, replaced group by group by an I-frame's updates."""
+        if not updates:
+            return self
+        mins = [updates[g][0] if g in updates else grp.range_min for g, grp in enumerate(groups)]
+        maxs = [updates[g][1] if g in updates else grp.range_max for g, grp in enumerate(groups)]
+        return ActiveRanges.from_groups(groups, mins, maxs)

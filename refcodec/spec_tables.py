@@ -1,0 +1,83 @@
+"""Loads the machine-readable half of the spec (``spec/*.toml``).
+
+The codec takes its registries and limits from these files, so SPEC.md, ``spec/`` and the
+code have one source of truth; tests check SPEC.md against the same files.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+
+def spec_dir() -> Path:
+    """Directory holding the ``spec/*.toml`` files (the package is installed editable)."""
+    return Path(__file__).resolve().parent.parent / "spec"
+
+
+@cache
+def load(name: str) -> dict:
+    """Parse ``spec/<name>.toml``."""
+    with open(spec_dir() / f"{name}.toml", "rb") as fh:
+        return tomllib.load(fh)
+
+
+@dataclass(frozen=True)
+class Level:
+    """Limits of one level (SPEC 4.3)."""
+
+    idc: int
+    name: str
+    max_groups: int
+    max_total_dims: int
+    max_frame_rate: int
+    max_unit_bytes: int
+
+
+@cache
+def levels() -> dict[int, Level]:
+    """Levels by ``level_idc``."""
+    return {lv["idc"]: Level(**lv) for lv in load("levels")["level"]}
+
+
+@cache
+def profiles() -> dict[int, dict]:
+    """Profiles by ``profile_idc``."""
+    return {p["idc"]: p for p in load("levels")["profile"]}
+
+
+@cache
+def group_semantics() -> dict[int, dict]:
+    """Parameter-group semantics registry by id (SPEC 4.2)."""
+    return {g["id"]: g for g in load("groups")["group"]}
+
+
+@cache
+def arkit52_names() -> tuple[str, ...]:
+    """Canonical ARKit-52 order (SPEC annex A)."""
+    return tuple(load("groups")["arkit52"]["names"])
+
+
+def semantic_name(semantic: int) -> str:
+    """Registry name of a group semantic; reserved values read as UNSPECIFIED (R-06)."""
+    return group_semantics().get(semantic, group_semantics()[0])["name"]
+
+
+def semantic_id(name: str) -> int:
+    """Registry id of a semantic name such as ``"ARKIT52"``."""
+    for gid, g in group_semantics().items():
+        if g["name"] == name.upper():
+            return gid
+    raise KeyError(f"unknown group semantic {name!r}; known: {[g['name'] for g in group_semantics().values()]}")
+
+
+def canonical_dims(semantic: int) -> int:
+    """Canonical dimension count of a semantic (0 = unbounded)."""
+    return group_semantics().get(semantic, group_semantics()[0])["canonical_dims"]
+
+
+def max_unit_bytes_any_level() -> int:
+    """The largest unit any level allows (used before a sequence header is known)."""
+    return max(lv.max_unit_bytes for lv in levels().values())
