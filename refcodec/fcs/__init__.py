@@ -1,7 +1,7 @@
 """The per-frame parameter stream (FCS): layout, syntax, encoder, decoder, storage."""
 
 from .decoder import DecodedFrame, FcsDecoder, FrameStatus, decode_file
-from .encoder import EncoderConfig, FcsEncoder, encode_track
+from .encoder import EncoderConfig, FcsEncoder, build_header, encode_track
 from .layout import GroupLayout, SequenceHeader
 from .storage import FCS_SIGNATURE, iter_units, read_units, write_file
 
@@ -13,6 +13,7 @@ __all__ = [
     "FcsEncoder",
     "FrameStatus",
     "GroupLayout",
+    "build_header",
     "SequenceHeader",
     "decode_file",
     "encode_track",

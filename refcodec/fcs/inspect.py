@@ -1,0 +1,146 @@
+"""Stream inspection: a full syntax-element trace of a ``.fcs`` file and its bit accounting.
+
+Used by ``fcdump`` and by the stream benchmark, so both count bits the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from ..bitio import TraceEntry
+from ..errors import FcError
+from ..spec_tables import levels, max_unit_bytes_any_level, semantic_name
+from .layout import SequenceHeader
+from .storage import FCS_SIGNATURE, iter_units
+from .syntax import FrameUnit, ReservedUnit, read_unit
+
+
+@dataclass
+class UnitTrace:
+    """Trace of one unit: where it is, what it is, and its elements."""
+
+    index: int
+    byte_offset: int
+    size: int
+    kind: str  # "sequence_header", "I", "P", "reserved", "error"
+    entries: list[TraceEntry] = field(default_factory=list)
+
+
+@dataclass
+class FileTrace:
+    """Trace of a whole file; ``error`` is set when parsing stopped early."""
+
+    file_entries: list[TraceEntry]
+    units: list[UnitTrace]
+    header: SequenceHeader | None
+    total_bytes: int
+    error: FcError | None = None
+
+
+def _byte_entry(byte_offset: int, name: str, descriptor: str, raw: bytes, value: object) -> TraceEntry:
+    return TraceEntry(byte_offset * 8, name, descriptor, "".join(f"{b:08b}" for b in raw), value)
+
+
+def trace_file(data: bytes) -> FileTrace:
+    """Parse ``data`` in strict mode, recording every syntax element.
+
+    Never raises an FcError: a malformed file gives a partial trace and ``error``.
+    """
+    file_entries: list[TraceEntry] = []
+    units: list[UnitTrace] = []
+    result = FileTrace(file_entries, units, None, len(data))
+    header: SequenceHeader | None = None
+    if data[:4] == FCS_SIGNATURE:
+        file_entries.append(_byte_entry(0, "fcs_signature", "b(4)", data[:4], data[:4].decode("ascii")))
+    limit = [max_unit_bytes_any_level()]
+    try:
+        for stored in iter_units(data, lambda: limit[0]):
+            file_entries.append(_byte_entry(stored.size_offset, f"unit_size[{stored.index}]", "leb128()",
+                                            data[stored.size_offset : stored.byte_offset], len(stored.data)))
+            ut = UnitTrace(stored.index, stored.byte_offset, len(stored.data), "error")
+            units.append(ut)
+            unit = read_unit(stored.data, header, stored.byte_offset * 8, ut.entries)
+            if isinstance(unit, SequenceHeader):
+                ut.kind = "sequence_header"
+                header = unit
+                limit[0] = levels()[header.level_idc].max_unit_bytes
+            elif isinstance(unit, ReservedUnit):
+                ut.kind = "reserved"
+            elif isinstance(unit, FrameUnit):
+                ut.kind = "I" if unit.is_intra else "P"
+    except FcError as err:
+        result.error = err
+    result.header = header
+    return result
+
+
+_GROUP_RE = re.compile(r"^[a-z_]+\[(\d+)\]")
+HEADER_ELEMENTS = {"unit_type", "frame_counter", "range_update_flag", "group_zero_flag", "range_update_group_flag"}
+
+
+def _category(unit_kind: str, name: str) -> str:
+    base = name.split("[")[0]
+    if unit_kind == "sequence_header":
+        return "sequence_header"
+    if base in ("fcs_signature", "unit_size"):
+        return "storage_framing"
+    if base in HEADER_ELEMENTS:
+        return "unit_header"
+    if base == "alignment_zero_bit":
+        return "alignment"
+    if base in ("frame_crc", "header_crc"):
+        return "crc"
+    if base in ("range_min", "range_max"):
+        return "range_update"
+    return "payload"
+
+
+def summarize(trace: FileTrace) -> dict:
+    """Bit accounting of a traced file (frames by type, bits by category, group and type)."""
+    by_category: Counter[str] = Counter()
+    by_type: Counter[str] = Counter()
+    frames_by_type: Counter[str] = Counter()
+    by_group: dict[int, Counter[str]] = defaultdict(Counter)
+    for e in trace.file_entries:
+        by_category[_category("", e.name)] += len(e.bits)
+    for ut in trace.units:
+        frames_by_type[ut.kind] += 1
+        for e in ut.entries:
+            n = len(e.bits)
+            cat = _category(ut.kind, e.name)
+            by_category[cat] += n
+            by_type[ut.kind] += n
+            if cat == "payload" and (m := _GROUP_RE.match(e.name)):
+                by_group[int(m.group(1))][ut.kind] += n
+    header = trace.header
+    frames = frames_by_type["I"] + frames_by_type["P"]
+    total_bits = trace.total_bytes * 8
+    seconds = frames / header.frame_rate if header and frames else 0.0
+    groups = []
+    for g, counts in sorted(by_group.items()):
+        grp = header.groups[g] if header and g < len(header.groups) else None
+        groups.append({
+            "group": g,
+            "semantic": None if grp is None else semantic_name(grp.semantic),
+            "dims": None if grp is None else grp.dims,
+            "bits_I": counts["I"],
+            "bits_P": counts["P"],
+            "bits_per_frame": (counts["I"] + counts["P"]) / frames if frames else 0.0,
+        })
+    return {
+        "units": len(trace.units),
+        "frames": frames,
+        "frames_by_type": dict(frames_by_type),
+        "frame_rate": None if header is None else header.frame_rate,
+        "duration_s": seconds,
+        "total_bytes": trace.total_bytes,
+        "kbit_per_s": total_bits / seconds / 1000 if seconds else None,
+        "bits_by_category": dict(by_category),
+        "bits_by_unit_type": dict(by_type),
+        "mean_bits_per_frame_by_type": {k: by_type[k] / frames_by_type[k] for k in ("I", "P") if frames_by_type[k]},
+        "groups": groups,
+        "overhead_bits": sum(by_category[c] for c in ("storage_framing", "unit_header", "alignment", "crc", "sequence_header")),
+        "error": None if trace.error is None else trace.error.to_dict(),
+    }

@@ -1,0 +1,126 @@
+"""fcdump: show every syntax element of a FaceCodec stream, like FFmpeg's trace_headers."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from refcodec.fcs.inspect import FileTrace, summarize, trace_file
+from refcodec.fcs.storage import FCS_SIGNATURE
+
+from ._cli import EXIT_CODES_HELP, EXIT_FC_ERROR_BASE, EXIT_OK, jsonable, print_json, read_input
+
+DESCRIPTION = """\
+Print every syntax element of a .fcs parameter stream: its absolute bit offset, its name
+with subscripts ([group][dimension]), its raw bits and its value. On a malformed stream,
+everything up to the error is printed, then the error class, the field and its offset.
+"""
+
+EPILOG = f"""\
+examples:
+  fcdump talk.fcs                 full trace
+  fcdump talk.fcs --summary       frames by type, bits per group and type, kbit/s
+  fcdump talk.fcs --json          the trace as JSON (one object per element)
+  fcdump talk.fcs --max-units 3   only the first three units
+
+{EXIT_CODES_HELP}
+"""
+
+
+def _value_text(value: object) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def print_trace(trace: FileTrace, max_units: int | None, out=sys.stdout) -> None:
+    """Human-readable trace in trace_headers style."""
+    width = 44
+    file_entries = {e.bit_offset: e for e in trace.file_entries}
+
+    def line(e):
+        bits = e.bits if len(e.bits) <= 40 else e.bits[:37] + "..."
+        out.write(f"{e.bit_offset:>10}  {e.name:<{width}} {bits:>40} = {_value_text(e.value)}\n")
+
+    if 0 in file_entries:
+        line(file_entries[0])
+    for ut in trace.units[: max_units if max_units is not None else None]:
+        size_entry = next((e for e in trace.file_entries if e.name == f"unit_size[{ut.index}]"), None)
+        out.write(f"[unit {ut.index}: {ut.kind}, {ut.size} bytes at byte {ut.byte_offset}]\n")
+        if size_entry:
+            line(size_entry)
+        for e in ut.entries:
+            line(e)
+    if trace.error is not None:
+        err = trace.error
+        out.write(f"ERROR {err.error_class} in {err.field or '?'} at byte {err.byte_offset} (bit {err.bit_offset}): {err.message}\n")
+
+
+def print_summary(summary: dict, out=sys.stdout) -> None:
+    """Human-readable summary."""
+    s = summary
+    out.write(f"units {s['units']}, frames {s['frames']} {s['frames_by_type']}\n")
+    if s["frame_rate"]:
+        out.write(f"frame rate {s['frame_rate']:.3f} fps, duration {s['duration_s']:.3f} s, "
+                  f"{s['total_bytes']} bytes, {s['kbit_per_s'] or 0:.3f} kbit/s\n")
+    total = s["total_bytes"] * 8
+    out.write("bits by category:\n")
+    for cat, bits in sorted(s["bits_by_category"].items(), key=lambda kv: -kv[1]):
+        out.write(f"  {cat:<18} {bits:>10}  {100 * bits / total:6.2f} %\n")
+    for kind, mean in s["mean_bits_per_frame_by_type"].items():
+        out.write(f"mean bits per {kind}-frame: {mean:.1f}\n")
+    out.write("payload bits by group:\n")
+    for g in s["groups"]:
+        out.write(f"  group {g['group']} {g['semantic']} ({g['dims']} dims): I {g['bits_I']}, P {g['bits_P']}, "
+                  f"{g['bits_per_frame']:.1f} bits/frame\n")
+    if s["error"]:
+        e = s["error"]
+        out.write(f"ERROR {e['error_class']} in {e['field']} at byte {e['byte_offset']} (bit {e['bit_offset']}): {e['message']}\n")
+
+
+def trace_to_json(trace: FileTrace) -> dict:
+    """The trace as a JSON-ready dict."""
+    units = []
+    for ut in trace.units:
+        units.append({
+            "index": ut.index, "kind": ut.kind, "byte_offset": ut.byte_offset, "size": ut.size,
+            "elements": [{"bit_offset": e.bit_offset, "name": e.name, "descriptor": e.descriptor, "bits": e.bits,
+                          "value": jsonable(e.value)} for e in ut.entries],
+        })
+    return {
+        "file_elements": [{"bit_offset": e.bit_offset, "name": e.name, "descriptor": e.descriptor, "bits": e.bits,
+                           "value": jsonable(e.value)} for e in trace.file_entries],
+        "units": units,
+        "ok": trace.error is None,
+        "error": None if trace.error is None else trace.error.to_dict(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``fcdump``."""
+    ap = argparse.ArgumentParser(prog="fcdump", description=DESCRIPTION, epilog=EPILOG,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("file", help="a .fcs parameter stream")
+    ap.add_argument("--summary", action="store_true", help="print the bit accounting instead of every element")
+    ap.add_argument("--json", action="store_true", help="machine-readable output")
+    ap.add_argument("--max-units", type=int, default=None, metavar="N", help="trace only the first N units")
+    args = ap.parse_args(argv)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `fcdump x | head` ends quietly
+    data = read_input(args.file)
+    if data[:4] != FCS_SIGNATURE and data[:4] == b"FCA1":
+        print("error: .fca containers are not supported by this version of fcdump", file=sys.stderr)
+        return 2
+    trace = trace_file(data)
+    if args.summary:
+        summary = summarize(trace)
+        print_json(summary) if args.json else print_summary(summary)
+    elif args.json:
+        print_json(trace_to_json(trace))
+    else:
+        print_trace(trace, args.max_units)
+    return EXIT_OK if trace.error is None else EXIT_FC_ERROR_BASE + trace.error.code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
