@@ -34,8 +34,9 @@ def _value_text(value: object) -> str:
     return str(value)
 
 
-def print_trace(trace: FileTrace, max_units: int | None, out=sys.stdout) -> None:
+def print_trace(trace: FileTrace, max_units: int | None, out=None) -> None:
     """Human-readable trace in trace_headers style."""
+    out = out or sys.stdout
     width = 44
     file_entries = {e.bit_offset: e for e in trace.file_entries}
 
@@ -57,8 +58,9 @@ def print_trace(trace: FileTrace, max_units: int | None, out=sys.stdout) -> None
         out.write(f"ERROR {err.error_class} in {err.field or '?'} at byte {err.byte_offset} (bit {err.bit_offset}): {err.message}\n")
 
 
-def print_summary(summary: dict, out=sys.stdout) -> None:
+def print_summary(summary: dict, out=None) -> None:
     """Human-readable summary."""
+    out = out or sys.stdout
     s = summary
     out.write(f"units {s['units']}, frames {s['frames']} {s['frames_by_type']}\n")
     if s["frame_rate"]:
