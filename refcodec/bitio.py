@@ -10,12 +10,73 @@ writing and tracing alike.
 from __future__ import annotations
 
 import struct
+from array import array
 from dataclasses import dataclass
+from functools import cache, lru_cache
+
+import numpy as np
 
 from .errors import E_EXPGOLOMB, E_PADDING, E_TRUNCATED, FcError
 
 #: SPEC 3.2, R-02: an Exp-Golomb code may have at most this many leading zero bits.
 MAX_LEADING_ZEROS = 31
+
+#: Width in bits of the look-up window of :meth:`BitReader.sek_array`.
+EG_WINDOW = 16
+_EG_LEN_BITS = 40
+_EG_LEN_MASK = (1 << _EG_LEN_BITS) - 1
+_EG_NO_CODE = _EG_LEN_MASK  # "length" of a window that holds no whole code: longer than any unit
+
+
+@cache
+def eg_window_table(k: int) -> array:
+    """Decoding table of sek(v) codes of order ``k`` that fit in :data:`EG_WINDOW` bits.
+
+    Entry ``w`` (the next EG_WINDOW bits, MSB first) is ``(value << 40) | length`` of the code
+    that starts the window, or ``_EG_NO_CODE`` when the window does not hold a whole code.
+    Built with numpy from the same definition as :meth:`BitReader._exp_golomb` (SPEC 3.2).
+    """
+    w = np.arange(1 << EG_WINDOW, dtype=np.int64)
+    zeros = EG_WINDOW - _bit_length(w)  # leading zero bits of the window
+    length = 2 * zeros + 1 + k
+    ok = (w > 0) & (length <= EG_WINDOW)
+    code = np.where(ok, w >> np.where(ok, EG_WINDOW - length, 0), 0) - (1 << k)
+    value = np.where(code & 1, (code + 1) >> 1, -(code >> 1))
+    return array("q", np.where(ok, (value << _EG_LEN_BITS) | length, _EG_NO_CODE).tolist())
+
+
+def _bit_length(w: np.ndarray) -> np.ndarray:
+    """int.bit_length of each element of a non-negative int64 array."""
+    out = np.zeros_like(w)
+    for b in range(EG_WINDOW):
+        out[w >> b != 0] = b + 1
+    return out
+
+
+class _EgCodeStrings(dict):
+    """``(v << 4) | k`` -> the sek(v) code of order k as a string of '0'/'1' (SPEC 3.2).
+
+    Filled on demand; only small values are kept, so the cache stays bounded.
+    """
+
+    def __missing__(self, key: int) -> str:
+        value, k = key >> 4, key & 15
+        x = code_num_from_signed(value) + (1 << k)
+        zeros = x.bit_length() - 1 - k
+        if zeros > MAX_LEADING_ZEROS:
+            raise ValueError(f"residual {value} too large for Exp-Golomb")
+        code = "0" * zeros + format(x, "b")
+        if -4096 < value < 4096:
+            self[key] = code
+        return code
+
+
+_EG_CODES = _EgCodeStrings()
+
+
+@lru_cache(maxsize=256)
+def _eg_tables(orders: tuple[int, ...]) -> tuple[array, ...]:
+    return tuple(eg_window_table(k) for k in orders)
 
 
 @dataclass(frozen=True)
@@ -140,22 +201,32 @@ class BitReader:
         return v
 
     def sek_array(self, orders: list[int], name: str, values: list[int] | None = None) -> list[int]:
-        """Read one ``sek(v)`` per entry of ``orders`` (the P-frame hot path)."""
+        """Read one ``sek(v)`` per entry of ``orders`` (the P-frame hot path).
+
+        Without a trace, codes of at most :data:`EG_WINDOW` bits are decoded with one table
+        look-up each (:func:`eg_window_table`); a longer code, a code that runs past the end
+        and a bad code are handed to :meth:`sek`, which decodes or raises the exact error.
+        """
         if self.trace is not None:
             return [self.sek(k, f"{name}[{i}]") for i, k in enumerate(orders)]
-        out = []
-        nbits = self.nbits
-        val = self.value
-        for k in orders:
-            remaining = nbits - self.pos
-            tail = val & ((1 << remaining) - 1)
-            zeros = remaining - tail.bit_length()
-            if zeros > MAX_LEADING_ZEROS or tail == 0 or 2 * zeros + 1 + k > remaining:
-                return out + [self.sek(k, f"{name}[{len(out)}]")]  # raises the exact error
-            self.pos += 2 * zeros + 1 + k
-            code = ((val >> (nbits - self.pos)) & ((1 << (zeros + 1 + k)) - 1)) - (1 << k)
-            out.append((code + 1) >> 1 if code & 1 else -(code >> 1))
-        return out
+        tables = _eg_tables(tuple(orders))
+        val = self.value << EG_WINDOW  # zero padding, so every window is whole
+        mask = (1 << EG_WINDOW) - 1
+        out: list[int] = []
+        append = out.append
+        count = len(orders)
+        while True:
+            sh = self.nbits - self.pos  # window = the EG_WINDOW bits from self.pos
+            for t in tables[len(out):]:
+                e = t[(val >> sh) & mask]
+                if sh < (e & _EG_LEN_MASK):
+                    break  # long, bad or overrunning code: decode it the exact way
+                sh -= e & _EG_LEN_MASK
+                append(e >> _EG_LEN_BITS)
+            self.pos = self.nbits - sh
+            if len(out) == count:
+                return out
+            append(self.sek(orders[len(out)], f"{name}[{len(out)}]"))
 
     def u_array(self, n: int, count: int, name: str, values: list[int] | None = None) -> list[int]:
         """Read ``count`` values of ``u(n)``."""
@@ -238,15 +309,16 @@ class BitWriter:
         return value
 
     def sek_array(self, orders: list[int], name: str, values: list[int] | None = None) -> list[int]:
-        """Write one ``sek(v)`` per entry."""
-        for k, v in zip(orders, values, strict=True):
-            c = 2 * v - 1 if v > 0 else -2 * v
-            x = c + (1 << k)
-            length = x.bit_length()
-            if length - 1 - k > MAX_LEADING_ZEROS:
-                raise ValueError(f"{name}: residual {v} too large for Exp-Golomb")
-            self.acc = (self.acc << (2 * length - 1 - k)) | x
-            self.pos += 2 * length - 1 - k
+        """Write one ``sek(v)`` per entry (the P-frame hot path: cached code strings, one join)."""
+        if values is None or len(values) != len(orders):
+            raise ValueError(f"{name}: expected {len(orders)} values")
+        try:
+            bits = "".join([_EG_CODES[(v << 4) | k] for k, v in zip(orders, values, strict=True)])
+        except ValueError as err:
+            raise ValueError(f"{name}: {err}") from None
+        if bits:
+            self.acc = (self.acc << len(bits)) | int(bits, 2)
+            self.pos += len(bits)
         return values
 
     def u_array(self, n: int, count: int, name: str, values: list[int] | None = None) -> list[int]:

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import E_NO_SEQUENCE_HEADER, E_RESIDUAL, FcError
 from ..quant import dequantize
 from ..spec_tables import levels, max_unit_bytes_any_level
-from .layout import UNIT_SEQUENCE_HEADER, ActiveRanges, SequenceHeader
+from .layout import UNIT_I_FRAME, UNIT_SEQUENCE_HEADER, ActiveRanges, SequenceHeader
 from .storage import iter_units
 from .syntax import FRAME_COUNTER_MODULUS, FrameUnit, ReservedUnit, read_unit
 
@@ -168,9 +168,12 @@ class FcsDecoder:
             if gap:
                 self._ref = None
                 out.extend(self._concealed(FrameStatus.CONCEALED_GAP, None) for _ in range(gap))
-        flat = np.fromiter((v for vals in f.values for v in vals), dtype=np.int64, count=self.header.total_dims)
-        if f.is_intra:
-            self._ranges = self._seq_ranges.with_updates(self.header.groups, f.range_updates)  # SPEC 6.3, R-31
+        flat = np.array([v for vals in f.values for v in vals], dtype=np.int64)
+        if f.unit_type == UNIT_I_FRAME:
+            if f.range_update_flag:
+                self._ranges = self._seq_ranges.with_updates(self.header.groups, f.range_updates)  # SPEC 6.3, R-31
+            else:
+                self._ranges = self._seq_ranges
             q = flat
         elif self._ref is None:
             # SPEC 7.2, R-43: a P-frame without a reference is dropped.
@@ -179,14 +182,14 @@ class FcsDecoder:
             return out
         else:
             q = self._ref + flat  # SPEC 6.2, R-32
-            bad = (q < 0) | (q > self._top)
-            if bad.any():
+            if q.min() < 0 or (q > self._top).any():
+                bad = (q < 0) | (q > self._top)
                 raise self._residual_error(int(np.argmax(bad)), int(q[np.argmax(bad)]), data, base_bit)
         values = dequantize(q, self._ranges.range_min, self._ranges.step)
         self._ref = q
         self._last_good = values
         self._expected = (f.frame_counter + 1) % FRAME_COUNTER_MODULUS
-        out.append(DecodedFrame(values, FrameStatus.DECODED, index, "I" if f.is_intra else "P", q))
+        out.append(DecodedFrame(values, FrameStatus.DECODED, index, "I" if f.unit_type == UNIT_I_FRAME else "P", q))
         return out
 
     def _residual_error(self, flat_index: int, value: int, data: bytes, base_bit: int) -> FcError:

@@ -149,8 +149,11 @@ def build_header(
 class FcsEncoder:
     """Frame-by-frame encoder producing units (SPEC 9).
 
-    Call :meth:`header_unit` once, then :meth:`encode_frame` per frame; each call returns the
-    units to send (a repeated sequence header, if configured, then the frame unit).
+    Call :meth:`header_unit` once, then :meth:`encode_frame` per frame (a live sender) or
+    :meth:`encode_frames` per block of frames (a whole track: the same units, with the
+    quantization and prediction done on whole arrays); each call returns the units to send
+    (a repeated sequence header, if configured, before an I-frame, then the frame units).
+    The header must not be changed after the encoder is made.
     """
 
     def __init__(self, header: SequenceHeader, config: EncoderConfig | None = None):
@@ -165,17 +168,18 @@ class FcsEncoder:
         self._ref: np.ndarray | None = None
         self.frame_index = 0
         self._since_intra = 0
+        bounds = np.cumsum([0] + [g.dims for g in header.groups]).tolist()
+        self._bounds = list(zip(bounds[:-1], bounds[1:], strict=True))
+        self._zero_flag = [g.zero_flag_enabled for g in header.groups]
+        self._header_unit = write_unit(header)
 
     def header_unit(self) -> bytes:
         """The sequence header unit."""
-        return write_unit(self.header)
+        return self._header_unit
 
-    def _split(self, flat: np.ndarray) -> list[list[int]]:
-        out, start = [], 0
-        for g in self.header.groups:
-            out.append(flat[start : start + g.dims].tolist())
-            start += g.dims
-        return out
+    def _split(self, row: list[int]) -> list[list[int]]:
+        """One layout-order row as per-group lists."""
+        return [row[a:b] for a, b in self._bounds]
 
     def encode_frame(
         self,
@@ -190,41 +194,66 @@ class FcsEncoder:
         x = np.asarray(x, dtype=np.float64)
         if x.shape != (self.header.total_dims,):
             raise ValueError(f"frame has shape {x.shape}, layout needs ({self.header.total_dims},)")
-        counter = self.frame_index % FRAME_COUNTER_MODULUS
-        intra = (force_intra or range_update is not None or self._ref is None
-                 or self._since_intra >= self.config.intra_interval)
+        return self.encode_frames(x[None, :], {0: range_update} if range_update is not None else None, force_intra)
+
+    def encode_frames(
+        self,
+        values: np.ndarray,
+        range_updates: dict[int, dict[int, tuple[list[float], list[float]]]] | None = None,
+        force_intra: bool = False,
+    ) -> list[bytes]:
+        """Encode the rows of ``values`` [frames, dims] as consecutive frames.
+
+        Gives the same units as calling :meth:`encode_frame` once per row. ``range_updates``
+        maps a row index to that row's range update; ``force_intra`` applies to the first row.
+        """
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] != self.header.total_dims:
+            raise ValueError(f"frames have shape {values.shape}, layout needs (n, {self.header.total_dims})")
+        updates_at = range_updates or {}
+        interval = self.config.intra_interval
         units: list[bytes] = []
-        if intra:
-            if self.config.repeat_header and self.frame_index > 0:
-                units.append(self.header_unit())
-            updates = {g: ([float(v) for v in f32_floor(np.asarray(m, np.float64))], [float(v) for v in f32_ceil(np.asarray(M, np.float64))])
-                       for g, (m, M) in (range_update or {}).items()}
-            self._ranges = self._seq_ranges.with_updates(self.header.groups, updates)
-            q = quantize(x, self._ranges.range_min, self._ranges.step, self._depth)
-            unit = FrameUnit(UNIT_I_FRAME, counter, self._split(q), range_update_flag=bool(updates), range_updates=updates)
-            self._since_intra = 0
-        else:
-            q = quantize(x, self._ranges.range_min, self._ranges.step, self._depth)
-            residual = self._split(q - self._ref)
-            zero = [g.zero_flag_enabled and not any(r) for g, r in zip(self.header.groups, residual, strict=True)]
-            unit = FrameUnit(UNIT_P_FRAME, counter, residual, zero_groups=zero)
-        units.append(write_unit(unit, self.header))
-        self._ref = q
-        self._since_intra += 1
-        self.frame_index += 1
+        t = 0
+        while t < len(values):
+            # frames t .. end-1 share the ranges in effect: an I-frame (if one is due) then P-frames
+            intra = ((force_intra and t == 0) or t in updates_at or self._ref is None or self._since_intra >= interval)
+            updates = {}
+            if intra:
+                updates = {g: ([float(v) for v in f32_floor(np.asarray(m, np.float64))], [float(v) for v in f32_ceil(np.asarray(M, np.float64))])
+                           for g, (m, M) in (updates_at.get(t) or {}).items()}
+                self._ranges = self._seq_ranges.with_updates(self.header.groups, updates)
+            end = min([len(values), t + interval - (0 if intra else self._since_intra)] + [u for u in updates_at if u > t])
+            q = quantize(values[t:end], self._ranges.range_min, self._ranges.step, self._depth)
+            # prediction (SPEC 6.2): each P-frame codes the difference to the previous quantized vector
+            prev = q[:1] if intra else self._ref[None, :]
+            rows = q.tolist()
+            residuals = np.diff(np.concatenate([prev, q]), axis=0).tolist()
+            for i in range(end - t):
+                counter = self.frame_index % FRAME_COUNTER_MODULUS
+                if intra and i == 0:
+                    if self.config.repeat_header and self.frame_index > 0:
+                        units.append(self._header_unit)
+                    unit = FrameUnit(UNIT_I_FRAME, counter, self._split(rows[0]), range_update_flag=bool(updates), range_updates=updates)
+                    self._since_intra = 0
+                else:
+                    residual = self._split(residuals[i])
+                    zero = [flag and not any(r) for flag, r in zip(self._zero_flag, residual, strict=True)]
+                    unit = FrameUnit(UNIT_P_FRAME, counter, residual, zero_groups=zero)
+                units.append(write_unit(unit, self.header))
+                self._since_intra += 1
+                self.frame_index += 1
+            self._ref = q[-1]
+            t = end
         return units
 
 
 def encode_track(track: Track, header: SequenceHeader, config: EncoderConfig | None = None) -> bytes:
     """Encode a whole track into a ``.fcs`` file (SPEC 5.5)."""
     enc = FcsEncoder(header, config)
-    units = [enc.header_unit()]
     interval = enc.config.intra_interval
-    slices = track.group_slices()
-    for t in range(track.frames):
-        update = None
-        if enc.config.range_update and t % interval == 0:
+    updates = {}
+    if enc.config.range_update:
+        for t in range(0, track.frames, interval):
             gop = track.values[t : t + interval]
-            update = {g: (gop[:, sl].min(axis=0).tolist(), gop[:, sl].max(axis=0).tolist()) for g, sl in enumerate(slices)}
-        units.extend(enc.encode_frame(track.values[t], range_update=update))
-    return write_file(units)
+            updates[t] = {g: (gop[:, sl].min(axis=0).tolist(), gop[:, sl].max(axis=0).tolist()) for g, sl in enumerate(track.group_slices())}
+    return write_file([enc.header_unit()] + enc.encode_frames(track.values, updates))
