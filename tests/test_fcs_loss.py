@@ -85,7 +85,6 @@ def build_stream(header: SequenceHeader, values: np.ndarray, interval: int, upda
     assert [f.status for f in res.frames] == [FrameStatus.DECODED] * len(values)
     depth = np.array([g.bit_depth for g in header.groups for _ in range(g.dims)])
     seq_min = np.array([v for g in header.groups for v in g.range_min], np.float32)
-    seq_max = np.array([v for g in header.groups for v in g.range_max], np.float32)
     truth = []
     rmin = rmax = None
     for t, f in enumerate(res.frames):
