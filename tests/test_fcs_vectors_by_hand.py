@@ -411,3 +411,66 @@ def test_resilient_decoder_single_units():
     assert [f.status for f in out] == [FrameStatus.CONCEALED_ERROR]
     assert same_f32(out[0].values, np.zeros(2, np.float32))
     assert out[0].error.error_class == "E_PADDING"
+
+
+# ----------------------------------------------------------------------------- range updates
+I_FRAME_UPDATE = [
+    ("unit_type", "010"),  # ue(v) 1
+    ("frame_counter", "0000"),
+    ("range_update_flag", "1"),
+    ("range_update_group_flag[0]", "1"),  # @8
+    ("range_min[0][0]", "00111111100000000000000000000000"),  # 1.0 = 0x3F800000   @9
+    ("range_max[0][0]", "01000001000000000000000000000000"),  # 8.0 = 0x41000000   @41
+    ("range_min[0][1]", "00000000000000000000000000000000"),  # 0.0                @73
+    ("range_max[0][1]", "00111111000000000000000000000000"),  # 0.5 = 0x3F000000   @105
+    ("quant_value[0][0]", "101"),  # 5                                            @137
+    ("quant_value[0][1]", "010"),  # 2
+    ("alignment_zero_bit", "0"),  # 143 bits -> 144
+]
+I_FRAME_2 = [  # a later I-frame without update: the sequence ranges are back in effect
+    ("unit_type", "010"),
+    ("frame_counter", "0010"),  # 2
+    ("range_update_flag", "0"),
+    ("quant_value[0][0]", "101"),
+    ("quant_value[0][1]", "010"),
+    ("alignment_zero_bit", "00"),
+]
+
+
+def _dequant(q, rmin, rmax):
+    f = np.float32
+    return [f(f(rmin[d]) + f(f(q[d]) * f(f(f(rmax[d]) - f(rmin[d])) / f(7)))) for d in range(2)]
+
+
+def test_range_update_by_hand():
+    upd = bits_to_bytes(assemble(I_FRAME_UPDATE))
+    i2 = bits_to_bytes(assemble(I_FRAME_2))
+    assert len(upd) == 18
+    data = b"FCS1\x20" + HEADER_BYTES + b"\x12" + upd + b"\x02" + P_BYTES + b"\x02" + i2
+    res = decode_file(data)
+    exp = np.array([_dequant((5, 2), (1.0, 0.0), (8.0, 0.5)),  # the update's ranges
+                    _dequant((3, 5), (1.0, 0.0), (8.0, 0.5)),  # still in effect for the P-frame
+                    _dequant((5, 2), (0.0, -1.0), (7.0, 1.0))], dtype=np.float32)  # reverted
+    assert same_f32(res.matrix(), exp)
+    assert exp[0].tolist() == [6.0, np.float32(np.float32(2) * np.float32(np.float32(0.5) / np.float32(7)))]
+    # the writer produces the same unit
+    h = make_header(False)
+    assert write_unit(FrameUnit(1, 0, [[5, 2]], range_update_flag=True, range_updates={0: ([1.0, 0.0], [8.0, 0.5])}), h) == upd
+
+
+@pytest.mark.parametrize("replace,field,at", [
+    (dict(range_min_0_0=F32_8, range_max_0_0="00111111100000000000000000000000"), "range_min[0][0]", 9),  # 8 > 1
+    (dict(range_max_0_1=F32_NAN), "range_min[0][1]", 73),
+    (dict(range_min_0_1="11111111100000000000000000000000"), "range_min[0][1]", 73),  # -inf
+])
+def test_range_update_invalid(replace, field, at):
+    with pytest.raises(E_RANGE) as ei:
+        read_unit(bits_to_bytes(assemble(I_FRAME_UPDATE, **replace)), H, base_bit=8)
+    assert (ei.value.field, ei.value.bit_offset) == (field, 8 + at)
+
+
+def test_range_update_flag_without_groups_keeps_sequence_ranges():
+    # range_update_flag = 1 but range_update_group_flag[0] = 0: no update
+    unit = bits_to_bytes("010" "0000" "1" "0" "101" "010" "0")
+    res = decode_file(b"FCS1\x20" + HEADER_BYTES + b"\x02" + unit)
+    assert same_f32(res.matrix(), expected_frames()[:1])
