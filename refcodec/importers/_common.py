@@ -185,7 +185,7 @@ def parse_frame_rate(path, field: str, value) -> tuple[int, int]:
 
 
 def resolve_group(path, field: str, semantic: str, values: np.ndarray, names: list[str] | None,
-                  index=None) -> tuple[np.ndarray, TrackGroup]:
+                  index=None, index_field: str | None = None) -> tuple[np.ndarray, TrackGroup]:
     """Build a group from columns, optional names and an optional index map.
 
     Without an index map, names that are all canonical (ARKit names, ``x``/``y``/``z``...) give
@@ -196,7 +196,7 @@ def resolve_group(path, field: str, semantic: str, values: np.ndarray, names: li
     if names is not None and len(names) != dims:
         raise bad(path, field, f"{len(names)} names for {dims} columns")
     if index is not None:
-        idx = check_dim_index(path, field, semantic, index, dims)
+        idx = check_dim_index(path, index_field or field, semantic, index, dims)
     elif names is not None and (idx := index_from_names(path, field, semantic, names)) is not None:
         order = sorted(range(dims), key=lambda i: idx[i])
         if order != list(range(dims)):

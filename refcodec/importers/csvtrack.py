@@ -85,7 +85,7 @@ def load(path: str | Path, **options) -> Track:
 
     cols, groups = [], []
     for key, semantic, columns, names in spans:
-        arr, g = resolve_group(path, key, semantic, values[:, columns], names, indices.get(key))
+        arr, g = resolve_group(path, key, semantic, values[:, columns], names, indices.get(key), f"index.{key}")
         cols.append(arr)
         groups.append(g)
     return Track(np.concatenate(cols, axis=1), groups, frame_rate, source=str(path))

@@ -87,7 +87,7 @@ def load(path: str | Path, **options) -> Track:
                 if raw.dtype.kind not in "iu":
                     raise bad(path, f"{key}__index", f"must be integers, got {raw.dtype}")
                 index = raw
-            arr, group = resolve_group(path, key, semantic, arr, names, index)
+            arr, group = resolve_group(path, key, semantic, arr, names, index, f"{key}__index")
             cols.append(arr)
             groups.append(group)
     values = np.concatenate(cols, axis=1) if cols else np.zeros((0, 0))
