@@ -250,3 +250,20 @@ def test_min_equals_max_decodes_to_min():
     # step = 0; x = min + 0*0: -0 + +0 = +0 (SPEC 6.5)
     assert same_f32(res.matrix(), np.array([[0.0, 2.5, 1e-45]] * 3, dtype=np.float32))
     assert [f.quantized.tolist() for f in res.frames] == [[0, 0, 0]] * 3
+
+
+def test_valid_range_can_dequantize_to_infinity():
+    """SPEC observation: R-16 only requires f32(max - min) finite, yet the SPEC 6.5 formula can
+    round past the largest binary32 near the top of a valid range and output +inf. The decoder
+    follows the formula bit-exactly (this documents the behaviour; see the report)."""
+    mx = np.finfo(np.float32).max
+    rmin = np.float32(1.7083754e38)
+    assert np.isfinite(np.float32(mx - rmin))
+    header = SequenceHeader(groups=[GroupLayout(0, 7, [float(rmin)], [float(mx)], [0])])
+    top = (1 << 7) - 1
+    data = encode_track(track_for(header, np.array([[float(mx)]])), header, EncoderConfig(intra_interval=1))
+    res = decode_file(data)
+    assert res.frames[0].quantized.tolist() == [top]
+    exp = expected_values([top], [rmin], [mx], [7])
+    assert same_f32(res.frames[0].values, exp)
+    assert np.isposinf(exp[0])
