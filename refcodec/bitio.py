@@ -34,23 +34,19 @@ def eg_window_table(k: int) -> array:
 
     Entry ``w`` (the next EG_WINDOW bits, MSB first) is ``(value << 40) | length`` of the code
     that starts the window, or ``_EG_NO_CODE`` when the window does not hold a whole code.
-    Built with numpy from the same definition as :meth:`BitReader._exp_golomb` (SPEC 3.2).
     """
-    w = np.arange(1 << EG_WINDOW, dtype=np.int64)
-    zeros = EG_WINDOW - _bit_length(w)  # leading zero bits of the window
-    length = 2 * zeros + 1 + k
-    ok = (w > 0) & (length <= EG_WINDOW)
-    code = np.where(ok, w >> np.where(ok, EG_WINDOW - length, 0), 0) - (1 << k)
-    value = np.where(code & 1, (code + 1) >> 1, -(code >> 1))
-    return array("q", np.where(ok, (value << _EG_LEN_BITS) | length, _EG_NO_CODE).tolist())
-
-
-def _bit_length(w: np.ndarray) -> np.ndarray:
-    """int.bit_length of each element of a non-negative int64 array."""
-    out = np.zeros_like(w)
-    for b in range(EG_WINDOW):
-        out[w >> b != 0] = b + 1
-    return out
+    parts = [np.array([_EG_NO_CODE])]  # the all-zero window
+    for zeros in range(EG_WINDOW - 1, -1, -1):  # windows w in [2^(W-1-zeros), 2^(W-zeros))
+        length = 2 * zeros + 1 + k  # SPEC 3.2: zeros, a 1, then zeros + k more bits
+        if length > EG_WINDOW:
+            parts.append(np.full(1 << (EG_WINDOW - 1 - zeros), _EG_NO_CODE))
+            continue
+        code_num = np.arange(1 << (zeros + k), 1 << (zeros + k + 1), dtype=np.int64) - (1 << k)
+        value = np.where(code_num & 1, (code_num + 1) >> 1, -(code_num >> 1))  # Table 3-1
+        parts.append(np.repeat((value << _EG_LEN_BITS) | length, 1 << (EG_WINDOW - length)))  # any trailing bits
+    table = array("q")
+    table.frombytes(np.concatenate(parts).astype(np.int64).tobytes())
+    return table
 
 
 class _EgCodeStrings(dict):

@@ -21,6 +21,7 @@ import hashlib
 import numpy as np
 import pytest
 
+from refcodec.bitio import _EG_NO_CODE, EG_WINDOW, BitReader, BitWriter, eg_window_table
 from refcodec.errors import FcError
 from refcodec.fcs.decoder import FcsDecoder, FrameStatus, decode_file
 from refcodec.fcs.encoder import EncoderConfig, FcsEncoder, build_header, encode_track
@@ -268,3 +269,33 @@ def test_errors_keep_class_field_and_offset():
                 if outcomes[0]:
                     seen.add(outcomes[0][0].__name__)
     assert {"E_CRC", "E_TRUNCATED"} <= seen
+
+
+@pytest.mark.parametrize(("k", "stride"), [(0, 1), (1, 3), (2, 5), (7, 5), (15, 1)])
+def test_window_table_matches_exact_reader(k, stride):
+    """Every entry of the sek_array look-up table equals the bit-by-bit Exp-Golomb reader."""
+    table = eg_window_table(k)
+    assert len(table) == 1 << EG_WINDOW
+    for w in range(0, 1 << EG_WINDOW, stride):
+        r = BitReader(w.to_bytes(EG_WINDOW // 8, "big"))
+        try:
+            value, length = r.sek(k, "x"), r.pos
+        except FcError:
+            value, length = None, None
+        e = table[w]
+        if length is None:
+            assert e == _EG_NO_CODE
+        else:
+            assert (e >> 40, e & ((1 << 40) - 1)) == (value, length), w
+
+
+def test_sek_array_long_codes_and_resume():
+    """Codes longer than the window are read the exact way and the fast loop resumes after them."""
+    w = BitWriter()
+    orders = [0, 3, 0, 15, 1, 0, 2, 0]
+    values = [0, 40000, -1, -65535, 7, 300, -2, 0]
+    w.sek_array(orders, "r", values)
+    w.byte_alignment()
+    r = BitReader(w.getvalue())
+    assert r.sek_array(orders, "r") == values
+    assert r.bits_left() < 8

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import chain
 
 import numpy as np
 
@@ -112,18 +113,35 @@ class FcsDecoder:
             return  # a repeat of the active header changes nothing (R-23)
         self.header, self._key = h, key
         self._seq_ranges = ActiveRanges.from_groups(h.groups, [g.range_min for g in h.groups], [g.range_max for g in h.groups])
-        self._ranges = self._seq_ranges
         self._top = np.array([(1 << g.bit_depth) - 1 for g in h.groups for _ in range(g.dims)], dtype=np.int64)
+        self._top_unsigned = self._top.astype(np.uint64)
+        self._total_dims = h.total_dims
+        self._set_ranges(self._seq_ranges)
         self._ref = None
         self._last_good = None
         self._expected = None
+
+    def _set_ranges(self, ranges: ActiveRanges) -> None:
+        """Make ``ranges`` the ones in effect (SPEC 6.3) and prepare their dequantization."""
+        if ranges is self._ranges:
+            return
+        self._ranges = ranges
+        # min + q*step is monotonic in q, so if q = 0 and q = 2^b - 1 give finite values, every
+        # q does and the per-frame dequantization needs no floating-point error handling.
+        self._dequant_finite = bool(np.isfinite(dequantize(np.stack([self._top * 0, self._top]), ranges.range_min, ranges.step)).all())
+
+    def _dequantize(self, q: np.ndarray) -> np.ndarray:
+        """SPEC 6.4, R-30: binary32 ``min + q*step`` with the ranges in effect."""
+        if self._dequant_finite:
+            return self._ranges.range_min + q.astype(np.float32) * self._ranges.step
+        return dequantize(q, self._ranges.range_min, self._ranges.step)
 
     def _concealed(self, status: FrameStatus, unit_index: int | None, error: FcError | None = None) -> DecodedFrame:
         """SPEC 7.2, R-41: hold the last good vector (zeros before the first)."""
         if self._last_good is not None:
             values = self._last_good.copy()
         else:
-            values = np.zeros(self.header.total_dims, dtype=np.float32)
+            values = np.zeros(self._total_dims, dtype=np.float32)
         return DecodedFrame(values, status, unit_index, error=error)
 
     # -- decoding -----------------------------------------------------------------
@@ -168,12 +186,10 @@ class FcsDecoder:
             if gap:
                 self._ref = None
                 out.extend(self._concealed(FrameStatus.CONCEALED_GAP, None) for _ in range(gap))
-        flat = np.array([v for vals in f.values for v in vals], dtype=np.int64)
+        flat = np.fromiter(chain.from_iterable(f.values), dtype=np.int64, count=self._total_dims)
         if f.unit_type == UNIT_I_FRAME:
-            if f.range_update_flag:
-                self._ranges = self._seq_ranges.with_updates(self.header.groups, f.range_updates)  # SPEC 6.3, R-31
-            else:
-                self._ranges = self._seq_ranges
+            # SPEC 6.3, R-31: an I-frame restores the sequence ranges, then applies its updates
+            self._set_ranges(self._seq_ranges.with_updates(self.header.groups, f.range_updates) if f.range_update_flag else self._seq_ranges)
             q = flat
         elif self._ref is None:
             # SPEC 7.2, R-43: a P-frame without a reference is dropped.
@@ -182,10 +198,11 @@ class FcsDecoder:
             return out
         else:
             q = self._ref + flat  # SPEC 6.2, R-32
-            if q.min() < 0 or (q > self._top).any():
+            # one unsigned comparison checks 0 <= q <= 2^b - 1 (a negative q wraps to a huge value)
+            if (q.view(np.uint64) > self._top_unsigned).any():
                 bad = (q < 0) | (q > self._top)
                 raise self._residual_error(int(np.argmax(bad)), int(q[np.argmax(bad)]), data, base_bit)
-        values = dequantize(q, self._ranges.range_min, self._ranges.step)
+        values = self._dequantize(q)
         self._ref = q
         self._last_good = values
         self._expected = (f.frame_counter + 1) % FRAME_COUNTER_MODULUS
