@@ -4,7 +4,7 @@ Arrays (extra singleton axes tolerated): ``expr`` [T, N] -> EXPRESSION, ``rotati
 HEAD_ROTATION, ``neck_pose`` [T, 3] -> NECK, ``jaw_pose`` [T, 3] -> JAW, ``eyes_pose`` [T, 6]
 -> EYES, ``translation`` [T, 3] -> HEAD_TRANSLATION. ``shape`` and ``static_offset`` (per
 subject, not per frame) are skipped. Rotations are FLAME axis-angle radians; translation is in
-the units of the fit (metres for GaussianAvatars).
+the fit's world units, taken as metres.
 """
 
 from __future__ import annotations
