@@ -215,27 +215,27 @@ HAVE_FUZZING = importlib.util.find_spec("refcodec.fcs.fuzzing") is not None
 
 @pytest.mark.skipif(not HAVE_FUZZING, reason="refcodec.fcs.fuzzing not present")
 def test_with_project_mutators():
-    """If the project's mutators exist, feed some of their outputs too (best effort)."""
-    import inspect
+    """If the project's mutators exist, feed some of their outputs too (best effort: their API
+    is not relied on; a call that does not fit is skipped, only the decoder's behaviour is tested)."""
+    import random
 
     from refcodec.fcs import fuzzing
 
-    rng = np.random.default_rng(0)
+    mutate = getattr(fuzzing, "mutate", None)
+    if mutate is None:
+        pytest.skip("no mutate()")
+    streams = valid_streams()
     used = 0
-    for name, fn in inspect.getmembers(fuzzing, inspect.isfunction):
-        if not name.startswith("mutate") and "mutat" not in name:
+    for seed in range(150):
+        data, other = streams[seed % 3], streams[(seed + 1) % 3]
+        try:
+            out = mutate(random.Random(seed), data, other)
+        except Exception:  # noqa: BLE001 - someone else's helper; its failures are not ours
             continue
-        for data in valid_streams():
-            for seed in range(10):
-                try:
-                    out = fn(data, np.random.default_rng(seed))
-                except TypeError:
-                    try:
-                        out = fn(data, rng)
-                    except Exception:
-                        break
-                if isinstance(out, bytes | bytearray):
-                    run_both(bytes(out))
-                    used += 1
+        if isinstance(out, tuple):
+            out = out[0]
+        if isinstance(out, bytes | bytearray):
+            run_both(bytes(out))
+            used += 1
     if not used:
         pytest.skip("no usable mutator signature")
