@@ -80,6 +80,8 @@ def range_error(rmin: float, rmax: float) -> str | None:
         return f"range ({rmin}, {rmax}) is not finite"
     if rmin > rmax:
         return f"range_min {rmin} > range_max {rmax}"
+    if rmax - rmin < 2.0**127:  # far below the binary32 overflow threshold (2^128 - 2^103)
+        return None
     with np.errstate(over="ignore"):
         width = np.float32(rmax) - np.float32(rmin)
     if not np.isfinite(width):
