@@ -1,4 +1,4 @@
-"""Bit-level primitives against hand-computed patterns (SPEC 3.1-3.5).
+"""Bit-level primitives against hand-computed patterns (SPEC 3.1-3.5; R-01, R-02, R-03, R-04).
 
 Every expected bit string below is written out literally, derived by hand from the
 definitions (MSB first; ue: z zeros, a 1, z info bits, codeNum = 2^z - 1 + info; se maps

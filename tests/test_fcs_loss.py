@@ -1,5 +1,8 @@
 """Loss process (SPEC 7): dropped, damaged and reordered units, checked frame by frame.
 
+Requirements exercised: R-40, R-41, R-42, R-43, R-44 (an I-frame resumes decoding), R-45
+(strict and resilient modes), R-22/R-23 (sequence header repeats and changes), R-11, R-31.
+
 A known track is encoded unit by unit. Each scenario feeds some of the units (dropped,
 damaged, extra headers) to the decoder, in strict and resilient mode, and compares the
 output sequence (count, statuses, values bitwise) with what SPEC 6-7 prescribe, computed

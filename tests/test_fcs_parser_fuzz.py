@@ -1,4 +1,4 @@
-"""The FCS parser never fails with anything but a registered FcError (SPEC 4.1, 5, 7.3).
+"""The FCS parser never fails with anything but a registered FcError (SPEC 4.1, 5, 7.3; R-07, R-20, R-21, R-45).
 
 Inputs: arbitrary bytes (with and without the signature), every truncation of a few valid
 streams, and single and multiple bit flips of valid streams. Both decoding modes must

@@ -1,5 +1,8 @@
 """Encode -> decode round trips over random layouts, ranges and encoder settings (SPEC 5, 6).
 
+Requirements exercised: R-05 and R-30 (bit-exact binary32 dequantization), R-31, R-32, R-33,
+R-23 (repeated headers), R-34 (one vector of N binary32 values per frame).
+
 The expected quantized integers are recomputed here from the ranges in effect
 (refcodec.quant.quantize is the encoder's informative process; the ranges, the I-frame
 schedule and the range updates are derived independently), and the expected floats from

@@ -1,5 +1,11 @@
 """A tiny FCS stream written out bit by bit, and hand-built invalid units (SPEC 5, 6).
 
+Requirements exercised: R-07 (class, field, offset of every rejection), R-08 (profile),
+R-09 (level), R-10 (version), R-11 (reserved units), R-12 (reserved bits), R-13 (zero values),
+R-14 (level limits), R-15 (index maps), R-16 (ranges), R-18 (leftover bytes), R-19 (CRCs),
+R-20/R-22 (no sequence header), R-30 (dequantization), R-31 (range updates), R-32 (E_RESIDUAL),
+R-33 (I-frame values).
+
 The stream: one group (semantic 1 = EXPRESSION, 2 dimensions, bit depth 3), ranges
 dim 0: [0, 7] (step exactly 1), dim 1: [-1, 1] (step 2/7 in binary32); one I-frame with
 quantized values (5, 2) and one P-frame with residuals (-2, +3) -> (3, 5).

@@ -1,4 +1,4 @@
-"""The registries of spec/*.toml are well formed and match the code (SPEC 4)."""
+"""The registries of spec/*.toml are well formed and match the code (SPEC 4; R-06, R-07, R-08, R-09)."""
 
 from __future__ import annotations
 
