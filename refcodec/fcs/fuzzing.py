@@ -163,7 +163,7 @@ def forge_leb128(rng: random.Random, data: bytes, other: bytes) -> bytes:
     size_at, payload_at, size = rng.choice(spans)
     kind = rng.randrange(6)
     if kind == 0:
-        code = write_leb128(max(0, size + rng.randint(-3, 3)))
+        code = write_leb128(min(max(0, size + rng.randint(-3, 3)), (1 << 32) - 1))
     elif kind == 1:
         code = b"\x00"
     elif kind == 2:
