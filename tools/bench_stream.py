@@ -1,29 +1,87 @@
-"""Stream benchmark: rates, entropy, framing overhead and speed of the reference FCS codec.
+"""fcbench-stream: rate, entropy, framing overhead and speed of the reference FCS codec on real tracks.
 
-Placeholder, being written.
+For each real track and bit depth (8 and 10 bits, I-frame every 30 frames, the encoder's
+automatic Exp-Golomb orders and zero flags) it reports:
+
+- ``raw_kbps``: the fixed-length rate dims * bits * fps;
+- ``coded_kbps``: the whole ``.fcs`` file (signature, unit sizes, headers, everything) over
+  the track's duration;
+- ``entropy_kbps``: the per-dimension zero-order entropy of the P-frame residuals actually
+  coded (the residuals parsed back from the file, zero-flagged groups included as zeros):
+  sum over dimensions of H(residual sequence of that dimension) * P-frames / duration;
+- ``coded_over_entropy``: coded_kbps / entropy_kbps (so it includes I-frames and overhead);
+- the overhead, from a trace of the coded file (``read_unit(..., trace=list)``) classified by
+  element name: storage framing (signature + leb128 unit sizes), unit headers (unit_type,
+  frame_counter, range_update_flag, group_zero_flag of frame units), alignment padding of
+  frame units, CRCs (frame_crc, header_crc) and sequence headers (all other bits of sequence
+  header units); range updates are side information, reported apart and not counted;
+- ``eg0_kbps``: the same stream with zero-order Exp-Golomb everywhere (eg_orders=0);
+- encode and decode frames/s (``encode_track`` and ``decode_file``, median of --reps runs).
+
+Writes bench/stream_bench.json and bench/stream_bench.md, and checks the LAM targets
+(coded/entropy <= 1.30, overhead <= 3 %, encode and decode >= 20,000 frames/s).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import platform
+import statistics
+import sys
+import time
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from refcodec.spec_tables import arkit52_names
+from refcodec.fcs.decoder import decode_file
+from refcodec.fcs.encoder import EncoderConfig, build_header, encode_track
+from refcodec.fcs.layout import SequenceHeader
+from refcodec.fcs.storage import FCS_SIGNATURE, iter_units
+from refcodec.fcs.syntax import FrameUnit, read_unit
+from refcodec.spec_tables import arkit52_names, max_unit_bytes_any_level
 from refcodec.track import Track, TrackGroup
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_DIRS = [REPO / "samples", Path("/work/shared/data")]
+INTRA_INTERVAL = 30
+DEPTHS = (8, 10)
+
+#: name, file (relative to a data dir), fallback loader, importer options
+TRACKS = [
+    ("LAM test_expression_1s", "lam_p2-1/test_expression_1s.json", "load_lam", {}),
+    ("FACEGOOD bs_value_1114_2_01", "facegood/bs_value_1114_2_01.npy", "load_facegood", {"active_only": True}),
+    ("FACEGOOD bs_value_1114_3_16", "facegood/bs_value_1114_3_16.npy", "load_facegood", {"active_only": True}),
+    ("AD-NeRF transforms_val", "adnerf/transforms_val.json", "load_adnerf", {}),
+]
+
+TARGETS = {"coded_over_entropy_max": 1.30, "overhead_pct_max": 3.0, "fps_min": 20000}
 
 
-def _find(rel: str) -> Path | None:
-    for base in DATA_DIRS:
-        for cand in (base / rel, base / Path(rel).name):
-            if cand.exists():
-                return cand
+def find_data(rel: str, dirs: list[Path] | None = None) -> Path | None:
+    """First of ``<dir>/<rel>`` over the data directories that exists."""
+    for base in dirs or DATA_DIRS:
+        if (base / rel).is_file():
+            return base / rel
     return None
+
+
+def load(rel: str, fallback: str, options: dict, dirs: list[Path] | None = None) -> tuple[Track, str]:
+    """The track at ``rel`` via refcodec.importers.load_track when present, else the local loader."""
+    path = find_data(rel, dirs)
+    if path is None:
+        raise FileNotFoundError(f"{rel} not found under {[str(d) for d in dirs or DATA_DIRS]}")
+    try:
+        from refcodec.importers import load_track
+    except ImportError:
+        load_track = None
+    if load_track is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return load_track(path, **options), f"refcodec.importers.load_track({path})"
+    return globals()[fallback](path), f"tools.bench_stream.{fallback}({path})"
 
 
 def load_lam(path: Path) -> Track:
@@ -70,3 +128,267 @@ def load_adnerf(path: Path) -> Track:
     groups = [TrackGroup("HEAD_ROTATION", ["head_rotation.x", "head_rotation.y", "head_rotation.z"]),
               TrackGroup("HEAD_TRANSLATION", ["head_translation.x", "head_translation.y", "head_translation.z"])]
     return Track(np.concatenate([rot, trans], axis=1), groups, (25, 1), source=str(path))
+
+
+# -- measurements ------------------------------------------------------------------
+
+def classify(element: str, in_sequence_header: bool) -> str:
+    """Overhead bucket of one traced syntax element (by name)."""
+    base = element.split("[", 1)[0]
+    if base in ("header_crc", "frame_crc"):
+        return "crc"
+    if in_sequence_header:
+        return "sequence_header"
+    if base in ("unit_type", "frame_counter", "range_update_flag", "group_zero_flag"):
+        return "unit_headers"
+    if base == "alignment_zero_bit":
+        return "alignment"
+    if base in ("range_update_group_flag", "range_min", "range_max"):
+        return "range_updates"
+    if base in ("quant_value", "residual"):
+        return "payload"
+    raise ValueError(f"unclassified syntax element {element!r}")
+
+
+def trace_file(data: bytes) -> tuple[Counter, list[FrameUnit], SequenceHeader | None]:
+    """Bits per bucket of a whole file, and its frame units (parsed with a trace)."""
+    bits: Counter = Counter()
+    bits["storage_framing"] += len(FCS_SIGNATURE) * 8
+    active = None
+    frames = []
+    limit = max_unit_bytes_any_level()
+    for su in iter_units(data, lambda: limit):
+        bits["storage_framing"] += (su.byte_offset - su.size_offset) * 8  # leb128 unit_size
+        trace: list = []
+        unit = read_unit(su.data, active, su.byte_offset * 8, trace)
+        is_header = isinstance(unit, SequenceHeader)
+        for t in trace:
+            bits[classify(t.name, is_header)] += len(t.bits)
+        if sum(len(t.bits) for t in trace) != len(su.data) * 8:
+            raise AssertionError("trace does not cover the unit")
+        if is_header:
+            active = unit
+        elif isinstance(unit, FrameUnit):
+            frames.append(unit)
+    return bits, frames, active
+
+
+def entropy_bits(symbols: np.ndarray) -> float:
+    """Empirical zero-order entropy in bits per symbol."""
+    if symbols.size == 0:
+        return 0.0
+    _, counts = np.unique(symbols, return_counts=True)
+    p = counts / counts.sum()
+    return float(-(p * np.log2(p)).sum())
+
+
+def p_residual_entropy(frames: list[FrameUnit]) -> tuple[float, int, float]:
+    """(sum over dims of H of the coded P-frame residuals in bits/frame, P-frame count, zero fraction)."""
+    rows = [[v for vals in f.values for v in vals] for f in frames if not f.is_intra]
+    if not rows:
+        return 0.0, 0, 0.0
+    r = np.array(rows, dtype=np.int64)
+    return sum(entropy_bits(r[:, d]) for d in range(r.shape[1])), len(rows), float(np.mean(r == 0))
+
+
+def median_fps(fn, frames: int, reps: int) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return frames / statistics.median(times), [round(frames / t) for t in times]
+
+
+def bench_track(name: str, track: Track, bits: int, reps: int) -> dict:
+    """All measurements of one track at one bit depth."""
+    num, den = track.frame_rate
+    fps = num / den
+    seconds = track.frames / fps
+    dims = track.values.shape[1]
+    header = build_header(track, bits, INTRA_INTERVAL)
+    config = EncoderConfig(INTRA_INTERVAL)
+    data = encode_track(track, header, config)
+    buckets, frames, _ = trace_file(data)
+    if sum(buckets.values()) != len(data) * 8:
+        raise AssertionError("buckets do not add up to the file size")
+    h_per_frame, p_frames, zero_frac = p_residual_entropy(frames)
+    coded_kbps = len(data) * 8 / seconds / 1000
+    entropy_kbps = h_per_frame * p_frames / seconds / 1000
+    overhead_keys = ["storage_framing", "unit_headers", "alignment", "crc", "sequence_header"]
+    overhead_bits = sum(buckets[k] for k in overhead_keys)
+    eg0 = encode_track(track, build_header(track, bits, INTRA_INTERVAL, eg_orders=0), config)
+    decoded = decode_file(data)
+    enc_fps, enc_runs = median_fps(lambda: encode_track(track, header, config), track.frames, reps)
+    dec_fps, dec_runs = median_fps(lambda: decode_file(data), track.frames, reps)
+    return {
+        "track": name,
+        "bit_depth": bits,
+        "frames": track.frames,
+        "fps": fps,
+        "dims": dims,
+        "groups": [f"{g.semantic}x{len(g.names)}" for g in track.groups],
+        "eg_orders": [list(g.eg_orders) for g in header.groups],
+        "zero_flags": [g.zero_flag_enabled for g in header.groups],
+        "file_bytes": len(data),
+        "raw_kbps": dims * bits * fps / 1000,
+        "coded_kbps": coded_kbps,
+        "eg0_kbps": len(eg0) * 8 / seconds / 1000,
+        "entropy_kbps": entropy_kbps,
+        "coded_over_entropy": coded_kbps / entropy_kbps if entropy_kbps else None,
+        "p_frames": p_frames,
+        "p_residual_zero_fraction": zero_frac,
+        "bits": dict(buckets),
+        "overhead_bps": {k: buckets[k] / seconds for k in overhead_keys},
+        "overhead_pct": {k: 100 * buckets[k] / (len(data) * 8) for k in overhead_keys},
+        "overhead_total_bps": overhead_bits / seconds,
+        "overhead_total_pct": 100 * overhead_bits / (len(data) * 8),
+        "range_update_bps": buckets["range_updates"] / seconds,
+        "max_abs_error": float(np.max(np.abs(decoded.matrix().astype(np.float64) - track.values))) if track.frames else 0.0,
+        "encode_fps": enc_fps,
+        "decode_fps": dec_fps,
+        "encode_fps_runs": enc_runs,
+        "decode_fps_runs": dec_runs,
+        "reps": reps,
+    }
+
+
+def lam_checks(rows: list[dict]) -> list[dict]:
+    """PASS/FAIL of the LAM targets (8-bit row)."""
+    lam = next((r for r in rows if r["track"].startswith("LAM") and r["bit_depth"] == 8), None)
+    if lam is None:
+        return []
+    t = TARGETS
+    checks = [
+        ("coded/entropy", lam["coded_over_entropy"], f"<= {t['coded_over_entropy_max']}", lam["coded_over_entropy"] <= t["coded_over_entropy_max"]),
+        ("overhead % of coded rate", lam["overhead_total_pct"], f"<= {t['overhead_pct_max']}", lam["overhead_total_pct"] <= t["overhead_pct_max"]),
+        ("encode frames/s", lam["encode_fps"], f">= {t['fps_min']}", lam["encode_fps"] >= t["fps_min"]),
+        ("decode frames/s", lam["decode_fps"], f">= {t['fps_min']}", lam["decode_fps"] >= t["fps_min"]),
+    ]
+    return [{"check": c, "value": v, "target": tgt, "verdict": "PASS" if ok else "FAIL"} for c, v, tgt, ok in checks]
+
+
+# -- output ------------------------------------------------------------------------
+
+def markdown(report: dict) -> str:
+    rows = report["results"]
+    out = [
+        "# FCS stream benchmark",
+        "",
+        f"Generated by `fcbench-stream` on {report['machine']}, Python {report['python']}. "
+        f"I-frame every {INTRA_INTERVAL} frames, automatic Exp-Golomb orders and zero flags, no CRCs, "
+        f"speeds = median of {report['reps']} runs of `encode_track` / `decode_file` in the same process.",
+        "",
+        "## Rates",
+        "",
+        "| track | bits | dims | fps | raw kbit/s | coded kbit/s | EG-0 kbit/s | entropy kbit/s | coded/entropy "
+        "| P zero % | overhead % | max abs err |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        ratio = f"{r['coded_over_entropy']:.3f}" if r["coded_over_entropy"] else "n/a"
+        out.append(f"| {r['track']} | {r['bit_depth']} | {r['dims']} | {r['fps']:g} | {r['raw_kbps']:.2f} | {r['coded_kbps']:.3f} | "
+                   f"{r['eg0_kbps']:.3f} | {r['entropy_kbps']:.3f} | {ratio} | {100 * r['p_residual_zero_fraction']:.1f} | "
+                   f"{r['overhead_total_pct']:.2f} | {r['max_abs_error']:.2e} |")
+    out += [
+        "",
+        "## Overhead breakdown (bit/s, % of the coded rate)",
+        "",
+        "| track | bits | storage framing | unit headers | alignment | CRCs | sequence header | total | range updates (not counted) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        keys = ("storage_framing", "unit_headers", "alignment", "crc", "sequence_header")
+        cells = [f"{r['overhead_bps'][k]:.1f} ({r['overhead_pct'][k]:.2f} %)" for k in keys]
+        out.append(f"| {r['track']} | {r['bit_depth']} | " + " | ".join(cells) +
+                   f" | {r['overhead_total_bps']:.1f} ({r['overhead_total_pct']:.2f} %) | {r['range_update_bps']:.1f} |")
+    out += [
+        "",
+        "## Speed (frames/s)",
+        "",
+        "| track | bits | encode | decode | encode runs | decode runs |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    for r in rows:
+        out.append(f"| {r['track']} | {r['bit_depth']} | {r['encode_fps']:.0f} | {r['decode_fps']:.0f} | "
+                   f"{', '.join(map(str, r['encode_fps_runs']))} | {', '.join(map(str, r['decode_fps_runs']))} |")
+    if report["lam_checks"]:
+        out += ["", "## LAM targets (8 bits)", "", "| check | value | target | verdict |", "|---|---:|---|---|"]
+        for c in report["lam_checks"]:
+            out.append(f"| {c['check']} | {c['value']:.3f} | {c['target']} | **{c['verdict']}** |")
+    out += [
+        "",
+        "## Definitions",
+        "",
+        "- raw = dims x bits x fps (fixed-length, no prediction, no headers).",
+        "- coded = size of the whole .fcs file x 8 / duration.",
+        "- entropy = sum over dimensions of the empirical zero-order entropy of that dimension's P-frame residuals "
+        "as parsed back from the coded file (zero-flagged groups count as zeros), x P-frames / duration. "
+        "I-frames are not in it, so coded/entropy also pays for I-frames and overhead.",
+        "- overhead buckets come from a trace of the coded file, by element name: storage framing = signature + leb128 unit sizes; "
+        "unit headers = unit_type + frame_counter + range_update_flag + group_zero_flag of frame units; alignment = "
+        "alignment_zero_bit of frame units; CRCs = frame_crc + header_crc; sequence header = every other bit of sequence header units.",
+        "- EG-0 = the same encoder with eg_orders=0 everywhere.",
+        "",
+        "Sources: " + "; ".join(f"{k}: {v}" for k, v in report["sources"].items()),
+        "",
+    ]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="fcbench-stream",
+        description="Benchmark the reference FCS codec on the real tracks: raw vs coded rate, per-dimension entropy of the "
+                    "coded P-frame residuals, header/framing overhead (from a trace of the coded file) and encode/decode "
+                    "frames/s. Writes <out>/stream_bench.json and <out>/stream_bench.md and checks the LAM targets "
+                    f"(coded/entropy <= {TARGETS['coded_over_entropy_max']}, overhead <= {TARGETS['overhead_pct_max']} %, "
+                    f">= {TARGETS['fps_min']} frames/s).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--out", type=Path, default=REPO / "bench", help="output directory")
+    parser.add_argument("--data", type=Path, action="append", default=None,
+                        help="directory holding lam_p2-1/, facegood/, adnerf/ (repeatable; default: samples/ then /work/shared/data)")
+    parser.add_argument("--reps", type=int, default=7, help="timing repetitions per measurement (median is reported; at least 5)")
+    parser.add_argument("--depths", type=int, nargs="+", default=list(DEPTHS), help="bit depths to measure")
+    parser.add_argument("--only", default=None, help="only tracks whose name contains this text")
+    args = parser.parse_args(argv)
+    if args.reps < 5:
+        parser.error("--reps must be at least 5")
+    dirs = args.data or DATA_DIRS
+    results, sources = [], {}
+    for name, rel, fallback, options in TRACKS:
+        if args.only and args.only.lower() not in name.lower():
+            continue
+        try:
+            track, how = load(rel, fallback, options, dirs)
+        except FileNotFoundError as err:
+            print(f"skip {name}: {err}", file=sys.stderr)
+            continue
+        sources[name] = how
+        for bits in args.depths:
+            r = bench_track(name, track, bits, args.reps)
+            results.append(r)
+            print(f"{name:30s} {bits:2d} bit  coded {r['coded_kbps']:7.3f} kbit/s  entropy {r['entropy_kbps']:7.3f}  "
+                  f"ratio {r['coded_over_entropy'] or 0:.3f}  overhead {r['overhead_total_pct']:.2f} %  "
+                  f"enc {r['encode_fps']:.0f} fps  dec {r['decode_fps']:.0f} fps")
+    report = {
+        "machine": f"{platform.machine()} {platform.processor() or ''} {platform.system()}".strip(),
+        "python": platform.python_version(),
+        "reps": args.reps,
+        "intra_interval": INTRA_INTERVAL,
+        "targets": TARGETS,
+        "sources": sources,
+        "results": results,
+        "lam_checks": lam_checks(results),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "stream_bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.out / "stream_bench.md").write_text(markdown(report))
+    for c in report["lam_checks"]:
+        print(f"LAM {c['check']}: {c['value']:.3f} (target {c['target']}) {c['verdict']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
