@@ -244,7 +244,7 @@ class BitReader:
         return v
 
     def byte_alignment(self, name: str = "alignment_zero_bit") -> None:
-        """Read zero bits up to the next byte boundary (SPEC 3.4, R-03)."""
+        """Read zero bits up to the next byte boundary (SPEC 3.3, R-03)."""
         n = (-self.pos) % 8
         if n:
             start = self.pos

@@ -1,4 +1,4 @@
-"""Uniform scalar quantization with bit-exact binary32 dequantization (SPEC 6.4, R-30).
+"""Uniform scalar quantization with bit-exact binary32 dequantization (SPEC 6.5, R-30).
 
 Dequantization (normative): every operation is one IEEE-754 binary32 operation with
 round-to-nearest-even and no fused multiply-add:
@@ -16,7 +16,7 @@ import numpy as np
 
 
 def dequant_step(rmin: np.ndarray, rmax: np.ndarray, bit_depth: np.ndarray) -> np.ndarray:
-    """Per-dimension binary32 step (SPEC 6.4, R-30)."""
+    """Per-dimension binary32 step (SPEC 6.5, R-30)."""
     rmin = np.asarray(rmin, dtype=np.float32)
     rmax = np.asarray(rmax, dtype=np.float32)
     levels = (np.left_shift(1, np.asarray(bit_depth, dtype=np.int64)) - 1).astype(np.float32)
@@ -25,7 +25,7 @@ def dequant_step(rmin: np.ndarray, rmax: np.ndarray, bit_depth: np.ndarray) -> n
 
 
 def dequantize(q: np.ndarray, rmin: np.ndarray, step: np.ndarray) -> np.ndarray:
-    """Binary32 reconstruction ``min + q*step`` (SPEC 6.4, R-30); q is an int array."""
+    """Binary32 reconstruction ``min + q*step`` (SPEC 6.5, R-30); q is an int array."""
     qf = np.asarray(q).astype(np.float32)  # exact: q < 2^16
     with np.errstate(over="ignore", invalid="ignore"):
         return np.asarray(rmin, dtype=np.float32) + qf * np.asarray(step, dtype=np.float32)

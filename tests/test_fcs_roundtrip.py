@@ -12,14 +12,17 @@ SPEC 6.5 with numpy binary32, compared bitwise.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from helpers import expected_step, expected_values, same_f32
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from refcodec.errors import FcError
 from refcodec.fcs.decoder import FcsDecoder, FrameStatus, decode_file
 from refcodec.fcs.encoder import EncoderConfig, encode_track
 from refcodec.fcs.layout import GroupLayout, SequenceHeader
 from refcodec.fcs.storage import iter_units, read_units
+from refcodec.fcs.syntax import read_unit, write_unit
 from refcodec.quant import quantize
 from refcodec.spec_tables import canonical_dims
 from refcodec.track import Track, TrackGroup
@@ -255,18 +258,20 @@ def test_min_equals_max_decodes_to_min():
     assert [f.quantized.tolist() for f in res.frames] == [[0, 0, 0]] * 3
 
 
-def test_valid_range_can_dequantize_to_infinity():
-    """SPEC observation: R-16 only requires f32(max - min) finite, yet the SPEC 6.5 formula can
-    round past the largest binary32 near the top of a valid range and output +inf. The decoder
-    follows the formula bit-exactly (this documents the behaviour; see the report)."""
+def test_range_whose_top_level_overflows_is_rejected():
+    """R-16: f32(max - min) is finite here, but x(127) = f32(min + f32(127 * step)) rounds to +inf,
+    so the range is invalid at 7 bits and valid at 1 bit (x(1) = min + (max - min))."""
     mx = np.finfo(np.float32).max
     rmin = np.float32(1.7083754e38)
     assert np.isfinite(np.float32(mx - rmin))
-    header = SequenceHeader(groups=[GroupLayout(0, 7, [float(rmin)], [float(mx)], [0])])
-    top = (1 << 7) - 1
-    data = encode_track(track_for(header, np.array([[float(mx)]])), header, EncoderConfig(intra_interval=1))
-    res = decode_file(data)
-    assert res.frames[0].quantized.tolist() == [top]
-    exp = expected_values([top], [rmin], [mx], [7])
-    assert same_f32(res.frames[0].values, exp)
-    assert np.isposinf(exp[0])
+    step = np.float32(mx - rmin) / np.float32(127)
+    with np.errstate(over="ignore"):
+        assert np.isposinf(rmin + np.float32(127) * step)  # the formula of SPEC 6.5, by hand
+    for bits, ok in ((7, False), (1, True)):
+        header = SequenceHeader(groups=[GroupLayout(0, bits, [float(rmin)], [float(mx)], [0])])
+        if ok:
+            assert read_unit(write_unit(header), None).groups[0].range_max == [float(mx)]
+        else:
+            with pytest.raises(FcError) as info:
+                write_unit(header)
+            assert info.value.error_class == "E_RANGE" and info.value.field == "range_min[0][0]"

@@ -482,8 +482,6 @@ def test_range_update_flag_without_groups_keeps_sequence_ranges():
     assert same_f32(res.matrix(), expected_frames()[:1])
 
 
-@pytest.mark.xfail(strict=True, raises=IndexError,
-                   reason="BUG: write_unit(FrameUnit(0, c, values)) with the default zero_groups=[] raises IndexError "
-                          "in _frame_unit_syntax (f.zero_groups[g]) instead of treating absent flags as 0")
 def test_writer_p_frame_default_zero_groups():
+    """A FrameUnit built without zero flags is written with every flag 0."""
     assert write_unit(FrameUnit(0, 1, [[-2, 3]]), H) == P_BYTES

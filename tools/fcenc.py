@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from refcodec.fcs.binding import avatar_digest
 from refcodec.fcs.decoder import decode_file
 from refcodec.fcs.encoder import EncoderConfig, build_header, encode_track
 from refcodec.track import Track
@@ -103,8 +103,8 @@ def _crc_flags(mode: str) -> tuple[bool, bool]:
 
 
 def avatar_binding_hash(path: str) -> int:
-    """First 8 bytes of the SHA-256 of a .fca file, as the stream's avatar_hash (SPEC 5.2.1)."""
-    return int.from_bytes(hashlib.sha256(Path(path).read_bytes()).digest()[:8], "big")
+    """The stream's avatar_hash for a .fca file (SPEC 5.2.1)."""
+    return avatar_digest(Path(path).read_bytes())
 
 
 def encode_report(track: Track, data: bytes, header) -> dict:

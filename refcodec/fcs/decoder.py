@@ -15,7 +15,6 @@ from itertools import chain
 import numpy as np
 
 from ..errors import E_NO_SEQUENCE_HEADER, E_RESIDUAL, FcError
-from ..quant import dequantize
 from ..spec_tables import levels, max_unit_bytes_any_level
 from .layout import UNIT_I_FRAME, UNIT_SEQUENCE_HEADER, ActiveRanges, SequenceHeader
 from .storage import iter_units
@@ -107,7 +106,7 @@ class FcsDecoder:
 
     # -- state --------------------------------------------------------------------
     def _activate(self, h: SequenceHeader) -> None:
-        """SPEC 6.1, R-22: a new or changed sequence header resets the decoder."""
+        """SPEC 6.1, R-23: a new or changed sequence header resets the decoder."""
         key = h.layout_key()
         if key == self._key:
             return  # a repeat of the active header changes nothing (R-23)
@@ -126,15 +125,13 @@ class FcsDecoder:
         if ranges is self._ranges:
             return
         self._ranges = ranges
-        # min + q*step is monotonic in q, so if q = 0 and q = 2^b - 1 give finite values, every
-        # q does and the per-frame dequantization needs no floating-point error handling.
-        self._dequant_finite = bool(np.isfinite(dequantize(np.stack([self._top * 0, self._top]), ranges.range_min, ranges.step)).all())
 
     def _dequantize(self, q: np.ndarray) -> np.ndarray:
-        """SPEC 6.4, R-30: binary32 ``min + q*step`` with the ranges in effect."""
-        if self._dequant_finite:
-            return self._ranges.range_min + q.astype(np.float32) * self._ranges.step
-        return dequantize(q, self._ranges.range_min, self._ranges.step)
+        """SPEC 6.5, R-30: binary32 ``min + q*step`` with the ranges in effect.
+
+        R-16 makes every level of a valid range finite, so no overflow handling is needed.
+        """
+        return self._ranges.range_min + q.astype(np.float32) * self._ranges.step
 
     def _concealed(self, status: FrameStatus, unit_index: int | None, error: FcError | None = None) -> DecodedFrame:
         """SPEC 7.2, R-41: hold the last good vector (zeros before the first)."""

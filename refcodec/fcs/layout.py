@@ -25,7 +25,7 @@ _AXES = {
 
 @dataclass
 class GroupLayout:
-    """One parameter group (SPEC 5.2.2)."""
+    """One parameter group (SPEC 5.2, 5.2.1)."""
 
     semantic: int
     bit_depth: int

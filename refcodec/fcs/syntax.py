@@ -27,6 +27,7 @@ from ..errors import (
     E_VERSION,
     FcError,
 )
+from ..quant import dequant_step, dequantize
 from ..spec_tables import canonical_dims, levels, profiles
 from .layout import UNIT_I_FRAME, UNIT_P_FRAME, UNIT_SEQUENCE_HEADER, GroupLayout, SequenceHeader
 
@@ -74,26 +75,30 @@ def _f32(value: float) -> float:
     return float(np.float32(value))
 
 
-def range_error(rmin: float, rmax: float) -> str | None:
-    """Why (rmin, rmax) is not a valid quantization range, or None (SPEC 5.2.3, R-16)."""
+def range_error(rmin: float, rmax: float, bit_depth: int) -> str | None:
+    """Why (rmin, rmax) is not a valid quantization range at ``bit_depth``, or None (SPEC 5.2.1, R-16)."""
     if not (math.isfinite(rmin) and math.isfinite(rmax)):
         return f"range ({rmin}, {rmax}) is not finite"
     if rmin > rmax:
         return f"range_min {rmin} > range_max {rmax}"
-    if rmax - rmin < 2.0**127:  # far below the binary32 overflow threshold (2^128 - 2^103)
+    if abs(rmin) < 2.0**126 and abs(rmax) < 2.0**126:  # width and top level cannot overflow binary32
         return None
     with np.errstate(over="ignore"):
         width = np.float32(rmax) - np.float32(rmin)
-    if not np.isfinite(width):
-        return f"f32(range_max - range_min) overflows binary32 for ({rmin}, {rmax})"
+        if not np.isfinite(width):
+            return f"f32(range_max - range_min) overflows binary32 for ({rmin}, {rmax})"
+        top = (1 << bit_depth) - 1
+        step = dequant_step(np.float32(rmin), np.float32(rmax), np.int64(bit_depth))
+        if not np.isfinite(dequantize(np.int64(top), np.float32(rmin), step)):
+            return f"the top level {top} of range ({rmin}, {rmax}) dequantizes to infinity"
     return None
 
 
-def _range_pair(io: BitIO, g: int, d: int, rmin: float | None, rmax: float | None) -> tuple[float, float]:
+def _range_pair(io: BitIO, g: int, d: int, bit_depth: int, rmin: float | None, rmax: float | None) -> tuple[float, float]:
     at = io.at()
     lo = io.f32(f"range_min[{g}][{d}]", rmin)
     hi = io.f32(f"range_max[{g}][{d}]", rmax)
-    why = range_error(lo, hi)
+    why = range_error(lo, hi, bit_depth)
     _require(io, why is None, E_RANGE, why or "", f"range_min[{g}][{d}]", at)
     return lo, hi
 
@@ -144,7 +149,7 @@ def _sequence_header_syntax(io: BitIO, h: SequenceHeader) -> SequenceHeader:
         at = io.at()
         dims = io.u(8, f"group_dim_count_minus1[{g}]", grp.dims - 1) + 1
         total_dims += dims
-        # SPEC 5.2.2, R-14: checked before any per-dimension data is read or stored.
+        # SPEC 5.2.1, R-14: checked before any per-dimension data is read or stored.
         _require(io, total_dims <= level.max_total_dims, E_LEVEL,
                  f"total dimensions {total_dims} exceed level limit {level.max_total_dims}", f"group_dim_count_minus1[{g}]", at)
         canon = canonical_dims(grp.semantic)
@@ -167,7 +172,7 @@ def _sequence_header_syntax(io: BitIO, h: SequenceHeader) -> SequenceHeader:
                 if io.reading:
                     grp.dim_index.append(idx)
             grp.eg_orders[d] = io.u(4, f"eg_order[{g}][{d}]", grp.eg_orders[d])
-            grp.range_min[d], grp.range_max[d] = _range_pair(io, g, d, grp.range_min[d], grp.range_max[d])
+            grp.range_min[d], grp.range_max[d] = _range_pair(io, g, d, grp.bit_depth, grp.range_min[d], grp.range_max[d])
     io.byte_alignment()
     if h.header_crc_flag:
         _crc_field(io, 32, "header_crc", crc32)
@@ -175,7 +180,7 @@ def _sequence_header_syntax(io: BitIO, h: SequenceHeader) -> SequenceHeader:
 
 
 def _crc_field(io: BitIO, bits: int, name: str, fn) -> None:
-    """CRC over all preceding bytes of the unit (SPEC 5.4, R-19)."""
+    """CRC over all preceding bytes of the unit (SPEC 5.2.1 and 5.3.1, R-19)."""
     at = io.at()
     expected = fn(io.data[: io.pos // 8] if io.reading else io.getvalue())
     got = io.u(bits, name, expected)
@@ -189,6 +194,8 @@ def _frame_unit_syntax(io: BitIO, f: FrameUnit, h: SequenceHeader) -> FrameUnit:
     if io.reading:
         f.values = [[] for _ in groups]
         f.zero_groups = [False] * len(groups)
+    else:  # a writer's missing zero flags mean "not all zero"
+        f.zero_groups = list(f.zero_groups) + [False] * (len(groups) - len(f.zero_groups))
     if f.unit_type == UNIT_I_FRAME:
         f.range_update_flag = bool(io.u(1, "range_update_flag", int(f.range_update_flag)))
         if f.range_update_flag:
@@ -196,7 +203,7 @@ def _frame_unit_syntax(io: BitIO, f: FrameUnit, h: SequenceHeader) -> FrameUnit:
                 upd = io.u(1, f"range_update_group_flag[{g}]", int(g in f.range_updates))
                 if upd:
                     mins, maxs = f.range_updates.get(g, ([None] * grp.dims, [None] * grp.dims))
-                    pairs = [_range_pair(io, g, d, mins[d], maxs[d]) for d in range(grp.dims)]
+                    pairs = [_range_pair(io, g, d, grp.bit_depth, mins[d], maxs[d]) for d in range(grp.dims)]
                     f.range_updates[g] = ([p[0] for p in pairs], [p[1] for p in pairs])
         for g, grp in enumerate(groups):
             f.values[g] = io.u_array(grp.bit_depth, grp.dims, f"quant_value[{g}]", f.values[g])
