@@ -73,12 +73,14 @@ E_UNIT_SIZE = _define("E_UNIT_SIZE", 12, "Unit size disagrees with its content."
 E_CRC = _define("E_CRC", 13, "CRC mismatch.")
 E_NO_SEQUENCE_HEADER = _define("E_NO_SEQUENCE_HEADER", 14, "Frame unit without an active sequence header.")
 E_LAYOUT_MISMATCH = _define("E_LAYOUT_MISMATCH", 15, "Stream and avatar do not match.")
+E_DECOMPRESS = _define("E_DECOMPRESS", 16, "Bad Zstandard frame or wrong decompressed size.")
+E_SECTION = _define("E_SECTION", 17, "Unknown critical, missing, repeated or misplaced section.")
 
 REGISTERED: dict[str, type[FcError]] = {
     cls.error_class: cls
     for cls in (
         E_TRUNCATED, E_SIGNATURE, E_VERSION, E_PROFILE, E_LEVEL, E_LEB128, E_EXPGOLOMB,
         E_VALUE, E_RANGE, E_RESIDUAL, E_PADDING, E_UNIT_SIZE, E_CRC,
-        E_NO_SEQUENCE_HEADER, E_LAYOUT_MISMATCH,
+        E_NO_SEQUENCE_HEADER, E_LAYOUT_MISMATCH, E_DECOMPRESS, E_SECTION,
     )
 }

@@ -81,3 +81,44 @@ def canonical_dims(semantic: int) -> int:
 def max_unit_bytes_any_level() -> int:
     """The largest unit any level allows (used before a sequence header is known)."""
     return max(lv.max_unit_bytes for lv in levels().values())
+
+
+@dataclass(frozen=True)
+class ContainerLevel:
+    """Container limits of one level (SPEC 11.9)."""
+
+    idc: int
+    max_sections: int
+    max_section_bytes: int
+    max_total_bytes: int
+    max_gaussians: int
+    max_vertices: int
+    max_triangles: int
+    max_morph_targets: int
+    max_joints: int
+    max_mlp_weights: int
+    max_zstd_window_log: int
+
+
+@cache
+def container_levels() -> dict[int, ContainerLevel]:
+    """Container levels by ``level_idc`` (SPEC 11.9)."""
+    return {lv["idc"]: ContainerLevel(**lv) for lv in load("container")["level"]}
+
+
+@cache
+def section_types() -> dict[bytes, dict]:
+    """Section registry by four-character type (SPEC 11.3)."""
+    return {s["type"].encode("ascii"): s for s in load("container")["section"]}
+
+
+@cache
+def attributes() -> dict[int, dict]:
+    """Gaussian attribute registry by id (SPEC 11.7)."""
+    return {a["id"]: a for a in load("container")["attribute"]}
+
+
+@cache
+def referenced_models() -> dict[str, dict]:
+    """Registered external deformation models by name (SPEC 11.5)."""
+    return {m["name"]: m for m in load("container")["referenced_model"]}

@@ -1,0 +1,322 @@
+"""Avatar <-> container: the reference encoder (with its knobs) and decoder (SPEC chapter 11).
+
+:func:`encode_avatar` chooses quantization per the :class:`PackConfig` knobs and writes the
+sections; :func:`decode_avatar` reads a container back into an in-memory
+:class:`~refcodec.avatar.model.Avatar` (exact tier: every value follows from the syntax and
+the binary32 dequantization formula).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..avatar.model import (
+    Avatar,
+    Binding,
+    CoefficientMap,
+    DeformationModel,
+    Gaussians,
+    MorphTargets,
+    RenderDefaults,
+    Skeleton,
+)
+from ..spec_tables import container_levels, semantic_id, semantic_name
+from .container import ParsedContainer, SectionToWrite, read_container, write_container
+from .quantized import decode_block, encode_block
+from .syntax import RAW_F32_BITS, attribute_channels
+
+ATTRIBUTE_IDS = {"positions": 0, "sh_dc": 1, "log_scales": 2, "rotations": 3, "opacity_logits": 4, "sh_rest": 5}
+BINDING_IDS = {"none": 0, "vertex": 1, "triangle": 2}
+WEIGHT_ONE = 65535  # skin weights are u16 fractions of 65535 (SPEC 11.5.1)
+
+
+@dataclass
+class PackConfig:
+    """Encoder knobs. Bit depths are 1..16, or 32 for raw binary32 (lossless)."""
+
+    position_bits: int = 14
+    color_bits: int = 8
+    scale_bits: int = 8
+    rotation_bits: int = 8
+    opacity_bits: int = 8
+    sh_rest_bits: int = 8
+    vertex_bits: int = 16
+    morph_bits: int = 10
+    barycentric_bits: int = 16
+    zstd_level: int = 19
+    level_idc: int | None = None  # None: the smallest level the avatar fits
+    compress: bool = True
+    overrides: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def lossless(cls) -> PackConfig:
+        """Every float stored as raw binary32: the decoded avatar equals the input exactly."""
+        return cls(*(RAW_F32_BITS,) * 9)
+
+    def bits_for(self, attribute: str) -> int:
+        default = {
+            "positions": self.position_bits,
+            "sh_dc": self.color_bits,
+            "log_scales": self.scale_bits,
+            "rotations": self.rotation_bits,
+            "opacity_logits": self.opacity_bits,
+            "sh_rest": self.sh_rest_bits,
+        }[attribute]
+        return self.overrides.get(attribute, default)
+
+
+def _pick_level(avatar: Avatar) -> int:
+    """The smallest container level whose limits the avatar meets (SPEC 11.9)."""
+    d = avatar.deformation
+    need = {"max_gaussians": avatar.gaussians.count}
+    if d is not None:
+        need |= {
+            "max_vertices": d.vertex_count,
+            "max_triangles": int(d.triangles.shape[0]),
+            "max_morph_targets": d.morphs.count,
+            "max_joints": d.skeleton.count if d.skeleton is not None else 0,
+        }
+    for idc, level in sorted(container_levels().items()):
+        if all(v <= getattr(level, k) for k, v in need.items()):
+            return idc
+    raise ValueError(f"avatar exceeds every level: {need}")
+
+
+# ------------------------------------------------------------------------------------ encoder
+def _meta_payload(avatar: Avatar) -> dict:
+    r = avatar.render
+    return {
+        "gaussian_count": avatar.gaussians.count,
+        "sh_degree": avatar.gaussians.sh_degree,
+        "convention": 0,
+        "meta_reserved_16bits": 0,
+        "layout_group_count": len(avatar.layout),
+        "layout_groups": [{"layout_semantic": semantic_id(name), "layout_dims": dims} for name, dims in avatar.layout],
+        "render_width": r.width,
+        "render_height": r.height,
+        "focal_x": r.fx,
+        "focal_y": r.fy,
+        "principal_x": r.cx,
+        "principal_y": r.cy,
+        "camera_to_world": np.asarray(r.camera_to_world, np.float32)[:3].reshape(-1),
+        "background": np.asarray(r.background, np.float32),
+    }
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+def _skin_weights(weights: np.ndarray) -> np.ndarray:
+    """[V,4] float weights -> u16 fractions of 65535 summing exactly to 65535 per vertex."""
+    q = np.rint(np.asarray(weights, np.float64) * WEIGHT_ONE).astype(np.int64)
+    top = np.argmax(q, axis=1)
+    q[np.arange(q.shape[0]), top] += WEIGHT_ONE - q.sum(axis=1)
+    return q
+
+
+def _defm_payload(d: DeformationModel, config: PackConfig) -> dict:
+    morphs = []
+    for name, idx, deltas in zip(d.morphs.names, d.morphs.indices, d.morphs.deltas, strict=True):
+        idx = np.asarray(idx, np.int64)
+        gaps = np.diff(np.concatenate([[-1], idx])) - 1
+        morphs.append(
+            {
+                "morph_name_length": len(_utf8(name)),
+                "morph_name": _utf8(name),
+                "morph_nnz": len(idx),
+                "morph_index_gaps": gaps,
+                "morph_deltas": encode_block(np.asarray(deltas, np.float32).T, config.morph_bits),
+            }
+        )
+    skeleton = None
+    s = d.skeleton
+    if s is not None:
+        skeleton = {
+            "joint_count": s.count,
+            "joints": [
+                {
+                    "joint_name_length": len(_utf8(n)),
+                    "joint_name": _utf8(n),
+                    "joint_parent": int(s.parents[j]),
+                    "rest_local": s.rest_local[j][:3].reshape(-1),
+                    "inverse_bind": s.inverse_bind[j][:3].reshape(-1),
+                }
+                for j, n in enumerate(s.joint_names)
+            ],
+            "vertex_joints": np.asarray(s.vertex_joints).T.reshape(-1),
+            "vertex_weights": _skin_weights(s.vertex_weights).T.reshape(-1),
+        }
+    coeff = None
+    if d.coeff_map is not None:
+        cm = d.coeff_map
+        coeff = {
+            "coeff_source": semantic_id(cm.source),
+            "coeff_columns": cm.matrix.shape[1],
+            "coeff_matrix": cm.matrix.reshape(-1),
+            "coeff_bias_flag": int(cm.bias is not None),
+            "coeff_bias": cm.bias,
+        }
+    drivers = [{"driver_semantic": semantic_id(g), "driver_joint": s.index(j)} for g, j in d.joint_drivers.items()]
+    return {
+        "vertex_count": d.vertex_count,
+        "triangle_count": int(d.triangles.shape[0]),
+        "vertices": encode_block(d.vertices.T, config.vertex_bits),
+        "triangles": np.asarray(d.triangles).reshape(-1),
+        "morph_count": d.morphs.count,
+        "morphs": morphs,
+        "skeleton_flag": int(skeleton is not None),
+        "skeleton": skeleton,
+        "coeff_map_flag": int(coeff is not None),
+        "coeff_map": coeff,
+        "driver_count": len(drivers),
+        "drivers": drivers,
+        "head_pivot": d.head_pivot,
+    }
+
+
+def _bind_payload(b: Binding, config: PackConfig) -> dict:
+    mode = BINDING_IDS[b.mode]
+    return {
+        "binding_mode": mode,
+        "binding_index": None if mode == 0 else np.asarray(b.index),
+        "barycentric": encode_block(b.barycentric.T, config.barycentric_bits) if mode == 2 else None,
+    }
+
+
+def avatar_sections(avatar: Avatar, config: PackConfig) -> list[SectionToWrite]:
+    """The sections of ``avatar`` in the order SPEC 11.3 requires."""
+    avatar.validate()
+    z = config.compress
+    sections = [SectionToWrite(b"META", _meta_payload(avatar), compress=z)]
+    if avatar.metadata:
+        entries = [
+            {"text_key_length": len(_utf8(k)), "text_key": _utf8(k), "text_value_length": len(_utf8(v)), "text_value": _utf8(v)}
+            for k, v in avatar.metadata.items()
+        ]
+        sections.append(SectionToWrite(b"TEXT", {"text_count": len(entries), "text_entries": entries}, compress=z))
+    if avatar.deformation is not None:
+        sections.append(SectionToWrite(b"DEFM", _defm_payload(avatar.deformation, config), compress=z))
+    if avatar.binding.mode != "none":
+        sections.append(SectionToWrite(b"BIND", _bind_payload(avatar.binding, config), compress=z))
+    g = avatar.gaussians
+    for attr, attr_id in ATTRIBUTE_IDS.items():
+        channels = attribute_channels(attr_id, g.sh_degree)
+        if channels == 0:
+            continue
+        values = getattr(g, attr).reshape(g.count, -1).T  # [C, N]
+        if attr == "sh_rest":  # SPEC 11.7: coefficient-major, channel-minor
+            values = g.sh_rest.reshape(g.count, -1).T
+        block = encode_block(values, config.bits_for(attr))
+        sections.append(SectionToWrite(b"ATTR", {"attribute_id": attr_id, "attribute": block}, compress=z))
+    return sections
+
+
+def encode_avatar(avatar: Avatar, config: PackConfig | None = None) -> bytes:
+    """The ``.fca`` file of ``avatar`` (SPEC chapter 11)."""
+    config = config or PackConfig()
+    level = config.level_idc if config.level_idc is not None else _pick_level(avatar)
+    return write_container(avatar_sections(avatar, config), level_idc=level, zstd_level=config.zstd_level)
+
+
+# ------------------------------------------------------------------------------------ decoder
+def _text(b: bytes) -> str:
+    return b.decode("utf-8")
+
+
+def _render(meta) -> RenderDefaults:
+    c2w = np.eye(4, dtype=np.float32)
+    c2w[:3] = np.asarray(meta.camera_to_world, np.float32).reshape(3, 4)
+    return RenderDefaults(
+        meta.render_width,
+        meta.render_height,
+        float(meta.focal_x),
+        float(meta.focal_y),
+        float(meta.principal_x),
+        float(meta.principal_y),
+        c2w,
+        tuple(float(x) for x in meta.background),
+    )
+
+
+def _deformation(p) -> DeformationModel:
+    v = p.vertex_count
+    names, indices, deltas = [], [], []
+    for m in p.morphs:
+        names.append(_text(m.morph_name))
+        gaps = np.asarray(m.morph_index_gaps, np.int64)
+        indices.append((np.cumsum(gaps + 1) - 1).astype(np.int32))  # SPEC 11.5.1: idx[k] = idx[k-1] + gap[k] + 1
+        deltas.append(np.ascontiguousarray(decode_block(m.morph_deltas, 3).T))
+    skeleton = None
+    if p.skeleton is not None:
+        s = p.skeleton
+        j = s.joint_count
+
+        def mat(rows) -> np.ndarray:
+            out = np.zeros((j, 4, 4), np.float32)
+            out[:, :3] = np.asarray(rows, np.float32).reshape(j, 3, 4)
+            out[:, 3, 3] = 1.0
+            return out
+
+        skeleton = Skeleton(
+            [_text(x.joint_name) for x in s.joints],
+            np.array([x.joint_parent for x in s.joints], np.int32),
+            mat([x.rest_local for x in s.joints]),
+            mat([x.inverse_bind for x in s.joints]),
+            np.asarray(s.vertex_joints, np.int32).reshape(4, v).T.copy(),
+            (np.asarray(s.vertex_weights).reshape(4, v).T.astype(np.float32) / np.float32(WEIGHT_ONE)),
+        )
+    coeff = None
+    if p.coeff_map is not None:
+        cm = p.coeff_map
+        coeff = CoefficientMap(
+            semantic_name(cm.coeff_source),
+            np.asarray(cm.coeff_matrix, np.float32).reshape(p.morph_count, cm.coeff_columns),
+            None if cm.coeff_bias is None else np.asarray(cm.coeff_bias, np.float32),
+        )
+    drivers = {semantic_name(d.driver_semantic): skeleton.joint_names[d.driver_joint] for d in p.drivers}
+    return DeformationModel(
+        vertices=np.ascontiguousarray(decode_block(p.vertices, 3).T),
+        triangles=np.asarray(p.triangles, np.int32).reshape(-1, 3),
+        morphs=MorphTargets(names, indices, deltas),
+        skeleton=skeleton,
+        coeff_map=coeff,
+        joint_drivers=drivers,
+        head_pivot=np.asarray(p.head_pivot, np.float32),
+    )
+
+
+def avatar_from_container(parsed: ParsedContainer) -> Avatar:
+    """Build the in-memory avatar from parsed sections (SPEC 11.4-11.8)."""
+    meta = parsed.first(b"META").payload
+    n = meta.gaussian_count
+    g = Gaussians.empty(n, meta.sh_degree)
+    seen = set()
+    for sec in parsed.all(b"ATTR"):
+        attr_id = sec.payload.attribute_id
+        name = next(k for k, v in ATTRIBUTE_IDS.items() if v == attr_id)
+        channels = attribute_channels(attr_id, meta.sh_degree)
+        values = decode_block(sec.payload.attribute, channels).T  # [N, C]
+        setattr(g, name, np.ascontiguousarray(values.reshape(getattr(g, name).shape)))
+        seen.add(attr_id)
+    deformation = _deformation(parsed.first(b"DEFM").payload) if parsed.first(b"DEFM") is not None else None
+    binding = Binding()
+    bind = parsed.first(b"BIND")
+    if bind is not None and bind.payload.binding_mode != 0:
+        p = bind.payload
+        mode = {v: k for k, v in BINDING_IDS.items()}[p.binding_mode]
+        bary = np.ascontiguousarray(decode_block(p.barycentric, 3).T) if p.barycentric is not None else None
+        binding = Binding(mode, np.asarray(p.binding_index, np.int64), bary)
+    metadata = {}
+    for sec in parsed.all(b"TEXT"):
+        for e in sec.payload.text_entries:
+            metadata[_text(e.text_key)] = _text(e.text_value)
+    layout = [(semantic_name(x.layout_semantic), x.layout_dims) for x in meta.layout_groups]
+    return Avatar(g, deformation, binding, layout, _render(meta), metadata)
+
+
+def decode_avatar(data: bytes) -> Avatar:
+    """Read a ``.fca`` file into an Avatar; raises an FcError subclass for malformed input."""
+    return avatar_from_container(read_container(data))

@@ -1,0 +1,150 @@
+"""construct building blocks shared by the container reader and writer (SPEC 11.1).
+
+Every container structure is declared once, as a construct ``Struct`` in
+:mod:`refcodec.fca.syntax`; parsing and building use the same declaration. The pieces here add
+what construct lacks: numpy arrays stored as byte planes (SPEC 11.1.2), value checks that raise
+the spec's error classes with the field name (subscripts included) and byte offset, and the
+mapping of construct's own stream errors to ``E_TRUNCATED``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from construct import Construct, Subconstruct, evaluate, stream_read, stream_tell, stream_write
+
+from ..errors import FcError
+
+#: Context parameter holding the absolute byte offset of the structure's first byte.
+BASE = "_fca_base"
+#: Context parameter holding the structure's name for error messages (e.g. "section[2]:DEFM").
+WHERE = "_fca_where"
+
+
+def subscripts(context: Any) -> str:
+    """``[i][j]`` for the enclosing array indices, outermost first."""
+    idx = []
+    ctx = context
+    while ctx is not None:
+        i = ctx.get("_index") if hasattr(ctx, "get") else None
+        if i is not None and (not idx or idx[-1] is not i):
+            idx.append(i)
+        ctx = ctx.get("_") if hasattr(ctx, "get") else None
+    return "".join(f"[{i}]" for i in reversed(idx))
+
+
+def _params(context: Any) -> dict:
+    return context.get("_params") or {}
+
+
+def fail(error: type[FcError], message: str, field: str, context: Any, pos: int) -> FcError:
+    """An error of class ``error`` for ``field`` at stream position ``pos`` of the structure."""
+    params = _params(context)
+    where = params.get(WHERE, "")
+    base = params.get(BASE, 0)
+    name = f"{where}.{field}" if where else field
+    return error(message, field=name, bit_offset=8 * (base + pos))
+
+
+class Checked(Subconstruct):
+    """A field whose parsed (and built) value must satisfy ``check(value, context)``.
+
+    ``check`` returns None when the value is valid, else ``(error class, message)``. The error
+    names the field with its array subscripts and the offset of its first byte.
+    """
+
+    def __init__(self, subcon: Construct, check: Callable[[Any, Any], tuple[type[FcError], str] | None]):
+        super().__init__(subcon)
+        self.check = check
+
+    def _verify(self, value: Any, context: Any, pos: int) -> None:
+        verdict = self.check(value, context)
+        if verdict is not None:
+            error, message = verdict
+            raise fail(error, message, f"{self.name}{subscripts(context)}", context, pos)
+
+    def _parse(self, stream, context, path):
+        pos = stream_tell(stream, path)
+        value = self.subcon._parsereport(stream, context, path)
+        self._verify(value, context, pos)
+        return value
+
+    def _build(self, obj, stream, context, path):
+        pos = stream_tell(stream, path)
+        self._verify(obj, context, pos)
+        return self.subcon._build(obj, stream, context, path)
+
+
+class Planes(Construct):
+    """``count`` unsigned integers of ``width`` bytes, stored as byte planes (SPEC 11.1.2).
+
+    Plane k holds byte k (least significant first) of every value, so similar magnitudes sit
+    together for the entropy coder. Parses to a numpy ``uint8/16/32`` array.
+    """
+
+    DTYPES = {1: np.uint8, 2: np.uint16, 4: np.uint32}
+
+    def __init__(self, count, width):
+        super().__init__()
+        self.count = count
+        self.width = width
+
+    def _parse(self, stream, context, path):
+        n, w = int(evaluate(self.count, context)), int(evaluate(self.width, context))
+        raw = np.frombuffer(stream_read(stream, n * w, path), np.uint8).reshape(w, n)
+        out = np.zeros(n, self.DTYPES[w])
+        for k in range(w):
+            out |= raw[k].astype(out.dtype) << (8 * k)
+        return out
+
+    def _build(self, obj, stream, context, path):
+        n, w = int(evaluate(self.count, context)), int(evaluate(self.width, context))
+        values = np.asarray(obj).astype(np.uint64).reshape(-1)
+        if values.shape[0] != n:
+            raise ValueError(f"{path}: expected {n} values, got {values.shape[0]}")
+        planes = np.stack([((values >> np.uint64(8 * k)) & np.uint64(0xFF)).astype(np.uint8) for k in range(w)])
+        stream_write(stream, planes.tobytes(), n * w, path)
+        return obj
+
+    def _sizeof(self, context, path):
+        return int(evaluate(self.count, context)) * int(evaluate(self.width, context))
+
+
+class F32Array(Construct):
+    """``count`` little-endian binary32 values, stored as 4 byte planes (SPEC 11.1.2)."""
+
+    def __init__(self, count):
+        super().__init__()
+        self.planes = Planes(count, 4)
+
+    def _parse(self, stream, context, path):
+        return self.planes._parse(stream, context, path).view(np.float32)
+
+    def _build(self, obj, stream, context, path):
+        bits = np.ascontiguousarray(np.asarray(obj, np.float32).reshape(-1)).view(np.uint32)
+        self.planes._build(bits, stream, context, path)
+        return obj
+
+    def _sizeof(self, context, path):
+        return self.planes._sizeof(context, path)
+
+
+class F16Array(Construct):
+    """``count`` little-endian binary16 values, stored as 2 byte planes (SPEC 11.1.2)."""
+
+    def __init__(self, count):
+        super().__init__()
+        self.planes = Planes(count, 2)
+
+    def _parse(self, stream, context, path):
+        return self.planes._parse(stream, context, path).view(np.float16)
+
+    def _build(self, obj, stream, context, path):
+        bits = np.ascontiguousarray(np.asarray(obj, np.float16).reshape(-1)).view(np.uint16)
+        self.planes._build(bits, stream, context, path)
+        return obj
+
+    def _sizeof(self, context, path):
+        return self.planes._sizeof(context, path)

@@ -1,0 +1,270 @@
+"""Container framing: file header and sections, with CRCs, compression and order rules.
+
+SPEC 11.2 and 11.3. :func:`read_container` splits a ``.fca`` file into checked, decompressed
+and parsed sections; :func:`write_container` does the reverse. Payload structures come from
+:mod:`refcodec.fca.syntax`; both directions use the same declarations.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from construct import ConstructError, Container, StreamError
+
+from ..checksums import crc32
+from ..errors import E_CRC, E_LEVEL, E_SECTION, E_TRUNCATED, E_UNIT_SIZE, E_VALUE, FcError
+from ..spec_tables import ContainerLevel, container_levels, section_types
+from . import syntax
+from .compression import COMPRESSION_NONE, COMPRESSION_ZSTD, compress, decompress
+from .constructs import BASE, WHERE
+
+PAYLOAD_SYNTAX = {b"META": syntax.META, b"TEXT": syntax.TEXT, b"DEFM": syntax.DEFM, b"DEFR": syntax.DEFR, b"BIND": syntax.BIND, b"ATTR": syntax.ATTR}
+
+
+@dataclass
+class Section:
+    """One section as read or to be written.
+
+    ``payload`` is the parsed construct Container (None for a skipped ancillary section);
+    ``raw`` the decompressed payload bytes; offsets are absolute file byte offsets.
+    """
+
+    type: bytes
+    critical: bool
+    compression: int
+    raw: bytes
+    payload: Any = None
+    index: int = 0
+    offset: int = 0
+    stored_size: int = 0
+    crc: int = 0
+    flags: int = 0
+    skipped: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.type.decode("latin-1")
+
+
+@dataclass
+class ParsedContainer:
+    """A container's header fields and its sections, in file order."""
+
+    header: Any
+    level: ContainerLevel
+    sections: list[Section] = field(default_factory=list)
+
+    def first(self, kind: bytes) -> Section | None:
+        return next((s for s in self.sections if s.type == kind), None)
+
+    def all(self, kind: bytes) -> list[Section]:
+        return [s for s in self.sections if s.type == kind]
+
+
+def parse_payload(struct, raw: bytes, base: int, where: str, **params) -> Container:
+    """Parse a whole payload with ``struct``; errors carry ``where``, the field and the offset.
+
+    ``base`` is the absolute byte offset reported for payload byte 0.
+    """
+    stream = io.BytesIO(raw)
+    try:
+        value = struct.parse_stream(stream, **params, **{BASE: base, WHERE: where})
+    except StreamError as exc:
+        field_name = exc.path.split("->")[-1].strip() if exc.path else ""
+        raise E_TRUNCATED(
+            f"the {where} payload ends inside {field_name or 'a field'}", field=f"{where}.{field_name}", bit_offset=8 * (base + len(raw))
+        ) from None
+    except ConstructError as exc:  # every value check is ours; this is a guard, not a path
+        raise E_VALUE(f"malformed {where}: {exc}", field=where, bit_offset=8 * (base + stream.tell())) from None
+    if stream.tell() != len(raw):
+        raise E_UNIT_SIZE(f"{len(raw) - stream.tell()} bytes remain after the {where} syntax", field=where, bit_offset=8 * (base + stream.tell()))
+    return value
+
+
+def _check_order(sections: list[Section], sec: Section, registry: dict) -> None:
+    """SPEC 11.3, R-54: META first; critical ranks non-decreasing; no repeats."""
+    info = registry[sec.type]
+    where = f"section[{sec.index}]"
+    if sec.index == 0 and sec.type != b"META":
+        raise E_SECTION(f"the first section is {sec.name}, not META", field=f"{where}.section_type", bit_offset=8 * sec.offset)
+    if not info["critical"]:
+        return
+    prior = [s for s in sections if not s.skipped and registry.get(s.type, {}).get("critical")]
+    if prior and registry[prior[-1].type]["rank"] > info["rank"]:
+        raise E_SECTION(f"{sec.name} after {prior[-1].name} is out of order", field=f"{where}.section_type", bit_offset=8 * sec.offset)
+    same_rank = [s for s in prior if registry[s.type]["rank"] == info["rank"]]
+    if same_rank and not info["repeatable"]:
+        raise E_SECTION(f"{sec.name} repeats or conflicts with {same_rank[0].name}", field=f"{where}.section_type", bit_offset=8 * sec.offset)
+
+
+def read_container(data: bytes, parse_sections: bool = True) -> ParsedContainer:
+    """Check the framing of a ``.fca`` file and parse its known sections (SPEC 11.2, 11.3).
+
+    Raises an FcError subclass, with its field and byte offset, for any malformed input.
+    Unknown ancillary sections are kept with ``skipped=True``; unknown critical ones raise
+    E_SECTION. Section payloads that need earlier sections (BIND, ATTR) see them through the
+    parameters ``meta`` and ``defm``.
+    """
+    data = bytes(data)
+    if len(data) < syntax.FILE_HEADER_BYTES:
+        raise E_TRUNCATED(
+            f"{len(data)} bytes, the file header needs {syntax.FILE_HEADER_BYTES}",
+            field="fca_signature" if len(data) < 4 else "header_crc",
+            bit_offset=8 * len(data),
+        )
+    header = parse_payload(syntax.FILE_HEADER, data[: syntax.FILE_HEADER_BYTES], 0, "file_header")
+    if header.header_crc != crc32(data[:12]):  # SPEC 11.2, R-52
+        raise E_CRC(f"stored 0x{header.header_crc:08x}, computed 0x{crc32(data[:12]):08x}", field="file_header.header_crc", bit_offset=8 * 12)
+    level = container_levels()[header.level_idc]
+    registry = section_types()
+    out = ParsedContainer(header, level)
+    pos, total_raw = syntax.FILE_HEADER_BYTES, 0
+    params: dict[str, Any] = {"level": level, "meta": None, "defm": None}
+    for index in range(header.section_count):
+        where = f"section[{index}]"
+        if len(data) - pos < syntax.SECTION_HEADER_BYTES:
+            raise E_TRUNCATED(
+                f"section {index} of {header.section_count} has no complete header", field=f"{where}.section_type", bit_offset=8 * len(data)
+            )
+        head_bytes = data[pos : pos + syntax.SECTION_HEADER_BYTES]
+        head = parse_payload(syntax.SECTION_HEADER, head_bytes, pos, where, level=level)
+        body_at = pos + syntax.SECTION_HEADER_BYTES
+        if head.stored_size > len(data) - body_at:  # SPEC 11.2, R-53: checked before anything is read
+            raise E_TRUNCATED(
+                f"stored_size {head.stored_size} exceeds the {len(data) - body_at} bytes left", field=f"{where}.stored_size", bit_offset=8 * (pos + 8)
+            )
+        total_raw += head.raw_size
+        if total_raw > level.max_total_bytes:
+            raise E_LEVEL(
+                f"the raw sizes add up to {total_raw}, over the level's max_total_bytes {level.max_total_bytes}",
+                field=f"{where}.raw_size",
+                bit_offset=8 * (pos + 12),
+            )
+        stored = data[body_at : body_at + head.stored_size]
+        computed = crc32(head_bytes[:16] + stored)
+        if computed != head.section_crc:  # SPEC 11.2, R-54
+            raise E_CRC(f"stored 0x{head.section_crc:08x}, computed 0x{computed:08x}", field=f"{where}.section_crc", bit_offset=8 * (pos + 16))
+        critical = bool(head.section_flags & syntax.CRITICAL_FLAG)
+        sec = Section(
+            head.section_type,
+            critical,
+            head.compression,
+            b"",
+            index=index,
+            offset=pos,
+            stored_size=head.stored_size,
+            crc=head.section_crc,
+            flags=head.section_flags,
+        )
+        known = head.section_type in registry
+        if not known and critical:  # SPEC 11.3, R-56
+            raise E_SECTION(f"unknown critical section {sec.name!r}", field=f"{where}.section_type", bit_offset=8 * pos)
+        if known and critical != registry[head.section_type]["critical"]:
+            raise E_VALUE(
+                f"{sec.name} must have critical = {int(registry[head.section_type]['critical'])}",
+                field=f"{where}.section_flags",
+                bit_offset=8 * (pos + 4),
+            )
+        sec.skipped = not known
+        if known:
+            _check_order(out.sections, sec, registry)
+        if head.compression == COMPRESSION_ZSTD:
+            sec.raw = decompress(stored, head.raw_size, level.max_zstd_window_log, f"{where}.payload", 8 * body_at)
+        else:
+            sec.raw = stored
+        if known and parse_sections:
+            label = f"{where}:{sec.name}"
+            base = body_at if head.compression == COMPRESSION_NONE else body_at  # offsets inside zstd output are reported from the payload start
+            sec.payload = parse_payload(PAYLOAD_SYNTAX[head.section_type], sec.raw, base, label, **params)
+            if head.section_type == b"META":
+                params["meta"] = sec.payload
+            elif head.section_type == b"DEFM":
+                params["defm"] = sec.payload
+            elif head.section_type == b"DEFR":
+                from ..spec_tables import referenced_models
+
+                model = referenced_models()[sec.payload.model_name.decode("utf-8")]
+                params["defm"] = Container(vertex_count=model["vertices"], triangle_count=model["triangles"], skeleton=None)
+        out.sections.append(sec)
+        pos = body_at + head.stored_size
+    if pos != len(data):
+        raise E_UNIT_SIZE(f"{len(data) - pos} bytes follow the last section", field="fca_file", bit_offset=8 * pos)
+    if not any(s.type == b"META" for s in out.sections):
+        raise E_SECTION("no META section", field="section[0].section_type", bit_offset=8 * syntax.FILE_HEADER_BYTES)
+    return out
+
+
+@dataclass
+class SectionToWrite:
+    """A section for :func:`write_container`: its type, payload object or raw bytes, and options."""
+
+    type: bytes
+    payload: Any = None
+    raw: bytes | None = None
+    compress: bool = True
+    critical: bool | None = None
+
+
+def build_payload(kind: bytes, payload: Any, **params) -> bytes:
+    """Serialize one payload with the shared declaration (checks run while building)."""
+    return PAYLOAD_SYNTAX[kind].build(payload, **params, **{BASE: 0, WHERE: kind.decode()})
+
+
+def write_container(sections: list[SectionToWrite], level_idc: int = 10, zstd_level: int = 19, profile_idc: int = 0) -> bytes:
+    """Assemble a ``.fca`` file (SPEC 11.2). Payloads are built with the parameters the reader
+    will see (``meta``, ``defm``), so the writer cannot emit what the reader rejects."""
+    level = container_levels()[level_idc]
+    registry = section_types()
+    params: dict[str, Any] = {"level": level, "meta": None, "defm": None}
+    blobs = []
+    for sec in sections:
+        raw = sec.raw if sec.raw is not None else build_payload(sec.type, sec.payload, **params)
+        if sec.type == b"META":
+            params["meta"] = PAYLOAD_SYNTAX[b"META"].parse(raw, **params, **{BASE: 0, WHERE: "META"})
+        elif sec.type == b"DEFM":
+            params["defm"] = PAYLOAD_SYNTAX[b"DEFM"].parse(raw, **params, **{BASE: 0, WHERE: "DEFM"})
+        elif sec.type == b"DEFR":
+            from ..spec_tables import referenced_models
+
+            model = referenced_models()[sec.payload.model_name.decode("utf-8")]
+            params["defm"] = Container(vertex_count=model["vertices"], triangle_count=model["triangles"], skeleton=None)
+        method = COMPRESSION_ZSTD if sec.compress else COMPRESSION_NONE
+        stored = compress(raw, zstd_level, level.max_zstd_window_log) if method == COMPRESSION_ZSTD else raw
+        if method == COMPRESSION_ZSTD and len(stored) >= len(raw):
+            method, stored = COMPRESSION_NONE, raw  # zstd would not help
+        critical = registry[sec.type]["critical"] if sec.critical is None else sec.critical
+        head = syntax.SECTION_HEADER.build(
+            {
+                "section_type": sec.type,
+                "section_flags": int(critical),
+                "compression": method,
+                "section_reserved_16bits": 0,
+                "stored_size": len(stored),
+                "raw_size": len(raw),
+                "section_crc": 0,
+            },
+            level=level,
+            **{BASE: 0, WHERE: "section"},
+        )
+        head = head[:16] + crc32(head[:16] + stored).to_bytes(4, "little")
+        blobs.append(head + stored)
+    top = syntax.FILE_HEADER.build(
+        {
+            "fca_signature": syntax.SIGNATURE,
+            "fca_version": syntax.VERSION,
+            "profile_idc": profile_idc,
+            "level_idc": level_idc,
+            "fca_reserved_8bits": 0,
+            "section_count": len(sections),
+            "fca_reserved_16bits": 0,
+            "header_crc": 0,
+        },
+        **{BASE: 0, WHERE: "file_header"},
+    )
+    top = top[:12] + crc32(top[:12]).to_bytes(4, "little")
+    return top + b"".join(blobs)
+
+
+__all__ = ["FcError", "ParsedContainer", "Section", "SectionToWrite", "read_container", "write_container", "build_payload", "parse_payload"]

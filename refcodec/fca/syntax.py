@@ -1,0 +1,417 @@
+"""Container syntax: one construct declaration per structure, for reading and writing.
+
+SPEC chapter 11; the element names and order equal SPEC.md's syntax tables and
+``spec/syntax.toml`` (a test compares them). Parsing needs, as construct parameters, the
+level limits (``level``) and what earlier sections declared (``meta``, ``defm``); see
+:mod:`refcodec.fca.reader`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from construct import (
+    Array,
+    Bytes,
+    Float32l,
+    If,
+    IfThenElse,
+    Int8ul,
+    Int16sl,
+    Int16ul,
+    Int32ul,
+    Struct,
+    this,
+)
+
+from ..errors import E_LAYOUT_MISMATCH, E_LEVEL, E_PROFILE, E_RANGE, E_SECTION, E_SIGNATURE, E_VALUE, E_VERSION
+from ..fcs.syntax import range_error
+from ..spec_tables import attributes, canonical_dims, container_levels, group_semantics, profiles, referenced_models
+from .constructs import Checked, F32Array, Planes
+
+SIGNATURE = b"FCA1"
+VERSION = 1
+RAW_F32_BITS = 32  # q_bits value meaning "binary32 values stored as they are" (SPEC 11.1.3)
+MAX_MLP_LAYERS = 8
+ACTIVATIONS = ("none", "relu", "tanh", "sigmoid")
+
+
+# ------------------------------------------------------------------------------ check helpers
+def _level(ctx):
+    return ctx._params.level
+
+
+def _meta(ctx):
+    return ctx._params.meta
+
+
+def _defm(ctx):
+    return ctx._params.defm
+
+
+def _ok_if(cond, error, message):
+    return None if cond else (error, message)
+
+
+def _max(limit_name: str, error=E_LEVEL, minimum: int = 0):
+    """Check ``minimum <= value <= level.<limit_name>``."""
+
+    def check(v, ctx):
+        limit = getattr(_level(ctx), limit_name)
+        if v < minimum:
+            return E_VALUE, f"{v} is below the minimum {minimum}"
+        return _ok_if(v <= limit, error, f"{v} exceeds the level's {limit_name} {limit}")
+
+    return check
+
+
+def _one_of(allowed, error=E_VALUE):
+    return lambda v, ctx: _ok_if(v in allowed, error, f"{v} is not one of {sorted(allowed)}")
+
+
+def _finite(v, ctx):
+    return _ok_if(bool(np.all(np.isfinite(v))), E_VALUE, "contains NaN or infinity")
+
+
+def _utf8(v, ctx):
+    try:
+        v.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return E_VALUE, f"not UTF-8 ({exc.reason} at byte {exc.start})"
+    return None
+
+
+def index_width(limit: int) -> int:
+    """Bytes per index into ``limit`` items: 2 when limit <= 65536, else 4 (SPEC 11.1.2)."""
+    return 2 if limit <= 65536 else 4
+
+
+def sample_width(bits: int) -> int:
+    """Bytes per quantized sample of ``bits`` bits (SPEC 11.1.3)."""
+    return 1 if bits <= 8 else 2
+
+
+def attribute_channels(attribute_id: int, sh_degree: int) -> int:
+    """Channels of a Gaussian attribute (SPEC 11.7); SH_REST has 3 x ((d+1)^2 - 1)."""
+    channels = attributes()[attribute_id]["channels"]
+    return 3 * ((sh_degree + 1) ** 2 - 1) if channels < 0 else channels
+
+
+def _below(limit_fn, what):
+    def check(v, ctx):
+        limit = limit_fn(ctx)
+        bad = np.flatnonzero(np.asarray(v) >= limit)
+        return None if bad.size == 0 else (E_VALUE, f"element {bad[0]} is {int(v[bad[0]])}, not below the {what} {limit}")
+
+    return check
+
+
+# -------------------------------------------------------------------------- quantized block
+def _q_bits(v, ctx):
+    return _ok_if(1 <= v <= 16 or v == RAW_F32_BITS, E_VALUE, f"q_bits {v} is not 1..16 or 32")
+
+
+def _q_ranges(v, ctx):
+    bits = ctx.q_bits
+    for c, (lo, hi) in enumerate(zip(ctx.q_min, v, strict=True)):
+        why = range_error(float(lo), float(hi), bits)
+        if why:
+            return E_RANGE, f"channel {c}: {why}"
+    return None
+
+
+def _q_values(v, ctx):
+    top = (1 << ctx.q_bits) - 1
+    bad = np.flatnonzero(v > top)
+    return None if bad.size == 0 else (E_VALUE, f"value {int(v[bad[0]])} at sample {bad[0]} exceeds 2^q_bits - 1 = {top}")
+
+
+def quantized_block(channels, count) -> Struct:
+    """SPEC 11.1.3: ``channels`` x ``count`` values, quantized (1..16 bits) or raw binary32.
+
+    ``channels`` and ``count`` are context functions of the enclosing structure.
+    """
+    n = lambda ctx: channels(ctx._) * count(ctx._)  # noqa: E731
+    return Struct(
+        "q_bits" / Checked(Int8ul, _q_bits),
+        "q_min" / If(this.q_bits != RAW_F32_BITS, F32Array(lambda ctx: channels(ctx._))),
+        "q_max" / If(this.q_bits != RAW_F32_BITS, Checked(F32Array(lambda ctx: channels(ctx._)), _q_ranges)),
+        "q_values"
+        / IfThenElse(
+            this.q_bits == RAW_F32_BITS,
+            Checked(F32Array(n), _finite),
+            Checked(Planes(n, lambda ctx: sample_width(ctx.q_bits)), _q_values),
+        ),
+    )
+
+
+# ------------------------------------------------------------------------------ file framing
+def _container_level(v, ctx):
+    return _ok_if(v in container_levels(), E_LEVEL, f"level_idc {v} is not defined (allowed {sorted(container_levels())})")
+
+
+def _section_count(v, ctx):
+    limit = container_levels()[ctx.level_idc].max_sections
+    return _ok_if(1 <= v <= limit, E_LEVEL if v else E_SECTION, f"section_count {v} is not 1..{limit}")
+
+
+FILE_HEADER = Struct(  # SPEC 11.2, R-50..R-52
+    "fca_signature" / Checked(Bytes(4), lambda v, ctx: _ok_if(v == SIGNATURE, E_SIGNATURE, f"{v!r} is not {SIGNATURE!r}")),
+    "fca_version" / Checked(Int8ul, lambda v, ctx: _ok_if(v == VERSION, E_VERSION, f"version {v}, only {VERSION} is defined")),
+    "profile_idc" / Checked(Int8ul, lambda v, ctx: _ok_if(v in profiles(), E_PROFILE, f"profile_idc {v} is not defined")),
+    "level_idc" / Checked(Int8ul, _container_level),
+    "fca_reserved_8bits" / Int8ul,
+    "section_count" / Checked(Int16ul, _section_count),
+    "fca_reserved_16bits" / Int16ul,
+    "header_crc" / Int32ul,
+)
+FILE_HEADER_BYTES = 16
+
+
+def _section_type(v, ctx):
+    ok = all(48 <= c <= 57 or 65 <= c <= 90 for c in v)
+    return _ok_if(ok, E_VALUE, f"section_type {v!r} is not four characters A-Z or 0-9")
+
+
+def _raw_size(v, ctx):
+    limit = _level(ctx).max_section_bytes
+    if v > limit:
+        return E_LEVEL, f"raw_size {v} exceeds the level's max_section_bytes {limit}"
+    return _ok_if(
+        ctx.compression != 0 or v == ctx.stored_size, E_VALUE, f"raw_size {v} differs from stored_size {ctx.stored_size} of a stored section"
+    )
+
+
+SECTION_HEADER = Struct(  # SPEC 11.2, R-53..R-55
+    "section_type" / Checked(Bytes(4), _section_type),
+    "section_flags" / Int8ul,
+    "compression" / Checked(Int8ul, _one_of({0, 1})),
+    "section_reserved_16bits" / Int16ul,
+    "stored_size" / Int32ul,
+    "raw_size" / Checked(Int32ul, _raw_size),
+    "section_crc" / Int32ul,
+)
+SECTION_HEADER_BYTES = 20
+CRITICAL_FLAG = 0x01
+
+
+# ----------------------------------------------------------------------------------- META
+def _semantic(v, ctx):
+    return _ok_if(v in group_semantics(), E_VALUE, f"layout_semantic {v} is reserved")
+
+
+def _layout_dims(v, ctx):
+    canon = canonical_dims(ctx.layout_semantic) if ctx.layout_semantic in group_semantics() else 0
+    return _ok_if(v >= 1 and (canon == 0 or v == canon), E_VALUE, f"layout_dims {v} must be {canon or 'at least 1'}")
+
+
+def _positive(v, ctx):
+    return _ok_if(np.isfinite(v) and v > 0, E_VALUE, f"{v} is not a positive finite number")
+
+
+META = Struct(  # SPEC 11.4, R-56..R-58
+    "gaussian_count" / Checked(Int32ul, _max("max_gaussians", minimum=1)),
+    "sh_degree" / Checked(Int8ul, _one_of({0, 1, 2, 3})),
+    "convention" / Checked(Int8ul, _one_of({0})),
+    "meta_reserved_16bits" / Int16ul,
+    "layout_group_count" / Int8ul,
+    "layout_groups"
+    / Array(
+        this.layout_group_count,
+        Struct(
+            "layout_semantic" / Checked(Int8ul, _semantic),
+            "layout_dims" / Checked(Int16ul, _layout_dims),
+        ),
+    ),
+    "render_width" / Checked(Int16ul, lambda v, ctx: _ok_if(v > 0, E_VALUE, "must be > 0")),
+    "render_height" / Checked(Int16ul, lambda v, ctx: _ok_if(v > 0, E_VALUE, "must be > 0")),
+    "focal_x" / Checked(Float32l, _positive),
+    "focal_y" / Checked(Float32l, _positive),
+    "principal_x" / Checked(Float32l, _finite),
+    "principal_y" / Checked(Float32l, _finite),
+    "camera_to_world" / Checked(F32Array(12), _finite),
+    "background" / Checked(F32Array(3), lambda v, ctx: _ok_if(bool(np.all((v >= 0) & (v <= 1))), E_VALUE, "must lie in [0, 1]")),
+)
+
+
+# ----------------------------------------------------------------------------------- TEXT
+TEXT = Struct(  # SPEC 11.8
+    "text_count" / Int16ul,
+    "text_entries"
+    / Array(
+        this.text_count,
+        Struct(
+            "text_key_length" / Int8ul,
+            "text_key" / Checked(Bytes(this.text_key_length), _utf8),
+            "text_value_length" / Int16ul,
+            "text_value" / Checked(Bytes(this.text_value_length), _utf8),
+        ),
+    ),
+)
+
+
+# ----------------------------------------------------------------------------------- DEFM
+def _gaps(v, ctx):
+    vc = ctx._.vertex_count
+    last = int(v.astype(np.int64).sum()) + len(v) - 1 if len(v) else -1
+    return _ok_if(last < vc, E_VALUE, f"the gaps reach vertex {last}, not below vertex_count {vc}")
+
+
+def _weights(v, ctx):
+    vc = ctx._.vertex_count
+    sums = v.astype(np.int64).reshape(4, vc).sum(axis=0)
+    bad = np.flatnonzero(sums != 65535)
+    return None if bad.size == 0 else (E_VALUE, f"the weights of vertex {bad[0]} sum to {sums[bad[0]]}, not 65535")
+
+
+def _parent(v, ctx):
+    j = ctx._index
+    return _ok_if(-1 <= v < j, E_VALUE, f"joint_parent {v} of joint {j} is not -1 or an earlier joint")
+
+
+def _layout_semantics(ctx) -> dict[int, int]:
+    return {g.layout_semantic: g.layout_dims for g in _meta(ctx).layout_groups}
+
+
+def _coeff_source(v, ctx):
+    return _ok_if(v in _layout_semantics(ctx), E_LAYOUT_MISMATCH, f"coeff_source {v} is not a group of the layout")
+
+
+def _coeff_columns(v, ctx):
+    dims = _layout_semantics(ctx).get(ctx.coeff_source)
+    return _ok_if(v == dims, E_VALUE, f"coeff_columns {v} differ from the group's {dims} dims")
+
+
+def _driver_semantic(v, ctx):
+    return _ok_if(
+        v in _layout_semantics(ctx) and _layout_semantics(ctx)[v] == 3, E_VALUE, f"driver_semantic {v} is not a 3-dimensional group of the layout"
+    )
+
+
+def _driver_joint(v, ctx):
+    skel = ctx._._.skeleton
+    count = skel.joint_count if skel is not None else 0
+    return _ok_if(v < count, E_VALUE, f"driver_joint {v} is not one of the {count} joints")
+
+
+def _nnz(v, ctx):
+    return _ok_if(v <= ctx._.vertex_count, E_VALUE, f"morph_nnz {v} exceeds vertex_count {ctx._.vertex_count}")
+
+
+def _flag(v, ctx):
+    return _ok_if(v in (0, 1), E_VALUE, f"flag {v} is not 0 or 1")
+
+
+SKELETON = Struct(
+    "joint_count" / Checked(Int8ul, _max("max_joints", minimum=1)),
+    "joints"
+    / Array(
+        this.joint_count,
+        Struct(
+            "joint_name_length" / Int8ul,
+            "joint_name" / Checked(Bytes(this.joint_name_length), _utf8),
+            "joint_parent" / Checked(Int16sl, _parent),
+            "rest_local" / Checked(F32Array(12), _finite),
+            "inverse_bind" / Checked(F32Array(12), _finite),
+        ),
+    ),
+    "vertex_joints" / Checked(Planes(4 * this._.vertex_count, 1), _below(lambda ctx: ctx.joint_count, "joint_count")),
+    "vertex_weights" / Checked(Planes(4 * this._.vertex_count, 2), _weights),
+)
+
+DEFM = Struct(  # SPEC 11.5, R-59..R-63
+    "vertex_count" / Checked(Int32ul, _max("max_vertices", minimum=3)),
+    "triangle_count" / Checked(Int32ul, _max("max_triangles", minimum=1)),
+    "vertices" / quantized_block(lambda ctx: 3, lambda ctx: ctx.vertex_count),
+    "triangles"
+    / Checked(Planes(3 * this.triangle_count, lambda ctx: index_width(ctx.vertex_count)), _below(lambda ctx: ctx.vertex_count, "vertex_count")),
+    "morph_count" / Checked(Int16ul, _max("max_morph_targets")),
+    "morphs"
+    / Array(
+        this.morph_count,
+        Struct(
+            "morph_name_length" / Int8ul,
+            "morph_name" / Checked(Bytes(this.morph_name_length), _utf8),
+            "morph_nnz" / Checked(Int32ul, _nnz),
+            "morph_index_gaps" / Checked(Planes(this.morph_nnz, lambda ctx: index_width(ctx._.vertex_count)), _gaps),
+            "morph_deltas" / quantized_block(lambda ctx: 3, lambda ctx: ctx.morph_nnz),
+        ),
+    ),
+    "skeleton_flag" / Checked(Int8ul, _flag),
+    "skeleton" / If(this.skeleton_flag == 1, SKELETON),
+    "coeff_map_flag" / Checked(Int8ul, _flag),
+    "coeff_map"
+    / If(
+        this.coeff_map_flag == 1,
+        Struct(
+            "coeff_source" / Checked(Int8ul, _coeff_source),
+            "coeff_columns" / Checked(Int16ul, _coeff_columns),
+            "coeff_matrix" / Checked(F32Array(lambda ctx: ctx._.morph_count * ctx.coeff_columns), _finite),
+            "coeff_bias_flag" / Checked(Int8ul, _flag),
+            "coeff_bias" / If(this.coeff_bias_flag == 1, Checked(F32Array(lambda ctx: ctx._.morph_count), _finite)),
+        ),
+    ),
+    "driver_count" / Int8ul,
+    "drivers"
+    / Array(
+        this.driver_count,
+        Struct(
+            "driver_semantic" / Checked(Int8ul, _driver_semantic),
+            "driver_joint" / Checked(Int8ul, _driver_joint),
+        ),
+    ),
+    "head_pivot" / Checked(F32Array(3), _finite),
+)
+
+
+# ----------------------------------------------------------------------------------- DEFR
+def _model_name(v, ctx):
+    why = _utf8(v, ctx)
+    if why:
+        return why
+    return _ok_if(v.decode("utf-8") in referenced_models(), E_VALUE, f"model {v!r} is not registered ({sorted(referenced_models())})")
+
+
+DEFR = Struct(  # SPEC 11.5.2, R-64
+    "model_name_length" / Int8ul,
+    "model_name" / Checked(Bytes(this.model_name_length), _model_name),
+    "model_sha256" / Bytes(32),
+)
+
+
+# ----------------------------------------------------------------------------------- BIND
+def _binding_limit(ctx) -> int:
+    d = _defm(ctx)
+    return d.vertex_count if ctx.binding_mode == 1 else d.triangle_count
+
+
+def _binding_mode(v, ctx):
+    if v not in (0, 1, 2):
+        return E_VALUE, f"binding_mode {v} is not 0, 1 or 2"
+    return _ok_if(v == 0 or _defm(ctx) is not None, E_SECTION, f"binding_mode {v} needs a DEFM or DEFR section before BIND")
+
+
+BIND = Struct(  # SPEC 11.6, R-65, R-66
+    "binding_mode" / Checked(Int8ul, _binding_mode),
+    "binding_index"
+    / If(
+        this.binding_mode != 0,
+        Checked(
+            Planes(lambda ctx: _meta(ctx).gaussian_count, lambda ctx: index_width(_binding_limit(ctx))),
+            _below(_binding_limit, "vertex or triangle count"),
+        ),
+    ),
+    "barycentric" / If(this.binding_mode == 2, quantized_block(lambda ctx: 3, lambda ctx: _meta(ctx).gaussian_count)),
+)
+
+
+# ----------------------------------------------------------------------------------- ATTR
+def _attribute_id(v, ctx):
+    if v not in attributes():
+        return E_VALUE, f"attribute_id {v} is not registered"
+    return _ok_if(attribute_channels(v, _meta(ctx).sh_degree) > 0, E_VALUE, f"attribute {v} has no channels at sh_degree {_meta(ctx).sh_degree}")
+
+
+ATTR = Struct(  # SPEC 11.7, R-67
+    "attribute_id" / Checked(Int8ul, _attribute_id),
+    "attribute" / quantized_block(lambda ctx: attribute_channels(ctx.attribute_id, _meta(ctx).sh_degree), lambda ctx: _meta(ctx).gaussian_count),
+)
