@@ -27,7 +27,7 @@ from refcodec.track import Track, TrackGroup
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = (ROOT / "SPEC.md").read_text()
 
-ELEMENT_LINE = re.compile(r"^(\s+)([a-z][a-z0-9_]*)((?:\[ [a-z] \])*)\s{2,}(\S+)$")
+ELEMENT_LINE = re.compile(r"^(\s+)([a-z][a-z0-9_]*)((?:\[ [a-z] \])*)\s{2,}([a-z_]+\( \)|\S+)$")
 
 
 def spec_syntax_tables() -> dict[str, list[tuple[str, str]]]:

@@ -1,10 +1,12 @@
 """Section compression: none, or one Zstandard frame (RFC 8878) with bounded output (SPEC 11.2.1).
 
-Decompression never produces more than the declared raw size plus one bounded step: the
-frame is fed in small pieces and decoding stops as soon as the output passes ``raw_size``.
+Decompression never produces more than the declared raw size plus one byte: a bounded read
+comes first, and only then a full pass that checks the frame ends exactly at the payload end.
 """
 
 from __future__ import annotations
+
+import io
 
 import zstandard
 
@@ -12,7 +14,6 @@ from ..errors import E_DECOMPRESS
 
 COMPRESSION_NONE = 0
 COMPRESSION_ZSTD = 1
-_FEED = 256  # input bytes per step: bounds the output of one step (RLE blocks expand ~32768:1)
 
 
 def compress(raw: bytes, level: int, window_log: int) -> bytes:
@@ -42,19 +43,22 @@ def decompress(stored: bytes, raw_size: int, window_log_max: int, field: str, bi
         raise bad(f"window size {frame.window_size} exceeds the level's 2^{window_log_max}")
     if frame.content_size != zstandard.CONTENTSIZE_UNKNOWN and frame.content_size != raw_size:
         raise bad(f"the frame declares {frame.content_size} bytes, the section raw_size is {raw_size}")
-    decoder = zstandard.ZstdDecompressor(max_window_size=1 << window_log_max).decompressobj()
-    out = bytearray()
+    dctx = zstandard.ZstdDecompressor(max_window_size=1 << window_log_max)
     try:
-        for start in range(0, len(stored), _FEED):
-            out += decoder.decompress(stored[start : start + _FEED])
-            if len(out) > raw_size:
-                raise bad(f"the frame expands beyond the declared raw_size {raw_size}")
-            if decoder.eof and (decoder.unused_data or start + _FEED < len(stored)):
-                raise bad("bytes follow the Zstandard frame")
+        # Pass 1 bounds the output: at most raw_size + 1 bytes are ever produced.
+        with dctx.stream_reader(io.BytesIO(stored), read_across_frames=False) as reader:
+            out = reader.read(raw_size + 1)
+        if len(out) > raw_size:
+            raise bad(f"the frame expands beyond the declared raw_size {raw_size}")
+        if len(out) != raw_size:
+            raise bad(f"the frame expands to {len(out)} bytes, the declared raw_size is {raw_size}")
+        # Pass 2 (output now known to be bounded) checks that the frame is complete and alone.
+        decoder = dctx.decompressobj()
+        decoder.decompress(stored)
     except zstandard.ZstdError as exc:
         raise bad(f"corrupt Zstandard data: {exc}") from None
     if not decoder.eof:
         raise bad("the Zstandard frame is incomplete")
-    if len(out) != raw_size:
-        raise bad(f"the frame expands to {len(out)} bytes, the declared raw_size is {raw_size}")
-    return bytes(out)
+    if decoder.unused_data:
+        raise bad(f"{len(decoder.unused_data)} bytes follow the Zstandard frame")
+    return out

@@ -59,21 +59,22 @@ class Checked(Subconstruct):
         super().__init__(subcon)
         self.check = check
 
-    def _verify(self, value: Any, context: Any, pos: int) -> None:
+    def _verify(self, value: Any, context: Any, pos: int, path: str) -> None:
         verdict = self.check(value, context)
         if verdict is not None:
             error, message = verdict
-            raise fail(error, message, f"{self.name}{subscripts(context)}", context, pos)
+            name = path.rsplit("->", 1)[-1].strip()  # the Renamed wrapper's name ends the path
+            raise fail(error, message, f"{name}{subscripts(context)}", context, pos)
 
     def _parse(self, stream, context, path):
         pos = stream_tell(stream, path)
         value = self.subcon._parsereport(stream, context, path)
-        self._verify(value, context, pos)
+        self._verify(value, context, pos, path)
         return value
 
     def _build(self, obj, stream, context, path):
         pos = stream_tell(stream, path)
-        self._verify(obj, context, pos)
+        self._verify(obj, context, pos, path)
         return self.subcon._build(obj, stream, context, path)
 
 

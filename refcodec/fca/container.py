@@ -15,7 +15,7 @@ from construct import ConstructError, Container, StreamError
 
 from ..checksums import crc32
 from ..errors import E_CRC, E_LEVEL, E_SECTION, E_TRUNCATED, E_UNIT_SIZE, E_VALUE, FcError
-from ..spec_tables import ContainerLevel, container_levels, section_types
+from ..spec_tables import ContainerLevel, attributes, container_levels, referenced_models, section_types
 from . import syntax
 from .compression import COMPRESSION_NONE, COMPRESSION_ZSTD, compress, decompress
 from .constructs import BASE, WHERE
@@ -81,6 +81,17 @@ def parse_payload(struct, raw: bytes, base: int, where: str, **params) -> Contai
     if stream.tell() != len(raw):
         raise E_UNIT_SIZE(f"{len(raw) - stream.tell()} bytes remain after the {where} syntax", field=where, bit_offset=8 * (base + stream.tell()))
     return value
+
+
+def _update_params(params: dict, kind: bytes, payload: Container) -> None:
+    """Record what later sections' syntax depends on: META's counts, the model's sizes."""
+    if kind == b"META":
+        params["meta"] = payload
+    elif kind == b"DEFM":
+        params["defm"] = payload
+    elif kind == b"DEFR":  # SPEC 11.5.2: the registry gives the referenced model's sizes
+        model = referenced_models()[payload.model_name.decode("utf-8")]
+        params["defm"] = Container(vertex_count=model["vertices"], triangle_count=model["triangles"], skeleton=None)
 
 
 def _check_order(sections: list[Section], sec: Section, registry: dict) -> None:
@@ -178,22 +189,34 @@ def read_container(data: bytes, parse_sections: bool = True) -> ParsedContainer:
             label = f"{where}:{sec.name}"
             base = body_at if head.compression == COMPRESSION_NONE else body_at  # offsets inside zstd output are reported from the payload start
             sec.payload = parse_payload(PAYLOAD_SYNTAX[head.section_type], sec.raw, base, label, **params)
-            if head.section_type == b"META":
-                params["meta"] = sec.payload
-            elif head.section_type == b"DEFM":
-                params["defm"] = sec.payload
-            elif head.section_type == b"DEFR":
-                from ..spec_tables import referenced_models
-
-                model = referenced_models()[sec.payload.model_name.decode("utf-8")]
-                params["defm"] = Container(vertex_count=model["vertices"], triangle_count=model["triangles"], skeleton=None)
+            _update_params(params, head.section_type, sec.payload)
+        if parse_sections and sec.type == b"ATTR":
+            _check_attribute_once(out.sections, sec)
         out.sections.append(sec)
         pos = body_at + head.stored_size
     if pos != len(data):
         raise E_UNIT_SIZE(f"{len(data) - pos} bytes follow the last section", field="fca_file", bit_offset=8 * pos)
     if not any(s.type == b"META" for s in out.sections):
         raise E_SECTION("no META section", field="section[0].section_type", bit_offset=8 * syntax.FILE_HEADER_BYTES)
+    if parse_sections:
+        _check_attributes_complete(out, pos)
     return out
+
+
+def _check_attribute_once(sections: list[Section], sec: Section) -> None:
+    """SPEC 11.3, R-60: an attribute is given by one section only."""
+    attr = sec.payload.attribute_id
+    if any(s.type == b"ATTR" and s.payload.attribute_id == attr for s in sections):
+        raise E_SECTION(f"attribute {attr} is given twice", field=f"section[{sec.index}]:ATTR.attribute_id", bit_offset=8 * sec.offset)
+
+
+def _check_attributes_complete(parsed: ParsedContainer, end: int) -> None:
+    """SPEC 11.3, R-60: every attribute with channels is present."""
+    sh_degree = parsed.first(b"META").payload.sh_degree
+    given = {s.payload.attribute_id for s in parsed.all(b"ATTR")}
+    for attr in sorted(attributes()):
+        if syntax.attribute_channels(attr, sh_degree) and attr not in given:
+            raise E_SECTION(f"no section gives attribute {attr} ({attributes()[attr]['name']})", field="fca_file", bit_offset=8 * end)
 
 
 @dataclass
@@ -221,15 +244,8 @@ def write_container(sections: list[SectionToWrite], level_idc: int = 10, zstd_le
     blobs = []
     for sec in sections:
         raw = sec.raw if sec.raw is not None else build_payload(sec.type, sec.payload, **params)
-        if sec.type == b"META":
-            params["meta"] = PAYLOAD_SYNTAX[b"META"].parse(raw, **params, **{BASE: 0, WHERE: "META"})
-        elif sec.type == b"DEFM":
-            params["defm"] = PAYLOAD_SYNTAX[b"DEFM"].parse(raw, **params, **{BASE: 0, WHERE: "DEFM"})
-        elif sec.type == b"DEFR":
-            from ..spec_tables import referenced_models
-
-            model = referenced_models()[sec.payload.model_name.decode("utf-8")]
-            params["defm"] = Container(vertex_count=model["vertices"], triangle_count=model["triangles"], skeleton=None)
+        if sec.type in (b"META", b"DEFM", b"DEFR"):
+            _update_params(params, sec.type, parse_payload(PAYLOAD_SYNTAX[sec.type], raw, 0, sec.type.decode(), **params))
         method = COMPRESSION_ZSTD if sec.compress else COMPRESSION_NONE
         stored = compress(raw, zstd_level, level.max_zstd_window_log) if method == COMPRESSION_ZSTD else raw
         if method == COMPRESSION_ZSTD and len(stored) >= len(raw):

@@ -288,7 +288,7 @@ def _driver_semantic(v, ctx):
 
 
 def _driver_joint(v, ctx):
-    skel = ctx._._.skeleton
+    skel = ctx._.skeleton
     count = skel.joint_count if skel is not None else 0
     return _ok_if(v < count, E_VALUE, f"driver_joint {v} is not one of the {count} joints")
 
