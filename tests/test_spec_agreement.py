@@ -186,3 +186,40 @@ def test_requirements_agree_and_are_cited():
     for req in load("requirements")["requirement"]:
         for test_file in req["checked_by"]:
             assert req["id"] in (ROOT / test_file).read_text(), f"{test_file} does not cite {req['id']}"
+
+
+# ---- Part 2: the container (SPEC chapter 11) ----
+def test_container_declarations_equal_spec_toml():
+    """The construct declarations the reader and writer share list the elements of spec/syntax.toml."""
+    from refcodec.fca.declarations import STRUCTURES, flatten
+
+    tables = toml_syntax_tables()
+    for name, struct in STRUCTURES.items():
+        assert flatten(struct) == tables[name], name
+    byte_level = {s["name"] for s in load("syntax")["structure"] if s["level"] == "byte"} - {"fcs_file", "fca_file"}
+    assert byte_level == set(STRUCTURES)
+
+
+def test_section_table_equals_registry():
+    rows = _md_table("### 11.3 Sections")[1:]
+    reg = sorted(load("container")["section"], key=lambda s: (not s["critical"], s["rank"], s["type"]))
+    got = sorted(((r[0], r[1] == "yes", int(r[2]), r[3] == "yes") for r in rows), key=lambda t: (not t[1], t[2], t[0]))
+    assert got == [(s["type"], s["critical"], s["rank"], s["repeatable"]) for s in reg]
+
+
+def test_attribute_table_equals_registry():
+    rows = _md_table("### 11.7 Gaussian attributes")[1:]
+    reg = load("container")["attribute"]
+    assert [(int(r[0]), r[1], int(r[2]) if r[2].isdigit() else -1) for r in rows] == [(a["id"], a["name"], a["channels"]) for a in reg]
+
+
+def test_container_level_table_equals_registry():
+    rows = [r for r in _md_table("### 11.9 Container levels") if r[0].isdigit()]
+    keys = ["idc", "max_sections", "max_section_bytes", "max_total_bytes", "max_gaussians", "max_vertices", "max_triangles",
+            "max_morph_targets", "max_joints", "max_mlp_weights", "max_zstd_window_log"]
+    assert [[int(x) for x in r] for r in rows] == [[lv[k] for k in keys] for lv in load("container")["level"]]
+
+
+def test_referenced_model_table_equals_registry():
+    rows = [r for r in _md_table("#### 11.5.2 Referenced model") if r[1].isdigit()]
+    assert [(r[0], int(r[1]), int(r[2])) for r in rows] == [(m["name"], m["vertices"], m["triangles"]) for m in load("container")["referenced_model"]]

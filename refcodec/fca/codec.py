@@ -247,7 +247,7 @@ def _deformation(p) -> DeformationModel:
     for m in p.morphs:
         names.append(_text(m.morph_name))
         gaps = np.asarray(m.morph_index_gaps, np.int64)
-        indices.append((np.cumsum(gaps + 1) - 1).astype(np.int32))  # SPEC 11.5.1: idx[k] = idx[k-1] + gap[k] + 1
+        indices.append((np.cumsum(gaps + 1) - 1).astype(np.int32))  # SPEC 11.5.1, R-62: idx[k] = idx[k-1] + gap[k] + 1
         deltas.append(np.ascontiguousarray(decode_block(m.morph_deltas, 3).T))
     skeleton = None
     if p.skeleton is not None:

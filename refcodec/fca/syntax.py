@@ -251,6 +251,7 @@ TEXT = Struct(  # SPEC 11.8
 
 # ----------------------------------------------------------------------------------- DEFM
 def _gaps(v, ctx):
+    """SPEC 11.5.1, R-62: the last moved vertex is below vertex_count."""
     vc = ctx._.vertex_count
     last = int(v.astype(np.int64).sum()) + len(v) - 1 if len(v) else -1
     return _ok_if(last < vc, E_VALUE, f"the gaps reach vertex {last}, not below vertex_count {vc}")
