@@ -6,15 +6,21 @@ import argparse
 import signal
 import sys
 
+from refcodec.fca.inspect import trace_container
+from refcodec.fca.syntax import SIGNATURE as FCA_SIGNATURE
 from refcodec.fcs.inspect import FileTrace, summarize, trace_file
 from refcodec.fcs.storage import FCS_SIGNATURE
 
 from ._cli import EXIT_CODES_HELP, EXIT_FC_ERROR_BASE, EXIT_OK, jsonable, print_json, read_input
+from .fcdump_fca import container_trace_to_json, print_container_summary, print_container_trace, summary_of
 
 DESCRIPTION = """\
-Print every syntax element of a .fcs parameter stream: its absolute bit offset, its name
-with subscripts ([group][dimension]), its raw bits and its value. On a malformed stream,
-everything up to the error is printed, then the error class, the field and its offset.
+Print every syntax element of a .fcs parameter stream (its absolute bit offset, its name
+with subscripts ([group][dimension]), its raw bits and its value) or of a .fca avatar
+container (header; section table with type, critical flag, compression, stored/raw bytes and
+CRC verdict; every element of every section with its byte offset; attribute statistics).
+On malformed input, everything up to the error is printed, then the error class, the field
+and its offset.
 """
 
 EPILOG = f"""\
@@ -23,6 +29,8 @@ examples:
   fcdump talk.fcs --summary       frames by type, bits per group and type, kbit/s
   fcdump talk.fcs --json          the trace as JSON (one object per element)
   fcdump talk.fcs --max-units 3   only the first three units
+  fcdump head.fca                 container: header, sections, elements, attribute statistics
+  fcdump head.fca --summary       container sizes by section and bytes per Gaussian
 
 {EXIT_CODES_HELP}
 """
@@ -103,16 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``fcdump``."""
     ap = argparse.ArgumentParser(prog="fcdump", description=DESCRIPTION, epilog=EPILOG,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("file", help="a .fcs parameter stream")
+    ap.add_argument("file", help="a .fcs parameter stream or a .fca avatar container (told apart by the signature)")
     ap.add_argument("--summary", action="store_true", help="print the bit accounting instead of every element")
     ap.add_argument("--json", action="store_true", help="machine-readable output")
     ap.add_argument("--max-units", type=int, default=None, metavar="N", help="trace only the first N units")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `fcdump x | head` ends quietly
     data = read_input(args.file)
-    if data[:4] != FCS_SIGNATURE and data[:4] == b"FCA1":
-        print("error: .fca containers are not supported by this version of fcdump", file=sys.stderr)
-        return 2
+    if data[:4] != FCS_SIGNATURE and data[:4] == FCA_SIGNATURE:
+        return _dump_container(data, args)
     trace = trace_file(data)
     if args.summary:
         summary = summarize(trace)
@@ -121,6 +128,19 @@ def main(argv: list[str] | None = None) -> int:
         print_json(trace_to_json(trace))
     else:
         print_trace(trace, args.max_units)
+    return EXIT_OK if trace.error is None else EXIT_FC_ERROR_BASE + trace.error.code
+
+
+def _dump_container(data: bytes, args: argparse.Namespace) -> int:
+    """SPEC chapter 11: header, section table with CRC verdicts, every element, attribute statistics."""
+    trace = trace_container(data)
+    if args.summary:
+        summary = summary_of(trace)
+        print_json(summary) if args.json else print_container_summary(summary)
+    elif args.json:
+        print_json(container_trace_to_json(trace))
+    else:
+        print_container_trace(trace)
     return EXIT_OK if trace.error is None else EXIT_FC_ERROR_BASE + trace.error.code
 
 

@@ -42,6 +42,7 @@ class Section:
     crc: int = 0
     flags: int = 0
     skipped: bool = False
+    header: Any = None
 
     @property
     def name(self) -> str:
@@ -52,8 +53,8 @@ class Section:
 class ParsedContainer:
     """A container's header fields and its sections, in file order."""
 
-    header: Any
-    level: ContainerLevel
+    header: Any = None
+    level: ContainerLevel | None = None
     sections: list[Section] = field(default_factory=list)
 
     def first(self, kind: bytes) -> Section | None:
@@ -110,13 +111,14 @@ def _check_order(sections: list[Section], sec: Section, registry: dict) -> None:
         raise E_SECTION(f"{sec.name} repeats or conflicts with {same_rank[0].name}", field=f"{where}.section_type", bit_offset=8 * sec.offset)
 
 
-def read_container(data: bytes, parse_sections: bool = True) -> ParsedContainer:
+def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContainer | None = None) -> ParsedContainer:
     """Check the framing of a ``.fca`` file and parse its known sections (SPEC 11.2, 11.3).
 
     Raises an FcError subclass, with its field and byte offset, for any malformed input.
     Unknown ancillary sections are kept with ``skipped=True``; unknown critical ones raise
     E_SECTION. Section payloads that need earlier sections (BIND, ATTR) see them through the
-    parameters ``meta`` and ``defm``.
+    parameters ``meta`` and ``defm``. When ``sink`` is given it is filled as reading goes, so a
+    caller (``fcdump``) keeps everything read before an error.
     """
     data = bytes(data)
     if len(data) < syntax.FILE_HEADER_BYTES:
@@ -130,7 +132,8 @@ def read_container(data: bytes, parse_sections: bool = True) -> ParsedContainer:
         raise E_CRC(f"stored 0x{header.header_crc:08x}, computed 0x{crc32(data[:12]):08x}", field="file_header.header_crc", bit_offset=8 * 12)
     level = container_levels()[header.level_idc]
     registry = section_types()
-    out = ParsedContainer(header, level)
+    out = sink if sink is not None else ParsedContainer(header, level)
+    out.header, out.level = header, level
     pos, total_raw = syntax.FILE_HEADER_BYTES, 0
     params: dict[str, Any] = {"level": level, "meta": None, "defm": None}
     for index in range(header.section_count):
@@ -168,6 +171,7 @@ def read_container(data: bytes, parse_sections: bool = True) -> ParsedContainer:
             stored_size=head.stored_size,
             crc=head.section_crc,
             flags=head.section_flags,
+            header=head,
         )
         known = head.section_type in registry
         if not known and critical:  # SPEC 11.3, R-56
