@@ -12,6 +12,7 @@ import numpy as np
 from construct import (
     Array,
     Bytes,
+    Computed,
     Float32l,
     If,
     IfThenElse,
@@ -23,10 +24,10 @@ from construct import (
     this,
 )
 
-from ..errors import E_LAYOUT_MISMATCH, E_LEVEL, E_PROFILE, E_RANGE, E_SECTION, E_SIGNATURE, E_VALUE, E_VERSION
+from ..errors import E_LAYOUT_MISMATCH, E_LEVEL, E_PADDING, E_PROFILE, E_RANGE, E_SECTION, E_SIGNATURE, E_VALUE, E_VERSION
 from ..fcs.syntax import range_error
 from ..spec_tables import attributes, canonical_dims, container_levels, group_semantics, profiles, referenced_models
-from .constructs import Checked, F32Array, Planes
+from .constructs import Checked, F16Array, F32Array, Planes
 
 SIGNATURE = b"FCA1"
 VERSION = 1
@@ -416,3 +417,70 @@ ATTR = Struct(  # SPEC 11.7, R-67
     "attribute_id" / Checked(Int8ul, _attribute_id),
     "attribute" / quantized_block(lambda ctx: attribute_channels(ctx.attribute_id, _meta(ctx).sh_degree), lambda ctx: _meta(ctx).gaussian_count),
 )
+
+
+# ------------------------------------------------------------------------------- MLP (12.1)
+ACTIVATIONS = ("none", "relu", "tanh", "sigmoid")
+MAX_MLP_LAYERS = 8
+MAX_LAYER_WIDTH = 4096
+
+
+def _layer_count(v, ctx):
+    return _ok_if(1 <= v <= MAX_MLP_LAYERS, E_VALUE, f"mlp_layer_count {v} is not 1..{MAX_MLP_LAYERS}")
+
+
+def _layer_in(v, ctx):
+    """SPEC 12.1, R-70: layer 0 takes the MLP's input; layer l takes layer l-1's output."""
+    if not 1 <= v <= MAX_LAYER_WIDTH:
+        return E_VALUE, f"layer_in {v} is not 1..{MAX_LAYER_WIDTH}"
+    if ctx._index == 0:  # running totals live in the MLP's context: construct arrays expose no earlier items while parsing
+        ctx._["_mlp_prev_out"], ctx._["_mlp_weights"] = ctx._.mlp_input_dims, 0
+    expected = ctx._["_mlp_prev_out"]
+    return _ok_if(v == expected, E_VALUE, f"layer_in {v} differs from the {expected} values feeding layer {ctx._index}")
+
+
+def _layer_out(v, ctx):
+    """SPEC 12.1, R-70, R-68: widths, the final output size, and the level's weight budget."""
+    if not 1 <= v <= MAX_LAYER_WIDTH:
+        return E_VALUE, f"layer_out {v} is not 1..{MAX_LAYER_WIDTH}"
+    if ctx._index == ctx._.mlp_layer_count - 1 and v != ctx._.mlp_output_dims:
+        return E_VALUE, f"the last layer gives {v} values, the MLP must give {ctx._.mlp_output_dims}"
+    used = ctx._["_mlp_weights"] + ctx.layer_in * v
+    ctx._["_mlp_prev_out"], ctx._["_mlp_weights"] = v, used
+    limit = _level(ctx).max_mlp_weights
+    return _ok_if(used <= limit, E_LEVEL, f"{used} weights exceed the level's max_mlp_weights {limit}")
+
+
+def mask_count(ctx) -> int:
+    """Stored weights of a layer: the set bits of its mask, or in x out without one (SPEC 12.1)."""
+    if ctx.layer_mask_flag:
+        bits = np.unpackbits(np.frombuffer(ctx.layer_mask, np.uint8))[: ctx.layer_in * ctx.layer_out]
+        return int(bits.sum())
+    return ctx.layer_in * ctx.layer_out
+
+
+def _mask_padding(v, ctx):
+    used = ctx.layer_in * ctx.layer_out
+    spare = np.unpackbits(np.frombuffer(v, np.uint8))[used:]
+    return _ok_if(not spare.any(), E_PADDING, "mask bits past in x out are not zero")
+
+
+MLP_LAYER = Struct(
+    "layer_in" / Checked(Int16ul, _layer_in),
+    "layer_out" / Checked(Int16ul, _layer_out),
+    "layer_activation" / Checked(Int8ul, _one_of(set(range(len(ACTIVATIONS))))),
+    "layer_mask_flag" / Checked(Int8ul, _flag),
+    "layer_mask" / If(this.layer_mask_flag == 1, Checked(Bytes(lambda ctx: (ctx.layer_in * ctx.layer_out + 7) // 8), _mask_padding)),
+    "layer_weights" / Checked(F16Array(mask_count), _finite),
+    "layer_bias" / Checked(F16Array(this.layer_out), _finite),
+)
+
+
+def mlp(input_dims, output_dims) -> Struct:
+    """SPEC 12.1: a dense MLP of FP16 weights; ``input_dims``/``output_dims`` are context functions."""
+    return Struct(
+        "mlp_input_dims" / Computed(lambda ctx: input_dims(ctx._)),
+        "mlp_output_dims" / Computed(lambda ctx: output_dims(ctx._)),
+        "mlp_layer_count" / Checked(Int8ul, _layer_count),
+        "mlp_layers" / Array(this.mlp_layer_count, MLP_LAYER),
+    )
