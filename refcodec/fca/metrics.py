@@ -1,0 +1,44 @@
+"""Attribute-domain errors between an avatar and its decoded container (benchmark, fcpack)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..avatar.model import Avatar
+
+GAUSSIAN_FIELDS = ("positions", "rotations", "log_scales", "opacity_logits", "sh_dc", "sh_rest")
+
+
+def _stats(a: np.ndarray, b: np.ndarray) -> dict:
+    if a.size == 0:
+        return {"max": 0.0, "mean": 0.0}
+    err = np.abs(a.astype(np.float64) - b.astype(np.float64))
+    return {"max": float(err.max()), "mean": float(err.mean())}
+
+
+def rotation_angle_error_deg(q1: np.ndarray, q2: np.ndarray) -> np.ndarray:
+    """Angle in degrees between the rotations of two quaternion arrays (normalised first; q ~ -q)."""
+    a = q1 / np.linalg.norm(q1, axis=1, keepdims=True)
+    b = q2 / np.linalg.norm(q2, axis=1, keepdims=True)
+    dot = np.clip(np.abs(np.einsum("ij,ij->i", a.astype(np.float64), b.astype(np.float64))), 0.0, 1.0)
+    return np.degrees(2.0 * np.arccos(dot))
+
+
+def attribute_errors(reference: Avatar, decoded: Avatar) -> dict:
+    """Max and mean absolute error per attribute, plus the rotation angle and opacity (sigmoid) errors,
+    the base mesh and morph-target errors (metres) and skin-weight errors."""
+    g, h = reference.gaussians, decoded.gaussians
+    out = {name: _stats(getattr(g, name), getattr(h, name)) for name in GAUSSIAN_FIELDS}
+    angle = rotation_angle_error_deg(g.rotations, h.rotations)
+    out["rotation_angle_deg"] = {"max": float(angle.max(initial=0.0)), "mean": float(angle.mean()) if angle.size else 0.0}
+    sig = lambda x: 1.0 / (1.0 + np.exp(-x.astype(np.float64)))  # noqa: E731
+    out["opacity"] = _stats(sig(g.opacity_logits), sig(h.opacity_logits))
+    d, e = reference.deformation, decoded.deformation
+    if d is not None and e is not None:
+        out["mesh_vertices_m"] = _stats(d.vertices, e.vertices)
+        deltas = [(a, b) for a, b in zip(d.morphs.deltas, e.morphs.deltas, strict=True) if a.size]
+        if deltas:
+            out["morph_deltas_m"] = _stats(np.concatenate([a for a, _ in deltas]), np.concatenate([b for _, b in deltas]))
+        if d.skeleton is not None and e.skeleton is not None:
+            out["skin_weights"] = _stats(d.skeleton.vertex_weights, e.skeleton.vertex_weights)
+    return out
