@@ -389,6 +389,30 @@ class RenderDefaults:
     camera_to_world: np.ndarray = field(default_factory=lambda: np.eye(4, dtype=np.float32))
     background: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
+    @classmethod
+    def framing(
+        cls,
+        points: np.ndarray,
+        size: int = 512,
+        fov_deg: float = 30.0,
+        margin: float = 0.1,
+        background: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    ) -> RenderDefaults:
+        """A camera on the +z side looking down -z (no rotation) at the centre of the points'
+        bounding box, far enough that the box's front face plus ``margin`` fills the square
+        image; the horizontal and vertical field of view is ``fov_deg``."""
+        pts = np.asarray(points, np.float64).reshape(-1, 3)
+        if pts.shape[0] == 0:
+            raise _err("render.framing", "no points to frame")
+        lo, hi = pts.min(0), pts.max(0)
+        centre = (lo + hi) / 2
+        half = max(float(hi[0] - lo[0]), float(hi[1] - lo[1]), 1e-6) / 2 * (1 + margin)
+        tan_half = float(np.tan(np.radians(fov_deg) / 2))
+        pose = np.eye(4, dtype=np.float32)
+        pose[:3, 3] = [centre[0], centre[1], hi[2] + half / tan_half]
+        f = size / 2 / tan_half
+        return cls(size, size, f, f, size / 2, size / 2, pose, tuple(float(c) for c in background))
+
     def validate(self) -> None:
         if not (isinstance(self.width, int) and isinstance(self.height, int) and self.width > 0 and self.height > 0):
             raise _err("render.width", f"image size must be positive integers, got {self.width}x{self.height}")
