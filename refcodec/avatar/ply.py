@@ -190,7 +190,8 @@ def read_ply_gaussians(data: bytes) -> Gaussians:
     def cols(props: list[str]) -> np.ndarray:
         out = np.empty((vertex.count, len(props)), np.float32)
         for i, p in enumerate(props):
-            out[:, i] = rec[p]
+            with np.errstate(over="ignore", invalid="ignore"):  # a double beyond float32 becomes inf, rejected below
+                out[:, i] = rec[p]
             bad = np.flatnonzero(~np.isfinite(out[:, i]))
             if bad.size:
                 row = int(bad[0])
