@@ -60,7 +60,7 @@ def _half_steps(values: np.ndarray, bits: int) -> np.ndarray:
 def test_quantized_attributes_within_half_a_step(bits):
     """R-58: nearest-level quantization over the per-channel range errs by at most step/2."""
     avatar = full_avatar(sh_degree=2)
-    config = PackConfig(*(bits,) * 5, sh_rest_bits=bits, vertex_bits=bits, morph_bits=bits, barycentric_bits=bits)
+    config = PackConfig(*(bits,) * 5, sh_rest_bits=bits, vertex_bits=bits, morph_bits=bits, barycentric_bits=bits, morph_max_error=None)
     back = decode_avatar(encode_avatar(avatar, config))
     for name in GAUSSIAN_FIELDS:
         a = getattr(avatar.gaussians, name)
@@ -72,6 +72,19 @@ def test_quantized_attributes_within_half_a_step(bits):
     for d1, d2 in zip(d.morphs.deltas, e.morphs.deltas, strict=True):
         if len(d1):
             assert (np.abs(d1 - d2).max(axis=0) <= _half_steps(d1, bits)).all()
+
+
+@pytest.mark.parametrize("max_error", [1e-3, 1e-4, 1e-6])
+def test_morph_max_error_bounds_every_delta(max_error):
+    """Encoder knob: every decoded delta (dropped vertices decode as 0) is within max_error."""
+    avatar = full_avatar(5, v=20)
+    back = decode_avatar(encode_avatar(avatar, PackConfig(morph_max_error=max_error)))
+    v = avatar.deformation.vertex_count
+    dense_in = avatar.deformation.morphs.dense(v)
+    dense_out = back.deformation.morphs.dense(v)
+    assert np.abs(dense_in - dense_out).max() <= max_error * (1 + 1e-5)
+    kept = sum(back.deformation.morphs.nnz())
+    assert kept == int(sum((np.abs(d).max(axis=1) >= max_error).sum() for d in avatar.deformation.morphs.deltas))
 
 
 def test_referenced_model_round_trip():

@@ -423,7 +423,7 @@ def test_unknown_format_and_missing_file(tmp_path):
 
 @pytest.mark.skipif(not SHARED.exists(), reason="shared reference data not present")
 def test_samples_match_shared_data():
-    for rel in ("lam_p2-1/test_expression_1s.json", "lam_p2-1/p2-1.zip", "facegood/bs_value_1114_3_16.npy",
+    for rel in ("lam_p2-1/test_expression_1s.json", "facegood/bs_value_1114_3_16.npy",
                 "facegood/shirley_1119_bs_name.npy", "adnerf/transforms_val.json", "aniportrait/pose_ref_video.mp4"):
         assert (SAMPLES / rel).read_bytes() == (SHARED / rel).read_bytes(), rel
     assert (SAMPLES / "models" / "face_landmarker_v2_with_blendshapes.task").read_bytes() == \

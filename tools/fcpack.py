@@ -128,9 +128,8 @@ def main(argv: list[str] | None = None) -> int:
                 avatar = decoded
                 bar.update()
         if args.export_ply:
-            from refcodec.avatar.ply import write_ply
-
             from refcodec.avatar.deform import animate
+            from refcodec.avatar.ply import write_ply
 
             args.export_ply.write_bytes(write_ply(animate(avatar, None)))
             report["ply"] = str(args.export_ply)

@@ -42,10 +42,11 @@ class PackConfig:
     rotation_bits: int = 8
     opacity_bits: int = 8
     sh_rest_bits: int = 8
-    vertex_bits: int = 16
+    vertex_bits: int = 14
     morph_bits: int = 10
     barycentric_bits: int = 16
     zstd_level: int = 19
+    morph_max_error: float | None = 4e-5  # metres; None: every target at morph_bits
     level_idc: int | None = None  # None: the smallest level the avatar fits
     compress: bool = True
     overrides: dict[str, int] = field(default_factory=dict)
@@ -53,7 +54,7 @@ class PackConfig:
     @classmethod
     def lossless(cls) -> PackConfig:
         """Every float stored as raw binary32: the decoded avatar equals the input exactly."""
-        return cls(*(RAW_F32_BITS,) * 9)
+        return cls(*(RAW_F32_BITS,) * 9, morph_max_error=None)
 
     def bits_for(self, attribute: str) -> int:
         default = {
@@ -117,10 +118,29 @@ def _skin_weights(weights: np.ndarray) -> np.ndarray:
     return q
 
 
+def _morph_precision(idx: np.ndarray, deltas: np.ndarray, config: PackConfig) -> tuple[np.ndarray, np.ndarray, int]:
+    """The vertices, deltas and bit depth to store for one morph target (informative encoder choice).
+
+    With ``morph_max_error`` set, vertices moved by less than it are dropped (they decode as
+    unmoved) and the bit depth is the smallest whose step is at most twice the error, so every
+    decoded delta is within ``morph_max_error`` of the input. Otherwise ``morph_bits`` is used.
+    """
+    err = config.morph_max_error
+    if err is None or config.morph_bits == RAW_F32_BITS:
+        return idx, deltas, config.morph_bits
+    keep = np.abs(deltas).max(axis=1, initial=0.0) >= err if len(deltas) else np.zeros(0, bool)
+    idx, deltas = idx[keep], deltas[keep]
+    if len(deltas) == 0:
+        return idx, deltas, 1
+    width = float((deltas.max(axis=0).astype(np.float64) - deltas.min(axis=0)).max())
+    bits = next((b for b in range(1, 17) if width / ((1 << b) - 1) <= 2 * err), 16)
+    return idx, deltas, bits
+
+
 def _defm_payload(d: DeformationModel, config: PackConfig) -> dict:
     morphs = []
     for name, idx, deltas in zip(d.morphs.names, d.morphs.indices, d.morphs.deltas, strict=True):
-        idx = np.asarray(idx, np.int64)
+        idx, deltas, bits = _morph_precision(np.asarray(idx, np.int64), np.asarray(deltas, np.float32), config)
         gaps = np.diff(np.concatenate([[-1], idx])) - 1
         morphs.append(
             {
@@ -128,7 +148,7 @@ def _defm_payload(d: DeformationModel, config: PackConfig) -> dict:
                 "morph_name": _utf8(name),
                 "morph_nnz": len(idx),
                 "morph_index_gaps": gaps,
-                "morph_deltas": encode_block(np.asarray(deltas, np.float32).T, config.morph_bits),
+                "morph_deltas": encode_block(deltas.T, bits),
             }
         )
     skeleton = None
@@ -164,7 +184,7 @@ def _defm_payload(d: DeformationModel, config: PackConfig) -> dict:
         "vertex_count": d.vertex_count,
         "triangle_count": int(d.triangles.shape[0]),
         "vertices": encode_block(d.vertices.T, config.vertex_bits),
-        "triangles": np.asarray(d.triangles).reshape(-1),
+        "triangles": np.asarray(d.triangles).T.reshape(-1),  # SPEC 11.5.1: corner-major
         "morph_count": d.morphs.count,
         "morphs": morphs,
         "skeleton_flag": int(skeleton is not None),
@@ -279,7 +299,7 @@ def _deformation(p) -> DeformationModel:
     drivers = {semantic_name(d.driver_semantic): skeleton.joint_names[d.driver_joint] for d in p.drivers}
     return DeformationModel(
         vertices=np.ascontiguousarray(decode_block(p.vertices, 3).T),
-        triangles=np.asarray(p.triangles, np.int32).reshape(-1, 3),
+        triangles=np.ascontiguousarray(np.asarray(p.triangles, np.int32).reshape(3, -1).T),
         morphs=MorphTargets(names, indices, deltas),
         skeleton=skeleton,
         coeff_map=coeff,
