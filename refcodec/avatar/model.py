@@ -448,6 +448,8 @@ class Avatar:
             stream order, e.g. ``[("ARKIT52", 52), ("HEAD_ROTATION", 3)]`` (spec/groups.toml).
         render: default render settings.
         metadata: free-form string metadata (source, licence, notes).
+        offset_mlp: optional ``(OffsetMlpDescriptor, Mlp)`` pair of :mod:`refcodec.avatar.offset_mlp`
+            (FlashAvatar-style per-frame corrections, SPEC 12.3).
     """
 
     gaussians: Gaussians
@@ -456,6 +458,7 @@ class Avatar:
     layout: list[tuple[str, int]] = field(default_factory=list)
     render: RenderDefaults = field(default_factory=RenderDefaults)
     metadata: dict[str, str] = field(default_factory=dict)
+    offset_mlp: Any = None
 
     def validate(self) -> None:
         """Check every field and cross-reference; raise ValueError naming the first bad field."""

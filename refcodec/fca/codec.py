@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..avatar.latents import FitConfig, LatentAttributes, decode_latents, fit_latents
 from ..avatar.model import (
     Avatar,
     Binding,
@@ -22,10 +23,12 @@ from ..avatar.model import (
     RenderDefaults,
     Skeleton,
 )
+from ..avatar.neural import ACTIVATIONS, Dense, Mlp
+from ..avatar.offset_mlp import OffsetInput, OffsetMlpDescriptor
 from ..spec_tables import container_levels, semantic_id, semantic_name
 from .container import ParsedContainer, SectionToWrite, read_container, write_container
 from .quantized import decode_block, encode_block
-from .syntax import RAW_F32_BITS, attribute_channels
+from .syntax import OFFSET_ENCODINGS, OUTPUT_MAPPINGS, RAW_F32_BITS, attribute_channels
 
 ATTRIBUTE_IDS = {"positions": 0, "sh_dc": 1, "log_scales": 2, "rotations": 3, "opacity_logits": 4, "sh_rest": 5}
 BINDING_IDS = {"none": 0, "vertex": 1, "triangle": 2}
@@ -47,6 +50,8 @@ class PackConfig:
     barycentric_bits: int = 16
     zstd_level: int = 19
     morph_max_error: float | None = 4e-5  # metres; None: every target at morph_bits
+    latents: FitConfig | None = None  # fit EAGLES-style latents for latent_attributes (SPEC 12.2)
+    latent_attributes: tuple[int, ...] = (3, 4)  # ROTATION, OPACITY
     level_idc: int | None = None  # None: the smallest level the avatar fits
     compress: bool = True
     overrides: dict[str, int] = field(default_factory=dict)
@@ -222,16 +227,98 @@ def avatar_sections(avatar: Avatar, config: PackConfig) -> list[SectionToWrite]:
     if avatar.binding.mode != "none":
         sections.append(SectionToWrite(b"BIND", _bind_payload(avatar.binding, config), compress=z))
     g = avatar.gaussians
+    latent_ids: tuple[int, ...] = ()
+    if config.latents is not None:
+        latent_ids = tuple(a for a in config.latent_attributes if attribute_channels(a, g.sh_degree))
+        sections.append(SectionToWrite(b"LATN", _latent_payload(g, latent_ids, config.latents), compress=z))
     for attr, attr_id in ATTRIBUTE_IDS.items():
         channels = attribute_channels(attr_id, g.sh_degree)
-        if channels == 0:
+        if channels == 0 or attr_id in latent_ids:
             continue
         values = getattr(g, attr).reshape(g.count, -1).T  # [C, N]
         if attr == "sh_rest":  # SPEC 11.7: coefficient-major, channel-minor
             values = g.sh_rest.reshape(g.count, -1).T
         block = encode_block(values, config.bits_for(attr))
         sections.append(SectionToWrite(b"ATTR", {"attribute_id": attr_id, "attribute": block}, compress=z))
+    if avatar.offset_mlp is not None:
+        sections.append(SectionToWrite(b"OMLP", _offset_payload(*avatar.offset_mlp), compress=z))
     return sections
+
+
+# ------------------------------------------------------------------------- neural sections
+def mlp_payload(mlp: Mlp) -> dict:
+    """The ``mlp( )`` syntax of an Mlp (SPEC 12.1)."""
+    return {
+        "mlp_layer_count": len(mlp.layers),
+        "mlp_layers": [
+            {
+                "layer_in": layer.in_dims,
+                "layer_out": layer.out_dims,
+                "layer_activation": layer.activation_id,
+                "layer_mask_flag": int(layer.mask is not None),
+                "layer_mask": layer.mask_bits() if layer.mask is not None else None,
+                "layer_weights": layer.stored_weights(),
+                "layer_bias": layer.bias,
+            }
+            for layer in mlp.layers
+        ],
+    }
+
+
+def mlp_from_payload(p) -> Mlp:
+    """An Mlp from its parsed ``mlp( )`` (SPEC 12.1; masked-out weights are +0)."""
+    return Mlp(
+        [
+            Dense.from_stored(x.layer_in, x.layer_out, ACTIVATIONS[x.layer_activation], x.layer_weights, x.layer_bias, x.layer_mask)
+            for x in p.mlp_layers
+        ]
+    )
+
+
+def _latent_payload(g: Gaussians, ids: tuple[int, ...], fit: FitConfig) -> dict:
+    targets = {ATTRIBUTE_IDS[name]: getattr(g, name).reshape(g.count, -1) for name in ATTRIBUTE_IDS}
+    lat = fit_latents(targets, ids, fit, sh_degree=g.sh_degree)
+    return {
+        "latent_attribute_count": len(ids),
+        "latent_attribute_ids": list(ids),
+        "latent_dims": lat.latent_dims,
+        "latent_bits": lat.latent_bits,
+        "latent_scale": lat.latent_scale,
+        "latent_values": lat.stored_values().reshape(-1),
+        "latent_decoder": mlp_payload(lat.mlp),
+    }
+
+
+def _offset_payload(desc: OffsetMlpDescriptor, mlp: Mlp) -> dict:
+    return {
+        "pe_frequencies": desc.pe_frequencies,
+        "pe_include_input": int(desc.pe_include_input),
+        "position_center": np.asarray(desc.position_center, np.float32),
+        "position_scale": float(desc.position_scale),
+        "offset_input_count": len(desc.inputs),
+        "offset_inputs": [{"offset_semantic": i.semantic, "offset_encoding": OFFSET_ENCODINGS.index(i.encoding)} for i in desc.inputs],
+        "output_mapping": OUTPUT_MAPPINGS.index(desc.output_mapping),
+        "position_out_scale": float(desc.position_out_scale),
+        "rotation_out_scale": float(desc.rotation_out_scale),
+        "scale_out_scale": float(desc.scale_out_scale),
+        "offset_network": mlp_payload(mlp),
+    }
+
+
+def _offset_from_payload(p, layout: dict[int, int]) -> tuple[OffsetMlpDescriptor, Mlp]:
+    """SPEC 12.3: the descriptor (group dims from META's layout) and the network."""
+    desc = OffsetMlpDescriptor(
+        pe_frequencies=p.pe_frequencies,
+        inputs=tuple(OffsetInput(i.offset_semantic, layout[i.offset_semantic], OFFSET_ENCODINGS[i.offset_encoding]) for i in p.offset_inputs),
+        pe_include_input=bool(p.pe_include_input),
+        position_center=np.asarray(p.position_center, np.float32),
+        position_scale=float(p.position_scale),
+        output_mapping=OUTPUT_MAPPINGS[p.output_mapping],
+        position_out_scale=float(p.position_out_scale),
+        rotation_out_scale=float(p.rotation_out_scale),
+        scale_out_scale=float(p.scale_out_scale),
+    )
+    return desc, mlp_from_payload(p.offset_network)
 
 
 def encode_avatar(avatar: Avatar, config: PackConfig | None = None) -> bytes:
@@ -321,6 +408,19 @@ def avatar_from_container(parsed: ParsedContainer) -> Avatar:
         values = decode_block(sec.payload.attribute, channels).T  # [N, C]
         setattr(g, name, np.ascontiguousarray(values.reshape(getattr(g, name).shape)))
         seen.add(attr_id)
+    for sec in parsed.all(b"LATN"):  # SPEC 12.2, R-74, R-75 (tolerance tier)
+        p = sec.payload
+        lat = LatentAttributes(
+            tuple(p.latent_attribute_ids),
+            p.latent_bits,
+            LatentAttributes.latents_from_stored(p.latent_values, p.latent_bits, n),
+            np.asarray(p.latent_scale, np.float32),
+            mlp_from_payload(p.latent_decoder),
+            meta.sh_degree,
+        )
+        for attr_id, values in decode_latents(lat).items():
+            name = next(k for k, v in ATTRIBUTE_IDS.items() if v == attr_id)
+            setattr(g, name, np.ascontiguousarray(values.reshape(getattr(g, name).shape), dtype=np.float32))
     deformation = _deformation(parsed.first(b"DEFM").payload) if parsed.first(b"DEFM") is not None else None
     binding = Binding()
     bind = parsed.first(b"BIND")
@@ -334,7 +434,9 @@ def avatar_from_container(parsed: ParsedContainer) -> Avatar:
         for e in sec.payload.text_entries:
             metadata[_text(e.text_key)] = _text(e.text_value)
     layout = [(semantic_name(x.layout_semantic), x.layout_dims) for x in meta.layout_groups]
-    return Avatar(g, deformation, binding, layout, _render(meta), metadata)
+    omlp = parsed.first(b"OMLP")
+    offset = _offset_from_payload(omlp.payload, {x.layout_semantic: x.layout_dims for x in meta.layout_groups}) if omlp is not None else None
+    return Avatar(g, deformation, binding, layout, _render(meta), metadata, offset)
 
 
 def decode_avatar(data: bytes) -> Avatar:

@@ -20,7 +20,16 @@ from . import syntax
 from .compression import COMPRESSION_NONE, COMPRESSION_ZSTD, compress, decompress
 from .constructs import BASE, WHERE
 
-PAYLOAD_SYNTAX = {b"META": syntax.META, b"TEXT": syntax.TEXT, b"DEFM": syntax.DEFM, b"DEFR": syntax.DEFR, b"BIND": syntax.BIND, b"ATTR": syntax.ATTR}
+PAYLOAD_SYNTAX = {
+    b"META": syntax.META,
+    b"TEXT": syntax.TEXT,
+    b"DEFM": syntax.DEFM,
+    b"DEFR": syntax.DEFR,
+    b"BIND": syntax.BIND,
+    b"ATTR": syntax.ATTR,
+    b"LATN": syntax.LATN,
+    b"OMLP": syntax.OMLP,
+}
 
 
 @dataclass
@@ -194,7 +203,7 @@ def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContain
             base = body_at if head.compression == COMPRESSION_NONE else body_at  # offsets inside zstd output are reported from the payload start
             sec.payload = parse_payload(PAYLOAD_SYNTAX[head.section_type], sec.raw, base, label, **params)
             _update_params(params, head.section_type, sec.payload)
-        if parse_sections and sec.type == b"ATTR":
+        if parse_sections and sec.type in (b"ATTR", b"LATN"):
             _check_attribute_once(out.sections, sec)
         out.sections.append(sec)
         pos = body_at + head.stored_size
@@ -207,17 +216,24 @@ def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContain
     return out
 
 
+def given_attributes(sec: Section) -> list[int]:
+    """Attribute ids an ATTR or LATN section provides."""
+    return [sec.payload.attribute_id] if sec.type == b"ATTR" else list(sec.payload.latent_attribute_ids)
+
+
 def _check_attribute_once(sections: list[Section], sec: Section) -> None:
-    """SPEC 11.3, R-60: an attribute is given by one section only."""
-    attr = sec.payload.attribute_id
-    if any(s.type == b"ATTR" and s.payload.attribute_id == attr for s in sections):
-        raise E_SECTION(f"attribute {attr} is given twice", field=f"section[{sec.index}]:ATTR.attribute_id", bit_offset=8 * sec.offset)
+    """SPEC 11.3, R-60, R-73: an attribute is given by one ATTR or LATN section only."""
+    earlier = {a for s in sections if s.type in (b"ATTR", b"LATN") for a in given_attributes(s)}
+    twice = [a for a in given_attributes(sec) if a in earlier]
+    if twice:
+        field = "attribute_id" if sec.type == b"ATTR" else "latent_attribute_ids"
+        raise E_SECTION(f"attribute {twice[0]} is given twice", field=f"section[{sec.index}]:{sec.name}.{field}", bit_offset=8 * sec.offset)
 
 
 def _check_attributes_complete(parsed: ParsedContainer, end: int) -> None:
-    """SPEC 11.3, R-60: every attribute with channels is present."""
+    """SPEC 11.3, R-60, R-73: every attribute with channels is present."""
     sh_degree = parsed.first(b"META").payload.sh_degree
-    given = {s.payload.attribute_id for s in parsed.all(b"ATTR")}
+    given = {a for s in parsed.sections if s.type in (b"ATTR", b"LATN") for a in given_attributes(s)}
     for attr in sorted(attributes()):
         if syntax.attribute_channels(attr, sh_degree) and attr not in given:
             raise E_SECTION(f"no section gives attribute {attr} ({attributes()[attr]['name']})", field="fca_file", bit_offset=8 * end)

@@ -3,7 +3,7 @@ and for ``fcdump``: each structure flattened to (element name, descriptor) in sy
 
 from __future__ import annotations
 
-from construct import Array, Bytes, Construct, FormatField, IfThenElse, Pass, Renamed, Struct
+from construct import Array, Bytes, Computed, Construct, FormatField, IfThenElse, Pass, Renamed, Struct
 
 from . import syntax
 from .constructs import Checked, F16Array, F32Array, Planes
@@ -19,7 +19,21 @@ STRUCTURES: dict[str, Struct] = {
     "defr_section": syntax.DEFR,
     "bind_section": syntax.BIND,
     "attr_section": syntax.ATTR,
+    "latn_section": syntax.LATN,
+    "omlp_section": syntax.OMLP,
     "quantized_block": syntax.quantized_block(lambda ctx: 1, lambda ctx: 1),
+    "mlp": syntax.mlp(lambda ctx: 1, lambda ctx: 1),
+    "mlp_layer": syntax.MLP_LAYER,
+}
+
+#: Elements that are an instance of a parameterised structure (built per use, so not the same object).
+INSTANCES = {
+    "vertices": "quantized_block",
+    "morph_deltas": "quantized_block",
+    "barycentric": "quantized_block",
+    "attribute": "quantized_block",
+    "latent_decoder": "mlp",
+    "offset_network": "mlp",
 }
 
 _FORMATS = {"<B": "u8", "<H": "u16", "<h": "s16", "<L": "u32", "<f": "f32le"}
@@ -27,7 +41,7 @@ _FORMATS = {"<B": "u8", "<H": "u16", "<h": "s16", "<L": "u32", "<f": "f32le"}
 
 def descriptor(con: Construct) -> str:
     """The SPEC 11.1.1 descriptor of a leaf construct."""
-    while isinstance(con, Checked | Renamed):
+    while isinstance(con, Checked | Renamed | Array):
         con = con.subcon
     if isinstance(con, FormatField):
         return _FORMATS[con.fmtstr]
@@ -49,6 +63,8 @@ def flatten(struct: Struct) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for sub in struct.subcons:
         name, inner = sub.name, sub.subcon if isinstance(sub, Renamed) else sub
+        if isinstance(inner, Computed):
+            continue  # derived values are not in the bitstream
         while isinstance(inner, Array | Renamed) or (isinstance(inner, IfThenElse) and inner.elsesubcon is Pass):
             inner = inner.thensubcon if isinstance(inner, IfThenElse) else inner.subcon
         if isinstance(inner, IfThenElse):  # one element with two encodings: the "then" one first
@@ -57,8 +73,8 @@ def flatten(struct: Struct) -> list[tuple[str, str]]:
         if isinstance(inner, Struct):
             if id(inner) in listed:
                 out.append((name, f"{listed[id(inner)]}( )"))
-            elif name and name.startswith(("vertices", "morph_deltas", "barycentric", "attribute")):
-                out.append((name, "quantized_block( )"))
+            elif name in INSTANCES:
+                out.append((name, f"{INSTANCES[name]}( )"))
             else:
                 out.extend(flatten(inner))
         else:

@@ -484,3 +484,103 @@ def mlp(input_dims, output_dims) -> Struct:
         "mlp_layer_count" / Checked(Int8ul, _layer_count),
         "mlp_layers" / Array(this.mlp_layer_count, MLP_LAYER),
     )
+
+
+# ---------------------------------------------------------------------------- LATN (12.2)
+MAX_LATENT_DIMS = 64
+
+
+def _latent_ids(v, ctx):
+    """SPEC 12.2, R-72: registered, distinct, not POSITION, with channels at this SH degree."""
+    ids = list(v)
+    if len(set(ids)) != len(ids) or any(a not in attributes() or a == 0 for a in ids):
+        return E_VALUE, f"{ids} are not distinct registered non-position attribute ids"
+    empty = [a for a in ids if attribute_channels(a, _meta(ctx).sh_degree) == 0]
+    return _ok_if(not empty, E_VALUE, f"attribute {empty[:1]} has no channels at sh_degree {_meta(ctx).sh_degree}")
+
+
+def latent_output_dims(ctx) -> int:
+    """Decoder outputs: the channels of the listed attributes (SPEC 12.2)."""
+    return sum(attribute_channels(a, _meta(ctx).sh_degree) for a in ctx.latent_attribute_ids)
+
+
+LATN = Struct(  # SPEC 12.2, R-72..R-75
+    "latent_attribute_count" / Checked(Int8ul, lambda v, ctx: _ok_if(1 <= v <= len(attributes()), E_VALUE, f"{v} is not 1..{len(attributes())}")),
+    "latent_attribute_ids" / Checked(Array(this.latent_attribute_count, Int8ul), _latent_ids),
+    "latent_dims" / Checked(Int8ul, lambda v, ctx: _ok_if(1 <= v <= MAX_LATENT_DIMS, E_VALUE, f"latent_dims {v} is not 1..{MAX_LATENT_DIMS}")),
+    "latent_bits" / Checked(Int8ul, lambda v, ctx: _ok_if(1 <= v <= 16, E_VALUE, f"latent_bits {v} is not 1..16")),
+    "latent_scale" / Checked(F32Array(this.latent_dims), _finite),
+    "latent_values"
+    / Checked(
+        Planes(lambda ctx: ctx.latent_dims * _meta(ctx).gaussian_count, lambda ctx: sample_width(ctx.latent_bits)),
+        lambda v, ctx: _ok_if(not v.size or int(v.max()) < (1 << ctx.latent_bits), E_VALUE, f"a sample exceeds 2^{ctx.latent_bits} - 1"),
+    ),
+    "latent_decoder" / mlp(lambda ctx: ctx.latent_dims, latent_output_dims),
+)
+
+
+# ---------------------------------------------------------------------------- OMLP (12.3)
+MAX_PE_FREQUENCIES = 16
+OFFSET_OUTPUTS = 10
+OFFSET_ENCODINGS = ("values", "rot6d")
+OUTPUT_MAPPINGS = ("additive", "flashavatar")
+
+
+def _offset_semantic(v, ctx):
+    """SPEC 12.3, R-76: a layout group, listed once."""
+    dims = _layout_semantics(ctx)
+    if v not in dims:
+        return E_LAYOUT_MISMATCH, f"offset_semantic {v} is not a group of the avatar's layout"
+    if ctx._index == 0:  # construct arrays expose no earlier items while parsing
+        ctx._["_offset_seen"] = set()
+    seen = ctx._["_offset_seen"]
+    if v in seen:
+        return E_VALUE, f"offset_semantic {v} is listed twice"
+    seen.add(v)
+    return None
+
+
+def _offset_encoding(v, ctx):
+    if v not in (0, 1):
+        return E_VALUE, f"offset_encoding {v} is not 0 or 1"
+    dims = _layout_semantics(ctx)[ctx.offset_semantic]
+    return _ok_if(v == 0 or dims % 3 == 0, E_VALUE, f"rot6d needs a multiple of 3 dims, the group has {dims}")
+
+
+def _pe_include(v, ctx):
+    if v not in (0, 1):
+        return E_VALUE, f"pe_include_input {v} is not 0 or 1"
+    return _ok_if(v == 1 or ctx.pe_frequencies >= 1, E_VALUE, "the positional encoding is empty (no frequencies, no input)")
+
+
+def offset_input_dims(ctx) -> int:
+    """SPEC 12.3, R-76: D = 3 (pe_include_input + 2F) + sum of the groups' widths."""
+    dims = _layout_semantics(ctx)
+    groups = sum(dims[g["offset_semantic"]] * (2 if g["offset_encoding"] == 1 else 1) for g in ctx.offset_inputs)
+    return 3 * (ctx.pe_include_input + 2 * ctx.pe_frequencies) + groups
+
+
+def _finite_scalar(v, ctx):
+    return _ok_if(bool(np.isfinite(v)), E_VALUE, f"{v} is not finite")
+
+
+OMLP = Struct(  # SPEC 12.3, R-76..R-78
+    "pe_frequencies" / Checked(Int8ul, lambda v, ctx: _ok_if(v <= MAX_PE_FREQUENCIES, E_VALUE, f"{v} is not 0..{MAX_PE_FREQUENCIES}")),
+    "pe_include_input" / Checked(Int8ul, _pe_include),
+    "position_center" / Checked(F32Array(3), _finite),
+    "position_scale" / Checked(Float32l, _finite_scalar),
+    "offset_input_count" / Int8ul,
+    "offset_inputs"
+    / Array(
+        this.offset_input_count,
+        Struct(
+            "offset_semantic" / Checked(Int8ul, _offset_semantic),
+            "offset_encoding" / Checked(Int8ul, _offset_encoding),
+        ),
+    ),
+    "output_mapping" / Checked(Int8ul, _one_of({0, 1})),
+    "position_out_scale" / Checked(Float32l, _finite_scalar),
+    "rotation_out_scale" / Checked(Float32l, _finite_scalar),
+    "scale_out_scale" / Checked(Float32l, _finite_scalar),
+    "offset_network" / mlp(offset_input_dims, lambda ctx: OFFSET_OUTPUTS),
+)
