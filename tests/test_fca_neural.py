@@ -140,3 +140,27 @@ def _read_with_omlp(avatar, raw: bytes) -> FcError:
     with pytest.raises(FcError) as info:
         read_container(data)
     return info.value
+
+
+def test_animate_applies_the_offset_mlp_per_frame():
+    """R-77, R-78: with an offset MLP the Gaussians depend on the frame's ARKIT52 values; at the
+    anchors the correction equals apply_offset_mlp on the stored attributes, then the binding."""
+    from refcodec.avatar.deform import animate, bind, canonical_anchors, deform_mesh
+    from refcodec.avatar.offset_mlp import apply_offset_mlp
+
+    avatar = _offset_avatar()
+    neutral = animate(avatar, None)
+    params = np.zeros(sum(d for _, d in avatar.layout), np.float32)
+    params[:52] = 0.8
+    moved = animate(avatar, params)
+    assert not np.allclose(neutral.positions, moved.positions)
+    desc, mlp = avatar.offset_mlp
+    groups = avatar.split_params(params)
+    corrected = apply_offset_mlp(desc, mlp, canonical_anchors(avatar), groups, avatar.gaussians)
+    from dataclasses import replace
+
+    from refcodec.avatar.deform import morph_weights
+
+    mesh = deform_mesh(avatar.deformation, morph_weights(avatar, groups), {"head": groups["JAW"]}, groups.get("HEAD_ROTATION"))
+    expected = bind(replace(avatar, gaussians=corrected), mesh)
+    assert np.allclose(moved.positions, expected.positions, atol=1e-6)

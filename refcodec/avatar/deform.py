@@ -311,16 +311,38 @@ def bind(avatar: Avatar, mesh: DeformedMesh | None) -> Gaussians:
 def animate(avatar: Avatar, params: np.ndarray | dict[str, np.ndarray] | None = None) -> Gaussians:
     """World-space Gaussians for one frame of stream parameters (flat vector in layout order,
     or {group name: values}; None = neutral)."""
-    if avatar.deformation is None:
-        return bind(avatar, None)
-    if params is None:
-        groups: dict[str, np.ndarray] = {}
+    if params is None:  # neutral: every layout group at zero
+        groups: dict[str, np.ndarray] = {name: np.zeros(dims, F32) for name, dims in avatar.layout}
     elif isinstance(params, dict):
         groups = params
     else:
         groups = avatar.split_params(params)
+    if avatar.deformation is None:
+        return bind(_with_offset_corrections(avatar, groups) if avatar.offset_mlp is not None else avatar, None)
     d = avatar.deformation
     w = morph_weights(avatar, groups)
     joints = {joint: groups[g] for g, joint in d.joint_drivers.items() if g in groups}
     mesh = deform_mesh(d, w, joints, groups.get("HEAD_ROTATION"), groups.get("HEAD_TRANSLATION"))
+    if avatar.offset_mlp is not None:
+        return bind(_with_offset_corrections(avatar, groups), mesh)
     return bind(avatar, mesh)
+
+
+def canonical_anchors(avatar: Avatar) -> np.ndarray:
+    """[N,3] positions of the Gaussians in the neutral model: the binding applied to the undeformed
+    mesh (SPEC 12.3, R-77), the offset MLP's positional-encoding input."""
+    d = avatar.deformation
+    if d is None:
+        return avatar.gaussians.positions
+    return bind(avatar, deform_mesh(d, np.zeros(d.morphs.count, F32))).positions
+
+
+def _with_offset_corrections(avatar: Avatar, groups: dict[str, np.ndarray]) -> Avatar:
+    """The avatar with this frame's offset-MLP corrections applied to the stored Gaussians (SPEC 12.3, R-78)."""
+    from dataclasses import replace
+
+    from .offset_mlp import apply_offset_mlp
+
+    desc, mlp = avatar.offset_mlp
+    corrected = apply_offset_mlp(desc, mlp, canonical_anchors(avatar), groups, avatar.gaussians)
+    return replace(avatar, gaussians=corrected)
