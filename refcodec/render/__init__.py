@@ -1,0 +1,7 @@
+"""Reference renderer (SPEC chapter 13): camera, EWA projection, tile compositor, gsplat back-end."""
+
+from .camera import MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, Camera
+from .errors import RenderError
+from .renderer import Renderer, pick_backend, render_gaussians
+
+__all__ = ["MAX_IMAGE_PIXELS", "MAX_IMAGE_SIDE", "Camera", "RenderError", "Renderer", "pick_backend", "render_gaussians"]
