@@ -120,7 +120,8 @@ class Renderer:
         if frames.shape[0] * cam.width * cam.height * 12 > MAX_BATCH_BYTES:
             raise RenderError("params", f"a batch of {frames.shape[0]} frames at {cam.width}x{cam.height} exceeds {MAX_BATCH_BYTES} bytes")
         images = torch.stack([self.render_frame(f, cam) for f in frames])
-        return images[0] if params is not None and np.ndim(params) == 1 or params is None else images
+        single = params is None or np.ndim(params) == 1
+        return images[0] if single else images
 
     def render_frame(self, frame: np.ndarray, camera: Camera) -> torch.Tensor:
         """One [H, W, 3] image for one checked parameter vector."""
