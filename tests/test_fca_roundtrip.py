@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from refcodec.fca import PackConfig, decode_avatar, encode_avatar
 from refcodec.fca.container import read_container
 
+#: Quantization only: no encoder simplifications, so errors are bounded by half a step.
+NO_PRECONDITIONING = {"morph_max_error": None, "log_scale_floor": None, "opacity_floor": False, "drop_idle_skeleton": False}
 GAUSSIAN_FIELDS = ("positions", "rotations", "log_scales", "opacity_logits", "sh_dc", "sh_rest")
 
 
@@ -60,7 +62,7 @@ def _half_steps(values: np.ndarray, bits: int) -> np.ndarray:
 def test_quantized_attributes_within_half_a_step(bits):
     """R-58: nearest-level quantization over the per-channel range errs by at most step/2."""
     avatar = full_avatar(sh_degree=2)
-    config = PackConfig(*(bits,) * 5, sh_rest_bits=bits, vertex_bits=bits, morph_bits=bits, barycentric_bits=bits, morph_max_error=None)
+    config = PackConfig(*(bits,) * 5, sh_rest_bits=bits, vertex_bits=bits, morph_bits=bits, barycentric_bits=bits, **NO_PRECONDITIONING)
     back = decode_avatar(encode_avatar(avatar, config))
     for name in GAUSSIAN_FIELDS:
         a = getattr(avatar.gaussians, name)
@@ -125,7 +127,7 @@ small_ints = st.integers(min_value=1, max_value=30)
 def test_random_avatars_round_trip(seed, n, v, mode, sh, skel, cmap, bits):
     """Hypothesis: random small avatars decode exactly (32 bits) or within half a step."""
     avatar = full_avatar(seed, n, v, mode, sh, skel, cmap)
-    config = PackConfig(*(bits,) * 9)
+    config = PackConfig(*(bits,) * 9, **NO_PRECONDITIONING)
     back = decode_avatar(encode_avatar(avatar, config))
     for name in GAUSSIAN_FIELDS:
         a, b = getattr(avatar.gaussians, name), getattr(back.gaussians, name)
@@ -136,3 +138,30 @@ def test_random_avatars_round_trip(seed, n, v, mode, sh, skel, cmap, bits):
     assert back.binding.mode == avatar.binding.mode
     if avatar.binding.index is not None:
         assert np.array_equal(back.binding.index, avatar.binding.index)
+
+
+def test_preconditioning_changes_only_what_it_states():
+    """log-scales below the floor rise to it, invisible opacities stay below 1/255, the rest is untouched
+    (lossless storage isolates the preconditioning); a driven skeleton is kept."""
+    avatar = full_avatar(9, n=50)
+    g = avatar.gaussians
+    g.log_scales[:10] = -20.0
+    g.opacity_logits[:5] = -30.0
+    config = PackConfig(*(32,) * 9, morph_max_error=None, log_scale_floor=-10.0, opacity_floor=True, drop_idle_skeleton=True)
+    back = decode_avatar(encode_avatar(avatar, config)).gaussians
+    assert (back.log_scales[:10] == -10.0).all() and np.array_equal(back.log_scales[10:], np.maximum(g.log_scales[10:], -10.0))
+    sig = 1 / (1 + np.exp(-back.opacity_logits[:5].astype(np.float64)))
+    assert (sig < 1 / 255).all() and np.array_equal(back.opacity_logits[5:], np.maximum(g.opacity_logits[5:], back.opacity_logits[:5].min()))
+    assert decode_avatar(encode_avatar(avatar, config)).deformation.skeleton is not None  # JAW drives a joint
+
+
+def test_idle_identity_skeleton_is_dropped():
+    avatar = full_avatar(10, n=20)
+    d = avatar.deformation
+    d.joint_drivers = {}
+    s = d.skeleton
+    s.rest_local[:] = np.eye(4, dtype=np.float32)
+    s.inverse_bind[:] = np.eye(4, dtype=np.float32)
+    assert decode_avatar(encode_avatar(avatar, PackConfig())).deformation.skeleton is None
+    s.rest_local[1, 0, 3] = 0.01  # joint 1 now moves its vertices at rest: kept
+    assert decode_avatar(encode_avatar(avatar, PackConfig())).deformation.skeleton is not None

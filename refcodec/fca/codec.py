@@ -27,6 +27,7 @@ from ..avatar.neural import ACTIVATIONS, Dense, Mlp
 from ..avatar.offset_mlp import OffsetInput, OffsetMlpDescriptor
 from ..spec_tables import container_levels, semantic_id, semantic_name
 from .container import ParsedContainer, SectionToWrite, read_container, write_container
+from .precondition import drop_idle_skeleton, floor_log_scales, floor_opacity
 from .quantized import decode_block, encode_block
 from .syntax import OFFSET_ENCODINGS, OUTPUT_MAPPINGS, RAW_F32_BITS, attribute_channels
 
@@ -52,6 +53,9 @@ class PackConfig:
     morph_max_error: float | None = 4e-5  # metres; None: every target at morph_bits
     latents: FitConfig | None = None  # fit EAGLES-style latents for latent_attributes (SPEC 12.2)
     latent_attributes: tuple[int, ...] = (3, 4)  # ROTATION, OPACITY
+    log_scale_floor: float | None = -10.0  # render-neutral preconditioning, see refcodec.fca.precondition
+    opacity_floor: bool = True
+    drop_idle_skeleton: bool = True
     level_idc: int | None = None  # None: the smallest level the avatar fits
     compress: bool = True
     overrides: dict[str, int] = field(default_factory=dict)
@@ -59,7 +63,7 @@ class PackConfig:
     @classmethod
     def lossless(cls) -> PackConfig:
         """Every float stored as raw binary32: the decoded avatar equals the input exactly."""
-        return cls(*(RAW_F32_BITS,) * 9, morph_max_error=None)
+        return cls(*(RAW_F32_BITS,) * 9, morph_max_error=None, log_scale_floor=None, opacity_floor=False, drop_idle_skeleton=False)
 
     def bits_for(self, attribute: str) -> int:
         default = {
@@ -211,9 +215,21 @@ def _bind_payload(b: Binding, config: PackConfig) -> dict:
     }
 
 
+def precondition(avatar: Avatar, config: PackConfig) -> Avatar:
+    """The render-neutral simplifications the config asks for (:mod:`refcodec.fca.precondition`)."""
+    if config.log_scale_floor is not None:
+        avatar = floor_log_scales(avatar, config.log_scale_floor)
+    if config.opacity_floor:
+        avatar = floor_opacity(avatar)
+    if config.drop_idle_skeleton:
+        avatar = drop_idle_skeleton(avatar)
+    return avatar
+
+
 def avatar_sections(avatar: Avatar, config: PackConfig) -> list[SectionToWrite]:
     """The sections of ``avatar`` in the order SPEC 11.3 requires."""
     avatar.validate()
+    avatar = precondition(avatar, config)
     z = config.compress
     sections = [SectionToWrite(b"META", _meta_payload(avatar), compress=z)]
     if avatar.metadata:
@@ -324,7 +340,7 @@ def _offset_from_payload(p, layout: dict[int, int]) -> tuple[OffsetMlpDescriptor
 def encode_avatar(avatar: Avatar, config: PackConfig | None = None) -> bytes:
     """The ``.fca`` file of ``avatar`` (SPEC chapter 11)."""
     config = config or PackConfig()
-    level = config.level_idc if config.level_idc is not None else _pick_level(avatar)
+    level = config.level_idc if config.level_idc is not None else _pick_level(precondition(avatar, config))
     return write_container(avatar_sections(avatar, config), level_idc=level, zstd_level=config.zstd_level)
 
 
