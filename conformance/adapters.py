@@ -1,0 +1,131 @@
+"""Decoder adapters: how the runner obtains a decoder's answer for one vector.
+
+An adapter turns (vector file, mode) into a :class:`DecoderAnswer`: the canonical dump it
+decoded, or the error class it rejected the input with, or a crash or a timeout. There is
+one in-process adapter per vector kind (the reference decoders) and one generic adapter for
+an external command following the CLI contract of conformance/README.md, which serves every
+kind. Container vectors (kind ``fca``) plug in by adding an in-process adapter to
+:data:`IN_PROCESS`.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from refcodec.errors import FcError
+
+#: A decoder that rejects its input exits with this base + the error code (tools/_cli.py convention).
+EXIT_ERROR_BASE = 16
+
+
+@dataclass
+class DecoderAnswer:
+    """What a decoder did with one vector.
+
+    Attributes:
+        outcome: ``"decoded"``, ``"rejected"``, ``"crash"`` or ``"timeout"``.
+        dump: the canonical dump (decoded).
+        error_class / error_code: the rejection (rejected).
+        bit_offset / field: where it was detected, when the adapter can tell (in-process).
+        statuses: per-frame SPEC 7.2 statuses, when the adapter can tell (in-process).
+        message: diagnostics for a crash.
+    """
+
+    outcome: str
+    dump: bytes = b""
+    error_class: str | None = None
+    error_code: int | None = None
+    bit_offset: int | None = None
+    field: str | None = None
+    statuses: list[str] | None = None
+    message: str = ""
+
+
+class Adapter(Protocol):
+    """Runs one decoder on one vector."""
+
+    def run(self, path: Path, mode: str, timeout: float) -> DecoderAnswer: ...
+
+
+class ReferenceStreamAdapter:
+    """The reference ``.fcs`` decoder, in process.
+
+    ``refcodec.fcs.decoder.decode_file`` is looked up at every call, so a test can replace
+    parts of the reference decoder (seeded bugs) and run the suite against them.
+    """
+
+    def run(self, path: Path, mode: str, timeout: float) -> DecoderAnswer:
+        from refcodec.fcs import decoder
+
+        data = path.read_bytes()
+        try:
+            result = decoder.decode_file(data, strict=mode == "strict")
+        except FcError as err:
+            return DecoderAnswer(
+                "rejected", error_class=err.error_class, error_code=err.code, bit_offset=err.bit_offset, field=err.field, message=err.describe()
+            )
+        except Exception as exc:  # noqa: BLE001 - any other exception is a crash of the decoder under test
+            return DecoderAnswer("crash", message=f"{type(exc).__name__}: {exc}")
+        dump = b"".join(np.asarray(f.values, dtype="<f4").tobytes() for f in result.frames)
+        return DecoderAnswer("decoded", dump=dump, statuses=[str(f.status.value) for f in result.frames])
+
+
+#: In-process reference adapters by vector kind.
+IN_PROCESS: dict[str, type] = {"fcs": ReferenceStreamAdapter}
+
+
+def reference_adapter(kind: str) -> Adapter:
+    """The in-process reference adapter for vectors of ``kind``."""
+    if kind not in IN_PROCESS:
+        raise KeyError(f"no reference decoder adapter for vector kind {kind!r} (known: {sorted(IN_PROCESS)})")
+    return IN_PROCESS[kind]()
+
+
+class CommandAdapter:
+    """An external decoder run as a command (conformance/README.md, "CLI contract").
+
+    ``template`` is a command line with the placeholders ``{input}`` (the vector), ``{output}``
+    (where to write the canonical dump; without it the dump is read from stdout) and ``{mode}``
+    (``strict`` or ``resilient``). It is split with shell rules and run without a shell.
+    ``resilient_template`` replaces it for resilient-mode vectors when given.
+    """
+
+    def __init__(self, template: str, resilient_template: str | None = None):
+        self.templates = {"strict": template, "resilient": resilient_template or template}
+        self._codes = _error_names()
+
+    def run(self, path: Path, mode: str, timeout: float) -> DecoderAnswer:
+        with tempfile.TemporaryDirectory(prefix="fcconform-") as tmp:
+            out = Path(tmp) / "out.f32"
+            template = self.templates[mode]
+            argv = [a.format(input=str(path), output=str(out), mode=mode) for a in shlex.split(template)]
+            try:
+                proc = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)
+            except subprocess.TimeoutExpired:
+                return DecoderAnswer("timeout", message=f"no answer within {timeout:g} s")
+            except OSError as exc:
+                return DecoderAnswer("crash", message=f"cannot run {argv[0]!r}: {exc.strerror}")
+            tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
+            if proc.returncode == 0:
+                if "{output}" in template:
+                    dump = out.read_bytes() if out.exists() else b""
+                else:
+                    dump = proc.stdout
+                return DecoderAnswer("decoded", dump=dump)
+            code = proc.returncode - EXIT_ERROR_BASE
+            if code in self._codes:
+                return DecoderAnswer("rejected", error_class=self._codes[code], error_code=code, message=tail[0])
+            return DecoderAnswer("crash", message=f"exit status {proc.returncode}: {tail[0]}")
+
+
+def _error_names() -> dict[int, str]:
+    from .cards import error_codes
+
+    return {code: name for name, code in error_codes().items()}

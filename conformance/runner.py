@@ -1,0 +1,151 @@
+"""The conformance runner: compares a decoder's answers with the vectors' cards.
+
+Per vector the result is one of:
+
+- ``pass``;
+- ``fail``: decoded, but the output differs (frame count first, then the first frame whose
+  MD5 differs; for in-process decoders also the first frame whose SPEC 7.2 status differs);
+- ``wrong_verdict``: decoded a vector it must reject, rejected one it must decode, or
+  rejected with another error class;
+- ``crash``: an exit status outside the contract, or an exception other than a registered error;
+- ``timeout``.
+
+A rejection at another bit offset than the card's is a note, not a failure (SPEC 4.1 names
+the class; offsets are informative).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+from .adapters import Adapter, DecoderAnswer
+from .cards import Vector
+
+RESULTS = ("pass", "fail", "wrong_verdict", "crash", "timeout")
+
+
+@dataclass
+class VectorResult:
+    """The verdict of the runner on one vector."""
+
+    name: str
+    result: str
+    detail: str = ""
+    first_bad_frame: int | None = None
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def select(vectors: Iterable[Vector], patterns: list[str] | None) -> list[Vector]:
+    """Vectors whose name (or file name) matches one of the glob ``patterns`` (all when none)."""
+    if not patterns:
+        return list(vectors)
+    return [v for v in vectors if any(fnmatch.fnmatchcase(v.name, p) or fnmatch.fnmatchcase(v.card["file"], p) for p in patterns)]
+
+
+def _compare_frames(card: dict, answer: DecoderAnswer) -> VectorResult | None:
+    """A failure if the decoded dump differs from the expected frames, else None."""
+    frames = card["expected"]["frames"]
+    want_bytes = sum(4 * f["dims"] for f in frames)
+    name = card["name"]
+    if len(answer.dump) != want_bytes:  # the frame count and sizes come first (a prefix match would hide a lost frame)
+        got_frames = "?"
+        if frames and all(f["dims"] == frames[0]["dims"] for f in frames) and frames[0]["dims"]:
+            got_frames = f"{len(answer.dump) / (4 * frames[0]['dims']):g}"
+        pos, first = 0, None
+        for f in frames:
+            size = 4 * f["dims"]
+            if hashlib.md5(answer.dump[pos : pos + size]).hexdigest() != f["md5"]:
+                first = f["index"]
+                break
+            pos += size
+        return VectorResult(
+            name,
+            "fail",
+            f"dump of {len(answer.dump)} bytes, expected {want_bytes} ({len(frames)} frames; got {got_frames})",
+            first if first is not None else len(frames),
+        )
+    pos = 0
+    for f in frames:
+        size = 4 * f["dims"]
+        got = hashlib.md5(answer.dump[pos : pos + size]).hexdigest()
+        if got != f["md5"]:
+            return VectorResult(name, "fail", f"frame {f['index']}: md5 {got}, expected {f['md5']} ({f['status']})", f["index"])
+        pos += size
+    if answer.statuses is not None:
+        for f, st in zip(frames, answer.statuses, strict=True):
+            if st != f["status"]:
+                return VectorResult(name, "fail", f"frame {f['index']}: status {st}, expected {f['status']}", f["index"])
+    return None
+
+
+def check(vector: Vector, answer: DecoderAnswer) -> VectorResult:
+    """Judge one answer against the card (pure function, no I/O)."""
+    card = vector.card
+    name = card["name"]
+    exp = card["expected"]
+    if answer.outcome in ("crash", "timeout"):
+        return VectorResult(name, answer.outcome, answer.message)
+    verdict = card["verdict"]
+    if answer.outcome == "rejected":
+        if verdict == "reject":
+            want = exp["error"]
+            if answer.error_class != want["class"]:
+                return VectorResult(name, "wrong_verdict", f"rejected with {answer.error_class}, expected {want['class']}")
+            res = VectorResult(name, "pass", f"rejected with {answer.error_class}")
+            if answer.bit_offset is not None and answer.bit_offset != want["bit_offset"]:
+                res.notes.append(f"detected at bit {answer.bit_offset} ({answer.field}), card says bit {want['bit_offset']} ({want['field']})")
+            elif answer.field is not None and answer.field != want["field"]:
+                res.notes.append(f"detected in {answer.field}, card says {want['field']}")
+            return res
+        if verdict == "implementation_defined" and answer.error_class in exp.get("accept_errors", []):
+            return VectorResult(name, "pass", f"rejected with {answer.error_class} (allowed: implementation-defined)")
+        return VectorResult(name, "wrong_verdict", f"rejected with {answer.error_class} ({answer.message}), expected to decode")
+    if verdict == "reject":
+        return VectorResult(name, "wrong_verdict", f"decoded, expected rejection with {exp['error']['class']}")
+    bad = _compare_frames(card, answer)
+    return bad or VectorResult(name, "pass", f"{len(exp['frames'])} frames match")
+
+
+def run_vector(vector: Vector, adapter: Adapter, timeout: float) -> VectorResult:
+    """Run one vector through ``adapter`` and judge it."""
+    t0 = time.perf_counter()
+    if not vector.path.exists():
+        return VectorResult(vector.name, "crash", f"vector file {vector.path} is missing")
+    answer = adapter.run(vector.path, vector.card["mode"], timeout)
+    res = check(vector, answer)
+    res.seconds = round(time.perf_counter() - t0, 4)
+    return res
+
+
+def run_suite(vectors: list[Vector], adapter_for: Callable[[str], Adapter], timeout: float = 10.0, jobs: int = 1) -> list[VectorResult]:
+    """Run every vector (in parallel when ``jobs`` > 1); results in the vectors' order."""
+    adapters: dict[str, Adapter] = {}
+
+    def one(v: Vector) -> VectorResult:
+        kind = v.card["kind"]
+        if kind not in adapters:
+            adapters[kind] = adapter_for(kind)
+        return run_vector(v, adapters[kind], timeout)
+
+    if jobs <= 1:
+        return [one(v) for v in vectors]
+    for kind in {v.card["kind"] for v in vectors}:
+        adapters[kind] = adapter_for(kind)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(one, vectors))
+
+
+def summary(results: list[VectorResult]) -> dict:
+    """Counts per result and the overall verdict."""
+    counts = Counter(r.result for r in results)
+    return {"total": len(results), **{k: counts.get(k, 0) for k in RESULTS}, "all_pass": counts.get("pass", 0) == len(results)}

@@ -1,0 +1,86 @@
+"""fcconform: run a decoder against the FaceCodec conformance vectors and report per vector."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from conformance.adapters import CommandAdapter, reference_adapter
+from conformance.cards import load_suite
+from conformance.paths import SUITE
+from conformance.runner import run_suite, select, summary
+
+from ._cli import EXIT_OK, print_json
+
+EXIT_SOME_FAIL = 1
+EXIT_USAGE = 2
+
+DESCRIPTION = """\
+Run a decoder on the conformance vectors (conformance/vectors/<kind>/*.json cards) and compare
+its answers with the cards. By default the reference decoder runs in process. With --decoder,
+an external command is run once per vector (see conformance/README.md, "CLI contract"):
+  {input}   the vector file;
+  {output}  the file to write the canonical dump to (without it, the dump is read from stdout);
+  {mode}    strict or resilient (SPEC 8.1); --resilient-decoder gives another template for
+            resilient-mode vectors.
+The decoder exits 0 after writing the dump, or 16 + the error code of spec/errors.toml when it
+rejects the input. Example:
+  fcconform --decoder 'fcdec {input} -o {output}' --resilient-decoder 'fcdec --resilient {input} -o {output}'
+"""
+
+EPILOG = "exit status: 0 every selected vector passes; 1 some vector fails; 2 bad command line or no vector selected; 3 suite not found."
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``fcconform``."""
+    ap = argparse.ArgumentParser(prog="fcconform", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--suite", type=Path, default=SUITE, help="suite directory (default: the project's conformance/vectors)")
+    ap.add_argument("--decoder", help="external decoder command template (default: the reference decoder, in process)")
+    ap.add_argument("--resilient-decoder", help="template for resilient-mode vectors (default: --decoder)")
+    ap.add_argument("--filter", action="append", metavar="GLOB", help="only vectors whose name matches (repeatable), e.g. 'n_crc*'")
+    ap.add_argument("--kind", action="append", choices=["fcs", "fca"], help="only vectors of this kind (repeatable)")
+    ap.add_argument("--timeout", type=float, default=10.0, help="seconds per vector for an external decoder (default 10)")
+    ap.add_argument("--jobs", type=int, default=1, help="vectors run in parallel (default 1)")
+    ap.add_argument("--json", action="store_true", help="machine-readable report on stdout")
+    ap.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
+    args = ap.parse_args(argv)
+    if args.resilient_decoder and not args.decoder:
+        ap.error("--resilient-decoder needs --decoder")
+    if args.jobs < 1 or args.timeout <= 0:
+        ap.error("--jobs must be >= 1 and --timeout > 0")
+    if not args.suite.is_dir():
+        print(f"error: suite directory {args.suite} not found", file=sys.stderr)
+        return 3
+    vectors = [v for v in select(load_suite(args.suite), args.filter) if not args.kind or v.card["kind"] in args.kind]
+    if not vectors:
+        print("error: no vector selected", file=sys.stderr)
+        return EXIT_USAGE
+    if args.decoder:
+        adapter = CommandAdapter(args.decoder, args.resilient_decoder)
+
+        def adapter_for(kind: str):
+            return adapter
+    else:
+        adapter_for = reference_adapter
+    t0 = time.perf_counter()
+    results = run_suite(vectors, adapter_for, args.timeout, args.jobs)
+    stats = summary(results) | {"seconds": round(time.perf_counter() - t0, 3), "decoder": args.decoder or "reference (in process)"}
+    if args.json:
+        print_json({"summary": stats, "vectors": [r.to_dict() for r in results]})
+    else:
+        for r in results:
+            if args.quiet and r.result == "pass":
+                continue
+            line = f"{r.result.upper():13s} {r.name}: {r.detail}"
+            print(line + "".join(f"\n              note: {n}" for n in r.notes))
+        print(
+            f"{stats['total']} vectors: {stats['pass']} pass, {stats['fail']} fail, {stats['wrong_verdict']} wrong verdict, "
+            f"{stats['crash']} crash, {stats['timeout']} timeout ({stats['seconds']:.1f} s)"
+        )
+    return EXIT_OK if stats["all_pass"] else EXIT_SOME_FAIL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
