@@ -467,6 +467,15 @@ def frame_vectors() -> list[VectorDef]:
             [its[0], i0, DamagedItem(raw("0" * 32 + "1" + "0" * 32), "E_EXPGOLOMB", 0, "unit_type", None)],
         )
     )
+    out.append(
+        _n(
+            "n_expgolomb_unit_type_first",
+            "The first unit's unit_type has 32 leading zero bits: it cannot be read, so E_EXPGOLOMB (not E_NO_SEQUENCE_HEADER).",
+            ["3.2.1", "5.1", "5.5"],
+            ["R-02", "R-20"],
+            [DamagedItem(raw("0" * 40), "E_EXPGOLOMB", 0, "unit_type", None)],
+        )
+    )
     # E_RESIDUAL (SPEC 6.4, R-32): valid syntax, reconstructed value out of range
     big = frame(UNIT_P_FRAME, 1, hp, [0, 0, 1 << 30, 0])
     out.append(

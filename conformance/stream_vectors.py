@@ -262,7 +262,8 @@ def range_vectors() -> list[VectorDef]:
         ),
         (
             "y_range_negative_zero",
-            "Negative zero: min = -0 gives -0 + (+0) = +0 at level 0; min = max = -0 gives -0.",
+            "Negative zero: min = -0 gives -0 + (+0) = +0 at level 0, also when min = max = -0 (the step is +0, so the value is +0, "
+            "not min); max = -0 with min = -1.",
             grp(0, 5, 3, [-0.0, -0.0, -1.0], [1.0, -0.0, -0.0]),
         ),
         (
@@ -670,6 +671,12 @@ def loss_vectors() -> list[VectorDef]:
                     16: dmg.set_f32(fr[16], h, "range_min[0][1]", float("nan"), "E_RANGE", "range_min[0][1]"),
                 }
             ),
+        ),
+        (
+            "y_loss_crc_first_i",
+            "The first I-frame fails its CRC while the expected counter is still unknown: a +0.0 concealed "
+            "frame, then P-frames without reference until the I-frame at 8.",
+            keep(bad={0: bad_crc(0)}),
         ),
         (
             "y_loss_header_damaged",
