@@ -96,10 +96,12 @@ def build_stream_vector(d: VectorDef) -> tuple[dict, bytes, str, str]:
     outcome: Outcome = run_model(d.items, strict=d.mode == "strict")
     data, err = built.data, outcome.error
     elements = outcome.elements
-    if d.post is not None:
+    if d.post is not None:  # framing damage: the units before the damaged one decode as the model says
         data, err = d.post(built)
         k = err.unit_index or 0
-        elements = run_model(d.items[:k], strict=True).elements if k else {("fcs_file", "fcs_signature")}
+        before = run_model(d.items[:k], strict=True)
+        outcome.events = before.events
+        elements = before.elements if k else {("fcs_file", "fcs_signature")}
         elements = elements | ({("fcs_file", "unit_size")} if err.unit_index is not None else set())
     if (verdict == "reject") != (err is not None):
         raise AssertionError(f"{d.name}: verdict {verdict} but the model says {err}")
@@ -117,7 +119,7 @@ def build_stream_vector(d: VectorDef) -> tuple[dict, bytes, str, str]:
     else:
         error = _error_json(err, built.unit_offsets)
         expected["error"] = error
-    events = [] if d.post is not None and err is not None else outcome.events
+    events = outcome.events
     # the per-unit report (SPEC 7.3, like libaom .res files) where it says more than "every unit decoded"
     with_res = err is not None or d.mode == "resilient" or any(f.status != "decoded" for f in outcome.frames)
     if with_res:

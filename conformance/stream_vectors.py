@@ -46,6 +46,12 @@ class VectorDef:
 
 
 # ----------------------------------------------------------------------------- building blocks
+def rng_for(seed: int) -> np.random.RandomState:
+    """A seeded generator whose stream numpy keeps stable across versions (NEP 19: the legacy
+    RandomState is frozen; Generator streams may change), so the vectors stay reproducible."""
+    return np.random.RandomState(seed)
+
+
 def grp(
     semantic: int, b: int, dims: int, lo: float = -1.0, hi: float = 1.0, eg: int | list[int] = 0, zf: bool = False, index: list[int] | None = None
 ) -> GroupLayout:
@@ -70,10 +76,10 @@ def top(h: SequenceHeader) -> np.ndarray:
 
 def walk(h: SequenceHeader, frames: int, seed: int, hold_group: int | None = None, spread: float = 0.08) -> np.ndarray:
     """A smooth random walk of quantized vectors within [0, 2^b - 1] (fixed seed)."""
-    rng = np.random.default_rng(seed)
+    rng = rng_for(seed)
     t = top(h)
     q = np.empty((frames, len(t)), np.int64)
-    q[0] = rng.integers(0, t + 1)
+    q[0] = rng.randint(0, t + 1)
     for i in range(1, frames):
         step = np.rint(rng.normal(0, np.maximum(1, t * spread))).astype(np.int64)
         q[i] = np.clip(q[i - 1] + step, 0, t)
@@ -283,14 +289,14 @@ def range_vectors() -> list[VectorDef]:
 
 def dequant_exactness_vector() -> VectorDef:
     """Values where evaluating SPEC 6.5 in binary64 (or fused) gives other binary32 results."""
-    rng = np.random.default_rng(77)
+    rng = rng_for(77)
     groups = []
     for b in (16, 13, 7):
         lo = np.float32(rng.uniform(-3, 0, 8))
         hi = np.float32(lo + rng.uniform(0.1, 5, 8))
         groups.append(grp(0, b, 8, lo.tolist(), hi.tolist(), eg=4))
     h = hdr(*groups, interval=1)
-    q = np.vstack([rng.integers(0, top(h) + 1) for _ in range(6)])
+    q = np.vstack([rng.randint(0, top(h) + 1) for _ in range(6)])
     # check (generator-side) that a binary64 evaluation differs from binary32 somewhere
     rmin = np.array([v for g in groups for v in g.range_min], np.float64)
     rmax = np.array([v for g in groups for v in g.range_max], np.float64)
@@ -717,14 +723,14 @@ def loss_vectors() -> list[VectorDef]:
             mode="resilient",
         )
     )
-    rng = np.random.default_rng(24)
+    rng = rng_for(24)
     its = [hd]
     for t, f in enumerate(fr):
-        r = rng.random()
+        r = rng.random_sample()
         if r < 0.15:
             continue
         its.append(bad_crc(t) if r < 0.22 else f)
-        if rng.random() < 0.05:
+        if rng.random_sample() < 0.05:
             its.append(ReservedItem(7, b"\x42"))
     out.append(
         VectorDef("y_loss_random", "A random pattern (fixed seed) of lost, damaged and reserved units.", C, R + ["R-11"], its, mode="resilient")
