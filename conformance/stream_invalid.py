@@ -499,14 +499,14 @@ def frame_vectors() -> list[VectorDef]:
     out.append(
         _n(
             "n_residual_under",
-            "q = 0 - 1 at bit depth 6 in group 0.",
+            "q = 2 - 3 = -1 in the second dimension of group 1 (10 bits), after a valid P-frame.",
             ["6.4"],
             ["R-32"],
             [
                 items[0],
                 frame(UNIT_I_FRAME, 0, h, [0, 5, 9, 1, 2, 3]),
                 frame(UNIT_P_FRAME, 1, h, [1, 0, 0, 0, 0, 0]),
-                frame(UNIT_P_FRAME, 2, h, [0, -6, 0, 0, 0, 0]),
+                frame(UNIT_P_FRAME, 2, h, [0, -5, 0, 0, -3, 0]),
             ],
         )
     )
