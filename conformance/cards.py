@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import jsonschema
-
 from refcodec.spec_tables import load
 
 from .paths import SCHEMA
@@ -21,7 +19,11 @@ def schema() -> dict:
 
 
 @cache
-def _validator() -> jsonschema.Draft202012Validator:
+def _validator():
+    """A JSON Schema 2020-12 validator of cards (jsonschema is needed by the generator and the
+    tests only, so running the suite does not require it)."""
+    import jsonschema
+
     jsonschema.Draft202012Validator.check_schema(schema())
     return jsonschema.Draft202012Validator(schema())
 
