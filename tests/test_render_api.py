@@ -199,3 +199,22 @@ def test_gsplat_parity_lam(lam_renderer, yaw):
     gpu = render_gaussians(g, cam, backend="gpu")
     assert cpu.shape == gpu.shape == (cam.height, cam.width, 3)
     assert psnr(cpu, gpu) >= 50.0
+
+
+def test_offset_mlp_correction_is_applied_before_the_binding():
+    """A one-layer MLP whose bias gives tanh(o) = 0.5 on the x offset, scaled by 0.2: every
+    stored position moves by +0.1 in x; the avatar is static, so the world position does too."""
+    from refcodec.avatar.neural import mlp_from_float
+    from refcodec.avatar.offset_mlp import OffsetInput, OffsetMlpDescriptor
+    from refcodec.render import offset_mlp_correction
+
+    av = small_avatar()
+    av.layout = [("HEAD_ROTATION", 3)]
+    desc = OffsetMlpDescriptor(pe_frequencies=1, inputs=(OffsetInput(3, 3),), position_out_scale=0.2)
+    bias = np.zeros(10, np.float32)
+    bias[0] = math.atanh(0.5)
+    mlp = mlp_from_float([np.zeros((10, desc.input_dims), np.float32)], [bias], ["none"])
+    r = Renderer(av, backend="cpu", correction=offset_mlp_correction(av, desc, mlp))
+    g = r.gaussians(np.zeros(3, np.float32))
+    # atanh(0.5) rounded to binary16 is 0.5493 (not exactly atanh(0.5)), hence the tolerance.
+    np.testing.assert_allclose(g.positions - av.gaussians.positions, [[0.1, 0, 0]] * 2, atol=2e-4)

@@ -1,4 +1,4 @@
-"""The renderer's input error (SPEC 13.5, R-88).
+"""The renderer's input error (SPEC 13.3, R-83).
 
 Rendering is not part of bitstream parsing, so its bad inputs (a camera, a parameter vector
 handed in by a caller) are not registry errors of SPEC 4.1; they raise :class:`RenderError`, a

@@ -64,7 +64,7 @@ def render_psnr(reference, test, params, camera=None, backend: str = "auto") -> 
 
 
 def psnr_drop_check(reference, decoded, frames: int = 3) -> dict:
-    """Render PSNR of a decoded (compressed) avatar against the uncompressed one (SPEC 13.5):
+    """Render PSNR of a decoded (compressed) avatar against the uncompressed one (SPEC 13.5, R-89):
     the neutral pose plus ``frames`` frames spread over the bundled LAM track when it exists."""
     import numpy as np
 

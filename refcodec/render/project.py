@@ -52,7 +52,7 @@ class GaussianTensors:
 
     @classmethod
     def from_gaussians(cls, g: Gaussians, device: torch.device | str = "cpu") -> GaussianTensors:
-        """Activate a :class:`Gaussians` set: ``scale = exp(log_scale)``, ``opacity = sigmoid(logit)`` (SPEC 13.4, R-84)."""
+        """Activate a :class:`Gaussians` set: ``scale = exp(log_scale)``, ``opacity = sigmoid(logit)`` (SPEC 13.2, R-82)."""
         sh = np.concatenate([g.sh_dc[:, None, :], g.sh_rest], axis=1).astype(np.float32)
 
         def t(a: np.ndarray) -> torch.Tensor:

@@ -28,6 +28,21 @@ Correction = Callable[[Gaussians, dict[str, np.ndarray]], Gaussians]
 """A per-frame correction of the stored Gaussians before binding (the offset MLP, SPEC 12.3)."""
 
 
+def offset_mlp_correction(avatar: Avatar, descriptor, mlp) -> Correction:
+    """The per-frame correction of an offset MLP (SPEC 12.3, R-77, R-78) for :class:`Renderer`.
+
+    The canonical anchors are the Gaussians placed on the undeformed mesh (the neutral frame).
+    """
+    from ..avatar.offset_mlp import apply_offset_mlp
+
+    canonical = animate(avatar, None).positions
+
+    def correct(gaussians: Gaussians, groups: dict[str, np.ndarray]) -> Gaussians:
+        return apply_offset_mlp(descriptor, mlp, canonical, groups, gaussians)
+
+    return correct
+
+
 def pick_backend(backend: str = "auto") -> str:
     """``"cpu"`` or ``"gpu"``; ``"auto"`` is ``"gpu"`` exactly when CUDA is available."""
     if backend not in ("auto", "cpu", "gpu"):
@@ -81,7 +96,7 @@ class Renderer:
 
     # ------------------------------------------------------------------ parameters
     def check_params(self, params: np.ndarray | None) -> np.ndarray:
-        """[T, D] float32 parameters, or RenderError naming the bad field (SPEC 13.5, R-88)."""
+        """[T, D] float32 parameters, or RenderError naming the bad field (SPEC 13.3, R-83)."""
         if params is None:
             return np.zeros((1, self.dims), np.float32)
         try:
@@ -100,7 +115,7 @@ class Renderer:
         return a2.astype(np.float32)
 
     def gaussians(self, frame: np.ndarray) -> Gaussians:
-        """World-space Gaussians for one flat parameter vector (SPEC 13.1-13.2)."""
+        """World-space Gaussians for one flat parameter vector (SPEC 13.1-13.2, R-80: MLP corrections, then deformation and binding)."""
         avatar = self.avatar
         if self.correction is not None:
             groups = avatar.split_params(frame) if avatar.layout else {}
