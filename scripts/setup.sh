@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv (if needed) and installs FaceCodec with its test tools. Idempotent.
+# Creates .venv (if needed) and installs FaceCodec with its test tools and the CPU renderer
+# (torch pinned to the local CPU wheel, gsplat, PyAV). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
