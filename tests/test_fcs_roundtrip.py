@@ -22,7 +22,7 @@ from refcodec.fcs.decoder import FcsDecoder, FrameStatus, decode_file
 from refcodec.fcs.encoder import EncoderConfig, encode_track
 from refcodec.fcs.layout import GroupLayout, SequenceHeader
 from refcodec.fcs.storage import iter_units, read_units
-from refcodec.fcs.syntax import read_unit, write_unit
+from refcodec.fcs.syntax import range_error, read_unit, write_unit
 from refcodec.quant import quantize
 from refcodec.spec_tables import canonical_dims
 from refcodec.track import Track, TrackGroup
@@ -52,9 +52,9 @@ def f32_up(x: np.ndarray) -> np.ndarray:
     return np.array(out, dtype=np.float32)
 
 
-def width_ok(lo: float, hi: float) -> bool:
-    with np.errstate(over="ignore"):
-        return lo <= hi and bool(np.isfinite(np.float32(hi) - np.float32(lo)))
+def width_ok(lo: float, hi: float, depth: int = 16) -> bool:
+    """A valid range per R-16 (finite width and a finite top level at this bit depth)."""
+    return range_error(float(np.float32(lo)), float(np.float32(hi)), depth) is None
 
 
 def _f(v: float) -> float:
@@ -65,7 +65,7 @@ finite32 = st.floats(width=32, allow_nan=False, allow_infinity=False)
 
 
 @st.composite
-def ranges(draw):
+def ranges(draw, depth: int = 16):
     kind = draw(st.sampled_from(["any", "equal", "tiny", "unit", "huge", "subnormal"]))
     if kind == "equal":
         a = draw(finite32)
@@ -81,12 +81,12 @@ def ranges(draw):
     if kind == "huge":
         lo = draw(st.floats(_f(-1.7e38), _f(-1e30), width=32))
         hi = draw(st.floats(_f(1e30), _f(1.7e38), width=32))
-        return lo, hi
+        return (lo, hi) if width_ok(lo, hi, depth) else (lo / 4, hi / 4)
     if kind == "subnormal":
         lo = np.float32(draw(st.floats(_f(-1e-39), _f(1e-39), width=32)))
         return float(lo), float(lo + np.float32(draw(st.integers(0, 1000)) * 2.0**-149))
     a, b = sorted([draw(finite32), draw(finite32)])
-    if not width_ok(a, b):
+    if not width_ok(a, b, depth):
         return a / 4, b / 4
     return a, b
 
@@ -108,9 +108,9 @@ def group_layouts(draw):
     else:
         index = None
     depth = draw(st.integers(1, 16))
-    rr = [draw(ranges()) for _ in range(dims)]
+    rr = [draw(ranges(depth)) for _ in range(dims)]
     for lo, hi in rr:
-        assert width_ok(lo, hi), (lo, hi)
+        assert width_ok(lo, hi, depth), (lo, hi)
     eg = [draw(st.integers(0, 15)) for _ in range(dims)]
     return GroupLayout(sem, depth, [float(np.float32(r[0])) for r in rr], [float(np.float32(r[1])) for r in rr], eg,
                        zero_flag_enabled=draw(st.booleans()), dim_index=index)

@@ -71,10 +71,6 @@ def _require(io: BitIO, ok: bool, err: type[FcError], message: str, name: str, a
         raise err(message, field=name, bit_offset=io.at() if at is None else at)
 
 
-def _f32(value: float) -> float:
-    return float(np.float32(value))
-
-
 def range_error(rmin: float, rmax: float, bit_depth: int) -> str | None:
     """Why (rmin, rmax) is not a valid quantization range at ``bit_depth``, or None (SPEC 5.2.1, R-16)."""
     if not (math.isfinite(rmin) and math.isfinite(rmax)):
