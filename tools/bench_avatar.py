@@ -100,6 +100,17 @@ def measure(avatar: Avatar, name: str, config: PackConfig, reps: int, render_che
     return row
 
 
+#: Assumed PSNR of the uncompressed avatar against real footage, for the modeled drop (no ground truth ships with LAM).
+GT_PSNR_MODEL = (25, 30, 35)
+
+
+def modeled_drop(gt_psnr: float, container_psnr: float) -> float:
+    """PSNR drop against ground truth if the container's error adds independently to an avatar
+    whose PSNR against the footage is ``gt_psnr``: MSEs add, so the drop is
+    ``gt_psnr + 10 log10(10^(-gt_psnr/10) + 10^(-container_psnr/10))``."""
+    return float(gt_psnr + 10 * np.log10(10 ** (-gt_psnr / 10) + 10 ** (-container_psnr / 10)))
+
+
 class RenderCheck:
     """Render PSNR of a decoded avatar (SPEC 13), on frames of the real LAM track.
 
@@ -145,6 +156,7 @@ class RenderCheck:
         pipe = self._psnrs(r, self.coded)
         drop = [a - b for a, b in zip(self.pipeline_uncompressed, pipe, strict=True)]
         return {
+            "modeled_drop_db": {str(p): modeled_drop(p, float(np.min(avatar_psnr))) for p in GT_PSNR_MODEL},
             "frames": len(self.frames),
             "avatar_psnr_mean": float(np.mean(avatar_psnr)),
             "avatar_psnr_min": float(np.min(avatar_psnr)),
@@ -179,10 +191,11 @@ def write_markdown(report: dict, path: Path) -> None:
     lines.append("| Gaussian attributes, bytes/Gaussian | " + " | ".join(f"{r['gaussian_bytes_per_gaussian']:.2f}" for r in report["results"]) + " |")
     lines.append("| load time, s (median) | " + " | ".join(f"{r['load_s_median']:.3f}" for r in report["results"]) + " |")
     lines += ["", "## Attribute-domain errors (max / mean)", ""]
-    err_keys = list(report["results"][0]["errors"])
+    err_keys = list(dict.fromkeys(k for r in report["results"] for k in r["errors"]))
     lines += ["| attribute | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     for k in err_keys:
-        lines.append(f"| {k} | " + " | ".join(f"{r['errors'][k]['max']:.3g} / {r['errors'][k]['mean']:.3g}" for r in report["results"]) + " |")
+        cells = (f"{r['errors'][k]['max']:.3g} / {r['errors'][k]['mean']:.3g}" if k in r["errors"] else "(dropped)" for r in report["results"])
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
     if any("render" in r for r in report["results"]):
         lines += [
             "",
@@ -197,6 +210,20 @@ def write_markdown(report: dict, path: Path) -> None:
             f"{x['drop_db_mean']:.3f} / {x['drop_db_max']:.3f} |"
             for r in report["results"]
             if (x := r.get("render"))
+        ]
+        lines += [
+            "",
+            "Modeled PSNR drop against real footage (no ground truth ships with LAM): if the uncompressed avatar renders at P dB",
+            "against the footage and the container error adds independently, the drop is P + 10 log10(10^(-P/10) + 10^(-A/10)),",
+            "A = the avatar-alone PSNR (min over frames).",
+            "",
+            "| config | " + " | ".join(f"P = {p} dB" for p in GT_PSNR_MODEL) + " |",
+            "|---|" + "---:|" * len(GT_PSNR_MODEL),
+        ]
+        lines += [
+            f"| {r['config']} | " + " | ".join(f"{r['render']['modeled_drop_db'][str(p)]:.3f}" for p in GT_PSNR_MODEL) + " |"
+            for r in report["results"]
+            if "render" in r
         ]
     lines += ["", "## Targets (issue 3)", "", "| config | check | value | target | verdict |", "|---|---|---:|---|---|"]
     for r in report["results"]:
@@ -242,10 +269,11 @@ def main(argv: list[str] | None = None) -> int:
             ("load s", round(row["load_s_median"], 3), f"<= {TARGETS['max_load_s']}", row["load_s_median"] <= TARGETS["max_load_s"]),
         ]
         if "render" in row:
+            limit = TARGETS["max_drop_db"]
+            drop = row["render"]["modeled_drop_db"]["30"]
+            row["verdicts"].append(("modeled PSNR drop dB vs footage (avatar at 30 dB)", round(drop, 3), f"<= {limit}", drop <= limit))
             drop = row["render"]["drop_db_max"]
-            row["verdicts"].append(
-                ("render PSNR drop dB (max over frames)", round(drop, 3), f"<= {TARGETS['max_drop_db']}", drop <= TARGETS["max_drop_db"])
-            )
+            row["verdicts"].append(("PSNR drop dB vs unquantized render, 8-bit params", round(drop, 3), f"<= {limit}", drop <= limit))
         results.append(row)
     report = {
         "machine": f"{platform.machine()} {platform.system()}, Python {platform.python_version()}",
