@@ -13,6 +13,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("gsplat")
+# One torch thread per test process: the suite runs under pytest-xdist on 2 cores, and
+# oversubscribed OpenMP threads make small renders many times slower.
+torch.set_num_threads(1)
 
 from refcodec.avatar.model import SH_REST_COUNT, Gaussians  # noqa: E402
 from refcodec.render import Camera, render_gaussians  # noqa: E402

@@ -11,6 +11,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("gsplat")
+# One torch thread per test process: the suite runs under pytest-xdist on 2 cores, and
+# oversubscribed OpenMP threads make small renders many times slower.
+torch.set_num_threads(1)
 av = pytest.importorskip("av")
 
 from refcodec.render.metrics import psnr, ssim  # noqa: E402

@@ -32,6 +32,7 @@ from .project import ALPHA_MAX, ALPHA_MIN, T_STOP, Projected
 TILE = 16
 """Tile side in pixels (gsplat's default tile_size)."""
 DEFAULT_BLOCK = 64
+MAX_BLOCK = 1024
 DEFAULT_BUDGET = 1 << 18
 """Elements of one block tensor (tiles x 256 x block): 1 MiB of float32, small enough to stay in cache."""
 
@@ -138,6 +139,9 @@ def composite(
     out = background.reshape(1, 1, 3).expand(tw * th, TILE * TILE, 3).clone()
     tiles = torch.nonzero(count, as_tuple=True)[0]
     tiles = tiles[torch.sort(count[tiles], descending=True, stable=True).indices]
+    if tiles.numel() and tiles.numel() * block * TILE * TILE < budget:
+        # Few tiles (a small image): longer blocks fill the budget and cut the loop count.
+        block = max(block, min(MAX_BLOCK, int(count.max()), budget // (tiles.numel() * TILE * TILE)))
     chunk = max(1, budget // (block * TILE * TILE))
     for c0 in range(0, tiles.shape[0], chunk):
         ids = tiles[c0 : c0 + chunk]
