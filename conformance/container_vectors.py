@@ -1,0 +1,912 @@
+"""Container (.fca) vector definitions: decodable, implementation-defined and invalid.
+
+Each definition gives the sections (payload dicts) and framing options of one file; invalid
+ones damage a named element (found in the writer's trace) so that the expected error class,
+field and byte offset follow from the damage, not from the decoder under test.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import zstandard
+
+from . import container_avatars as av
+from .container_bytes import Built, Sec, build, zstd_frame
+
+
+@dataclass
+class ExpectedErr:
+    """Expected rejection: class, field and (when the damaged element lies in a stored payload or a header) byte offset."""
+
+    error_class: str
+    field: str
+    byte_offset: int | None
+
+
+@dataclass
+class ContainerDef:
+    """One container vector. ``make`` returns the built file and, for rejections, the expected error."""
+
+    name: str
+    purpose: str
+    clauses: list[str]
+    requirements: list[str]
+    make: Callable[[], tuple[Built, list[Sec], ExpectedErr | None]]
+    accept_errors: tuple[str, ...] = ()
+    neural: bool = False  # tolerance tier: LATN / OMLP raw outputs
+    render: bool = False  # reference renders
+    frames: int = 2  # parameter frames for OMLP and renders
+
+
+def _valid(sections: list[Sec], **kw) -> Callable:
+    return lambda: (build(sections, **kw), sections, None)
+
+
+def _at(b: Built, suffix: str, cls: str, section: int | None = None, delta: int = 0) -> ExpectedErr:
+    t = b.find(suffix, section)
+    return ExpectedErr(cls, t.field, t.offset + delta)
+
+
+def _patch(b: Built, offset: int, new: bytes, fix_crc: bool = True) -> Built:
+    """``b`` with ``new`` written at ``offset`` and the CRC of the section holding it recomputed (zlib)."""
+    import zlib
+
+    data = bytearray(b.data)
+    data[offset : offset + len(new)] = new
+    if fix_crc:
+        for pos in reversed(b.section_offsets):
+            if pos <= offset:
+                stored = struct.unpack_from("<I", data, pos + 8)[0]
+                data[pos + 16 : pos + 20] = struct.pack("<I", zlib.crc32(bytes(data[pos : pos + 16]) + bytes(data[pos + 20 : pos + 20 + stored])))
+                break
+        else:
+            data[12:16] = struct.pack("<I", zlib.crc32(bytes(data[:12])))
+    return Built(bytes(data), b.trace, b.section_offsets, b.body_offsets, b.raws)
+
+
+def _damaged(sections: list[Sec], suffix: str, new: bytes, cls: str, section: int | None = None, write_delta: int = 0, **kw) -> Callable:
+    """A valid file with the element ending in ``suffix`` overwritten by ``new`` at ``write_delta``
+    bytes into it (CRC recomputed); the error is expected at the element's first byte."""
+
+    def make():
+        b = build(sections, **kw)
+        t = b.find(suffix, section)
+        return _patch(b, t.offset + write_delta, new), sections, ExpectedErr(cls, t.field, t.offset)
+
+    return make
+
+
+# ------------------------------------------------------------------------------- avatars
+def _enc(seed: int, zstd: bool = True, **kw):
+    from refcodec.fca import PackConfig
+
+    return lambda cfg=None: av.encoder_sections(av.small_avatar(seed, **kw), cfg or PackConfig(), zstd=zstd)
+
+
+def _flame_sections() -> list[Sec]:
+    n = 6
+    defr = {"model_name": b"FLAME2020", "model_sha256": bytes(range(32))}
+    bind = {"binding_mode": 1, "binding_index": np.array([0, 5022, 100, 2511, 4000, 7])}
+    secs = [Sec(b"META", av.meta(n, 0, layout=[(1, 100), (av.JAW, 3)])), Sec(b"DEFR", defr), Sec(b"BIND", bind)]
+    return secs + av.static_attrs(n, 0, 12)
+
+
+def _flame_triangle() -> list[Sec]:
+    n = 4
+    bind = {
+        "binding_mode": 2,
+        "binding_index": np.array([0, 9975, 5000, 1]),
+        "barycentric": av.qblock(6, [0, 0, 0], [1, 1, 1], np.array([[63, 0, 21, 10], [0, 63, 21, 20], [0, 0, 21, 33]])),
+    }
+    defr = {"model_name": b"FLAME2020", "model_sha256": b"\xff" * 32}
+    return [Sec(b"META", av.meta(n, 0)), Sec(b"DEFR", defr), Sec(b"BIND", bind, zstd=True)] + av.static_attrs(n, 0, 13)
+
+
+def _latn_sections(seed: int, ids: tuple[int, ...], sh: int, bits: int, prune: float | None, zstd: bool) -> list[Sec]:
+    from refcodec.avatar.latents import FitConfig
+    from refcodec.avatar.neural import prune as prune_mlp
+    from refcodec.fca import PackConfig
+    from refcodec.fca.codec import mlp_from_payload, mlp_payload
+
+    fit = FitConfig(latent_dims=3, latent_bits=bits, hidden=(16,), iters=200, refine_passes=1, seed=seed)
+    secs = av.encoder_sections(av.small_avatar(seed, n=20, sh=sh), PackConfig(latents=fit, latent_attributes=ids), zstd=zstd)
+    if prune is not None:  # SPEC 12.1: a pruned decoder (mask + the kept weights)
+        lat = next(s for s in secs if s.type == b"LATN")
+        from types import SimpleNamespace
+
+        layers = [SimpleNamespace(**x) for x in lat.payload["latent_decoder"]["mlp_layers"]]
+        pruned = prune_mlp(mlp_from_payload(SimpleNamespace(mlp_layers=layers)), prune)
+        lat.payload["latent_decoder"] = mlp_payload(pruned)
+    return secs
+
+
+def _omlp_sections(seed: int, include: int, freqs: int, mapping: int, prune: float | None, n: int = 16, mode0: bool = True) -> list[Sec]:
+    """Static Gaussians (binding mode 0, so the canonical anchors are the positions) with an offset MLP."""
+    from refcodec.avatar.neural import prune as prune_mlp
+    from refcodec.avatar.offset_mlp import OffsetInput, OffsetMlpDescriptor, synthetic_offset_mlp
+    from refcodec.fca.codec import _offset_payload
+
+    inputs = (OffsetInput(av.ARKIT52, 52), OffsetInput(av.JAW, 3, "rot6d"))
+    desc = OffsetMlpDescriptor(
+        freqs,
+        inputs,
+        pe_include_input=bool(include),
+        position_center=np.array([0.0, 0.01, 0.0], np.float32),
+        position_scale=4.0,
+        output_mapping=("additive", "flashavatar")[mapping],
+        position_out_scale=0.005,
+        rotation_out_scale=0.05,
+        scale_out_scale=0.1,
+    )
+    desc, mlp = synthetic_offset_mlp(seed, desc=desc, hidden=(23, 24), output_gain=0.5)
+    if prune is not None:
+        mlp = prune_mlp(mlp, prune)
+    layout = [(av.ARKIT52, 52), (av.HEAD_ROTATION, 3), (av.JAW, 3)]
+    c2w = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0.3]
+    m = av.meta(n, 0, layout=layout, size=(64, 64), focal=(90.0, 90.0), principal=(32.0, 32.0), c2w=c2w, bg=(0.1, 0.1, 0.1))
+    secs = [Sec(b"META", m), Sec(b"BIND", {"binding_mode": 0})] + av.static_attrs(n, 0, seed, {0: 32, 2: 32})
+    return secs + [Sec(b"OMLP", _offset_payload(desc, mlp), zstd=True)]
+
+
+def valid_vectors() -> list[ContainerDef]:
+    """y_ vectors: every section type, binding mode, model kind, q_bits, storage and option."""
+    from refcodec.fca import PackConfig
+
+    enc = _enc
+    v = [
+        ContainerDef(
+            "y_minimal_raw",
+            "One static Gaussian, every attribute raw binary32 (q_bits 32), stored sections, no BIND (mode 0): the smallest decodable container.",
+            ["11.1.3", "11.2", "11.3", "11.4", "11.7"],
+            ["R-50", "R-52", "R-54", "R-56", "R-57", "R-58", "R-59", "R-60", "R-69"],
+            _valid(av.minimal_sections()),
+        ),
+        ContainerDef(
+            "y_text_ancillary",
+            "TEXT sections and two unknown ancillary sections (critical flag 0), one stored and one zstd, which a decoder skips; META is zstd.",
+            ["11.2", "11.2.1", "11.3", "11.8"],
+            ["R-55", "R-56", "R-69"],
+            _valid(
+                [
+                    Sec(b"META", av.meta(), zstd=True),
+                    Sec(b"XTRA", raw=b"\x00\xffanything at all", flags=0),
+                    Sec(
+                        b"TEXT",
+                        {
+                            "text_entries": [
+                                {"text_key": b"source", "text_value": b"conformance"},
+                                {"text_key": b"licence", "text_value": "CC0 ✓".encode()},
+                            ]
+                        },
+                    ),
+                ]
+                + av.minimal_sections()[1:4]
+                + [Sec(b"Z9Z9", raw=bytes(300), flags=0, zstd=True), Sec(b"TEXT", {"text_entries": []})]
+                + av.minimal_sections()[4:]
+            ),
+        ),
+        ContainerDef(
+            "y_reserved_bits",
+            "Nonzero reserved fields (fca_reserved_8bits/16bits, section_reserved_16bits, meta_reserved_16bits, section_flags bits 1-7): decoders ignore them (R-12).",
+            ["11.2", "11.4"],
+            ["R-50", "R-69"],
+            _valid(
+                [Sec(b"META", av.meta() | {"meta_reserved_16bits": 0xBEEF}, reserved=0x1234, flags=0xFF)]
+                + [Sec(s.type, s.payload, reserved=7, flags=0x81) for s in av.minimal_sections()[1:]],
+                reserved=(0x5A, 0xA55A),
+            ),
+        ),
+        ContainerDef(
+            "y_zstd_no_content_size",
+            "Zstandard sections whose frames do not declare a content size (allowed; the output must still be raw_size bytes).",
+            ["11.2.1"],
+            ["R-55", "R-69"],
+            _valid(
+                [Sec(s.type, s.payload, stored=None) for s in av.minimal_sections()[:1]]
+                + [s for s in av.minimal_sections()[1:]]
+                + [Sec(b"TEXT", {"text_entries": [{"text_key": b"notes", "text_value": b"x" * 200}]})],
+            ),
+        ),
+        ContainerDef(
+            "y_vertex_full",
+            "Encoder-made avatar, vertex binding (mode 1), embedded DEFM with morphs, skeleton (2 joints, skin weights), coefficient map with bias, a JAW driver, SH degree 1, TEXT; zstd sections.",
+            ["11.1.2", "11.1.3", "11.2.1", "11.4", "11.5.1", "11.6", "11.7", "11.8"],
+            ["R-55", "R-58", "R-62", "R-63", "R-65", "R-66", "R-69"],
+            lambda: _valid(enc(1)())(),
+            render=True,
+        ),
+        ContainerDef(
+            "y_triangle_map",
+            "Encoder-made avatar, triangle binding (mode 2) with barycentrics, coefficient map, no skeleton, SH degree 2; stored sections.",
+            ["11.5.1", "11.6", "11.7"],
+            ["R-58", "R-62", "R-65", "R-66", "R-69"],
+            lambda: _valid(enc(2, zstd=False, mode="triangle", sh=2, skeleton=False)(PackConfig(compress=False)))(),
+            render=True,
+        ),
+        ContainerDef(
+            "y_vertex_plain",
+            "Embedded model without skeleton or coefficient map (morphs only), SH degree 0, vertex binding.",
+            ["11.5.1", "11.6"],
+            ["R-62", "R-69"],
+            lambda: _valid(enc(3, sh=0, skeleton=False, cmap=False)())(),
+        ),
+        ContainerDef(
+            "y_defr_flame_vertex",
+            "Referenced model DEFR 'FLAME2020' (5023 vertices: binding indices up to 5022, 2-byte index width) with vertex binding.",
+            ["11.5.2", "11.6"],
+            ["R-64", "R-65", "R-69"],
+            _valid(_flame_sections()),
+        ),
+        ContainerDef(
+            "y_defr_flame_triangle",
+            "Referenced model with triangle binding (indices up to 9975) and 6-bit barycentrics in a zstd BIND section.",
+            ["11.5.2", "11.6"],
+            ["R-64", "R-65", "R-58", "R-69"],
+            _valid(_flame_triangle()),
+        ),
+        ContainerDef(
+            "y_bind_mode0",
+            "An explicit BIND section with binding_mode 0 (no index, no model needed).",
+            ["11.6"],
+            ["R-60", "R-69"],
+            _valid([av.minimal_sections()[0], Sec(b"BIND", {"binding_mode": 0})] + av.minimal_sections()[1:]),
+        ),
+        ContainerDef(
+            "y_qbits_1_8",
+            "q_bits 1..8 (one-byte samples) and 32 in one file: POSITION 1, COLOR_DC 2, LOG_SCALE 3, ROTATION 4, OPACITY 5, SH_REST 6, vertices 7, morph deltas 8, barycentrics 32.",
+            ["11.1.2", "11.1.3"],
+            ["R-57", "R-58", "R-69"],
+            lambda: _valid(
+                enc(4, mode="triangle", sh=1)(
+                    PackConfig(
+                        position_bits=1,
+                        color_bits=2,
+                        scale_bits=3,
+                        rotation_bits=4,
+                        opacity_bits=5,
+                        sh_rest_bits=6,
+                        vertex_bits=7,
+                        morph_bits=8,
+                        barycentric_bits=32,
+                        morph_max_error=None,
+                    )
+                )
+            )(),
+        ),
+        ContainerDef(
+            "y_qbits_9_16",
+            "q_bits 9..16 (two-byte samples in two byte planes): POSITION 9 .. SH_REST 14, vertices 15, morph deltas and barycentrics 16.",
+            ["11.1.2", "11.1.3"],
+            ["R-57", "R-58", "R-69"],
+            lambda: _valid(
+                enc(5, mode="triangle", sh=1)(
+                    PackConfig(
+                        position_bits=9,
+                        color_bits=10,
+                        scale_bits=11,
+                        rotation_bits=12,
+                        opacity_bits=13,
+                        sh_rest_bits=14,
+                        vertex_bits=15,
+                        morph_bits=16,
+                        barycentric_bits=16,
+                        morph_max_error=None,
+                    )
+                )
+            )(),
+        ),
+        ContainerDef(
+            "y_qbits_edges",
+            "Quantized blocks at range edges: min = max (step 0), negative ranges, -0 as a minimum, every sample 0 or 2^b - 1.",
+            ["11.1.3"],
+            ["R-58", "R-69"],
+            _valid(
+                [Sec(b"META", av.meta(3))]
+                + [
+                    Sec(b"ATTR", av.attr(0, av.qblock(16, [-0.0, 2.5, -7.0], [1.0, 2.5, -3.0], [[0, 65535, 1], [0, 65535, 1], [0, 65535, 32768]]))),
+                    Sec(b"ATTR", av.attr(1, av.qblock(1, [-1.0, 0.0, -0.0], [1.0, 1e-30, 0.0], [[0, 1, 1], [1, 0, 1], [0, 1, 0]]))),
+                    Sec(b"ATTR", av.attr(2, av.raw_block([-3.0, -1e-40, -4.0, 0.0, -5.0, -6.0, -7, -8, -9]))),
+                    Sec(
+                        b"ATTR",
+                        av.attr(3, av.qblock(12, [0.5, -1, -1, -1], [1, 1, 1, 1], [[4095, 0, 1], [0, 2048, 7], [1, 2, 3], [4095, 4095, 4095]])),
+                    ),
+                    Sec(b"ATTR", av.attr(4, av.qblock(13, [-1e30], [1e30], [[0, 8191, 4096]]))),
+                ]
+            ),
+        ),
+        ContainerDef(
+            "y_latn",
+            "Latent-coded ROTATION and OPACITY (LATN, 4-bit latents, 3 dims, unmasked 2-layer binary16 decoder fitted by the reference encoder); the raw decoder outputs are tolerance tier.",
+            ["12.1", "12.2", "12.4"],
+            ["R-70", "R-71", "R-72", "R-73", "R-74", "R-75", "R-79", "R-69"],
+            lambda: _valid(_latn_sections(6, (3, 4), 0, 4, None, True))(),
+            neural=True,
+        ),
+        ContainerDef(
+            "y_latn_pruned_all",
+            "LATN for every non-position attribute at SH degree 1 (COLOR_DC, LOG_SCALE, ROTATION, OPACITY, SH_REST), 10-bit latents (two byte planes), pruned decoder (layer masks).",
+            ["12.1", "12.2", "12.4"],
+            ["R-70", "R-71", "R-72", "R-73", "R-74", "R-75", "R-79", "R-69"],
+            lambda: _valid(_latn_sections(7, (1, 2, 3, 4, 5), 1, 10, 0.5, False))(),
+            neural=True,
+        ),
+        ContainerDef(
+            "y_omlp",
+            "Offset MLP (OMLP) with input included, 2 frequencies, an ARKIT52 values group and a JAW rot6d group, additive mapping, unmasked; raw outputs for 2 frames (tolerance tier) and renders.",
+            ["12.1", "12.3", "12.4"],
+            ["R-70", "R-71", "R-76", "R-77", "R-78", "R-79", "R-69"],
+            lambda: _valid(_omlp_sections(8, 1, 2, 0, None))(),
+            neural=True,
+            render=True,
+        ),
+        ContainerDef(
+            "y_omlp_pruned_flashavatar",
+            "Offset MLP without the input in its encoding (3 frequencies), flashavatar mapping, pruned layers (masks with padding bits 0).",
+            ["12.1", "12.3", "12.4"],
+            ["R-70", "R-71", "R-76", "R-77", "R-78", "R-79", "R-69"],
+            lambda: _valid(_omlp_sections(9, 0, 3, 1, 0.6))(),
+            neural=True,
+        ),
+    ]
+    return v + level_vectors()
+
+
+def _many_joints(count: int) -> list[Sec]:
+    """A DEFM with ``count`` joints (a chain) over 3 vertices, raw binary32 vertices."""
+    eye = np.array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0], np.float32)
+    joints = [{"joint_name": f"j{j}".encode(), "joint_parent": j - 1, "rest_local": eye, "inverse_bind": eye} for j in range(count)]
+    sk = {
+        "joints": joints,
+        "vertex_joints": np.array([0, 1, 2] + [0] * 9),
+        "vertex_weights": np.array([65535, 30000, 1] + [0, 35535, 65534] + [0] * 6),
+    }
+    defm = {
+        "vertex_count": 3,
+        "triangle_count": 1,
+        "vertices": av.raw_block([0, 1, 0, 0, 0, 1, 0, 0, 0]),
+        "triangles": np.array([0, 1, 2]),
+        "morphs": [],
+        "skeleton": sk,
+        "coeff_map": None,
+        "drivers": [],
+        "head_pivot": np.zeros(3, np.float32),
+    }
+    return [Sec(b"META", av.meta(2)), Sec(b"DEFM", defm, zstd=True), Sec(b"BIND", {"binding_mode": 1, "binding_index": np.array([2, 0])})]
+
+
+def _many_morphs(count: int) -> list[Sec]:
+    morphs = [
+        {
+            "morph_name": f"m{t}".encode(),
+            "morph_nnz": 1,
+            "morph_index_gaps": np.array([t % 3]),
+            "morph_deltas": av.qblock(2, [0, 0, 0], [1, 1, 1], [[t % 4], [1], [2]]),
+        }
+        for t in range(count)
+    ]
+    defm = _many_joints(1)[1].payload | {"morphs": morphs, "skeleton": None}
+    return [Sec(b"META", av.meta(2)), Sec(b"DEFM", defm, zstd=True), Sec(b"BIND", {"binding_mode": 1, "binding_index": np.array([2, 0])})]
+
+
+def level_vectors() -> list[ContainerDef]:
+    """Level limits (SPEC 11.9): the maximum of level 10, and i_ vectors above it."""
+    attrs = av.static_attrs(2, 0, 21)
+    return [
+        ContainerDef(
+            "y_level10_max_joints",
+            "16 joints (level 10's max_joints) in a chain, the maximum a level-10 decoder must accept; skin weights at the 65535 sum with 1/65535 steps.",
+            ["11.5.1", "11.9"],
+            ["R-63", "R-68", "R-69"],
+            _valid(_many_joints(16) + attrs),
+        ),
+        ContainerDef(
+            "i_level20_joints",
+            "17 joints at level 20: a decoder supporting level 20 decodes it; one supporting only level 10 may reject the level.",
+            ["11.9"],
+            ["R-68", "R-69"],
+            _valid(_many_joints(17) + attrs, level=20),
+            accept_errors=("E_LEVEL",),
+        ),
+        ContainerDef(
+            "i_level20_morphs",
+            "65 morph targets (above level 10's 64) at level 20.",
+            ["11.9", "11.5.1"],
+            ["R-62", "R-68", "R-69"],
+            _valid(_many_morphs(65) + attrs, level=20),
+            accept_errors=("E_LEVEL",),
+        ),
+        ContainerDef(
+            "i_level30",
+            "A small avatar declaring level 30: decoders supporting lower levels only may reject it.",
+            ["11.9"],
+            ["R-69"],
+            _valid(av.minimal_sections(), level=30),
+            accept_errors=("E_LEVEL",),
+        ),
+    ]
+
+
+# ------------------------------------------------------------------------------- invalid
+def _header_err(data: bytes, cls: str, fld: str, off: int) -> Callable:
+    return lambda: (Built(data), [], ExpectedErr(cls, fld, off))
+
+
+def _framing(sections: list[Sec], cls: str, fld: str, off_fn, **kw) -> Callable:
+    def make():
+        b = build(sections, **kw)
+        return b, sections, ExpectedErr(cls, fld, off_fn(b))
+
+    return make
+
+
+def _zstd_window_frame(raw: bytes) -> bytes:
+    """Streamed (size unknown), so the frame header keeps the 2^24 window descriptor."""
+    params = zstandard.ZstdCompressionParameters(window_log=24, write_content_size=False)
+    obj = zstandard.ZstdCompressor(compression_params=params).compressobj()
+    return obj.compress(raw) + obj.flush()
+
+
+def _zstd_no_size(raw: bytes) -> bytes:
+    return zstandard.ZstdCompressor(level=3, write_content_size=False).compress(raw)
+
+
+def invalid_vectors() -> list[ContainerDef]:
+    """n_ vectors: every error class a container can raise, with hand-made damage."""
+    m = av.minimal_sections
+    meta_raw = bytes(build([Sec(b"META", av.meta())]).raws[0])
+    good = build(m()).data
+    d = []
+
+    def n(name, purpose, clauses, reqs, make):
+        d.append(ContainerDef(name, purpose, clauses, reqs, make))
+
+    # --- file header (SPEC 11.2, R-50..R-52)
+    n(
+        "n_truncated_header",
+        "A 10-byte file: shorter than the 16-byte file header.",
+        ["11.2"],
+        ["R-50"],
+        _header_err(good[:10], "E_TRUNCATED", "file_header", 10),
+    )
+    n(
+        "n_signature",
+        "fca_signature 'FCA2'.",
+        ["11.2"],
+        ["R-50"],
+        _framing(m(), "E_SIGNATURE", "file_header.fca_signature", lambda b: 0, signature=b"FCA2"),
+    )
+    n("n_version", "fca_version 2.", ["11.2"], ["R-50"], _framing(m(), "E_VERSION", "file_header.fca_version", lambda b: 4, version=2))
+    n("n_profile", "profile_idc 9 (not in 4.3).", ["11.2"], ["R-50"], _framing(m(), "E_PROFILE", "file_header.profile_idc", lambda b: 5, profile=9))
+    n(
+        "n_level_idc",
+        "level_idc 15 (not in the container level table).",
+        ["11.2", "11.9"],
+        ["R-50"],
+        _framing(m(), "E_LEVEL", "file_header.level_idc", lambda b: 6, level=15),
+    )
+    n(
+        "n_section_count_zero",
+        "section_count 0.",
+        ["11.2"],
+        ["R-51"],
+        _framing([], "E_SECTION", "file_header.section_count", lambda b: 8, section_count=0),
+    )
+    n(
+        "n_section_count_level",
+        "section_count 17, above level 10's max_sections 16 (checked before any section is read).",
+        ["11.2", "11.9"],
+        ["R-51", "R-68"],
+        _framing(m(), "E_LEVEL", "file_header.section_count", lambda b: 8, section_count=17),
+    )
+    n(
+        "n_header_crc",
+        "header_crc off by one.",
+        ["11.2"],
+        ["R-52"],
+        lambda: (
+            _patch(build(m()), 12, struct.pack("<I", struct.unpack_from("<I", good, 12)[0] ^ 1), False),
+            m(),
+            ExpectedErr("E_CRC", "file_header.header_crc", 12),
+        ),
+    )
+    # --- section headers and sizes (R-53, R-54, R-59)
+    n(
+        "n_truncated_section_header",
+        "The file ends 8 bytes into the second section header.",
+        ["11.2"],
+        ["R-53"],
+        lambda: (
+            Built(good[: build(m()).section_offsets[1] + 8]),
+            m(),
+            ExpectedErr("E_TRUNCATED", "section[1].section_type", build(m()).section_offsets[1] + 8),
+        ),
+    )
+    n(
+        "n_stored_size_forged",
+        "A small file whose first section declares stored_size = raw_size = 0x7FFFFFF0 (2 GiB) while level 10 allows 16 MiB: E_LEVEL before anything is read.",
+        ["11.2", "11.9"],
+        ["R-53", "R-68"],
+        _forged_size(m()),
+    )
+    n(
+        "n_raw_size_4gib",
+        "A zstd META declares raw_size 0xFFFFFFFF (4 GiB) in a file of a few hundred bytes: E_LEVEL (max_section_bytes) before decompressing.",
+        ["11.2", "11.9"],
+        ["R-53", "R-68"],
+        lambda: _sized(m(), 0, raw_size=0xFFFFFFFF, zstd=True, cls="E_LEVEL", fld="section[0].raw_size", delta=12),
+    )
+    n(
+        "n_stored_size_past_end",
+        "stored_size larger than the bytes left in the file: E_TRUNCATED before reading.",
+        ["11.2"],
+        ["R-53"],
+        lambda: _sized(m(), 5, stored_size=1000, raw_size=1000, cls="E_TRUNCATED", fld="section[5].stored_size", delta=8),
+    )
+    n(
+        "n_stored_raw_mismatch",
+        "A stored (compression 0) section whose raw_size differs from stored_size.",
+        ["11.2"],
+        ["R-53"],
+        lambda: _sized(m(), 1, raw_size=99, cls="E_VALUE", fld="section[1].raw_size", delta=12),
+    )
+    n(
+        "n_total_bytes_level",
+        "Three 16 MiB ancillary zstd sections then a fourth: the raw sizes add up past level 10's max_total_bytes (64 MiB).",
+        ["11.2", "11.9"],
+        ["R-53"],
+        _total_over(),
+    )
+    n("n_section_crc", "One payload byte of the second section flipped (section_crc no longer matches).", ["11.2"], ["R-54"], lambda: _crc_flip(m()))
+    n(
+        "n_compression_2",
+        "compression 2 (undefined).",
+        ["11.2"],
+        ["R-55"],
+        lambda: _sized(m(), 2, compression=2, cls="E_VALUE", fld="section[2].compression", delta=5),
+    )
+    n(
+        "n_section_type_chars",
+        "section_type 'at+r' (not A-Z, 0-9).",
+        ["11.2"],
+        ["R-56"],
+        lambda: _typed(m(), 1, b"at+r", 1, "E_VALUE", "section[1].section_type"),
+    )
+    n(
+        "n_critical_flag_text",
+        "A TEXT section flagged critical (registry says ancillary).",
+        ["11.2", "11.3"],
+        ["R-56"],
+        lambda: _sized(m()[:1] + [Sec(b"TEXT", {"text_entries": []}, flags=1)] + m()[1:], 1, cls="E_VALUE", fld="section[1].section_flags", delta=4),
+    )
+    n(
+        "n_payload_trailing",
+        "Two bytes after the META syntax inside its payload.",
+        ["11.2"],
+        ["R-59"],
+        lambda: _raw_meta(meta_raw + b"\0\0", "E_UNIT_SIZE", "section[0]:META", len(meta_raw)),
+    )
+    n(
+        "n_payload_short",
+        "A META payload that ends inside camera_to_world.",
+        ["11.2"],
+        ["R-59"],
+        lambda: _raw_meta(meta_raw[:40], "E_TRUNCATED", "section[0]:META.", 40, exact_field=False),
+    )
+    n(
+        "n_file_trailing",
+        "Three bytes after the last section.",
+        ["11.2"],
+        ["R-59"],
+        _framing(m(), "E_UNIT_SIZE", "fca_file", lambda b: len(b.data) - 3, tail=b"abc"),
+    )
+    # --- zstd (R-55)
+    z = lambda stored, cls="E_DECOMPRESS", **kw: lambda: _zsec(meta_raw, stored, cls, **kw)  # noqa: E731
+    n(
+        "n_zstd_expands",
+        "A zstd META frame (no content size) that expands past raw_size: a decoder stops at raw_size + 1 bytes.",
+        ["11.2.1"],
+        ["R-55"],
+        z(_zstd_no_size(meta_raw + bytes(5000)), raw_size=len(meta_raw)),
+    )
+    n(
+        "n_zstd_content_size",
+        "The frame declares a content size other than raw_size.",
+        ["11.2.1"],
+        ["R-55"],
+        z(zstd_frame(meta_raw + b"\0"), raw_size=len(meta_raw)),
+    )
+    n(
+        "n_zstd_short",
+        "The frame (no content size) expands to fewer bytes than raw_size.",
+        ["11.2.1"],
+        ["R-55"],
+        z(_zstd_no_size(meta_raw[:-4]), raw_size=len(meta_raw)),
+    )
+    n("n_zstd_trailing", "Bytes after the zstd frame inside the stored payload.", ["11.2.1"], ["R-55"], z(zstd_frame(meta_raw) + b"\x00\x01"))
+    n(
+        "n_zstd_two_frames",
+        "Two zstd frames in one payload (only one is allowed).",
+        ["11.2.1"],
+        ["R-55"],
+        z(_zstd_no_size(meta_raw[:50]) + _zstd_no_size(meta_raw[50:])),
+    )
+    n("n_zstd_window", "A frame whose window (2^24) exceeds level 10's 2^23.", ["11.2.1", "11.9"], ["R-55"], z(_zstd_window_frame(meta_raw)))
+    n("n_zstd_corrupt", "Not a zstd frame at all (bad magic).", ["11.2.1"], ["R-55"], z(b"\x00" * 20 + meta_raw))
+    # --- section order and registry (R-56, R-60, R-73)
+    s = lambda secs, idx, cls, fld: lambda: _order(secs, idx, cls, fld)  # noqa: E731
+    n(
+        "n_unknown_critical",
+        "An unknown section 'XTRA' with the critical flag set.",
+        ["11.3"],
+        ["R-56"],
+        s(m()[:2] + [Sec(b"XTRA", raw=b"1234", flags=1)] + m()[2:], 2, "E_SECTION", "section[2].section_type"),
+    )
+    n(
+        "n_meta_not_first",
+        "An ATTR section before META.",
+        ["11.3"],
+        ["R-56"],
+        s([m()[1], m()[0]] + m()[2:], 0, "E_SECTION", "section[0].section_type"),
+    )
+    n(
+        "n_text_first",
+        "A TEXT section before META (ancillary sections may only follow META).",
+        ["11.3"],
+        ["R-56"],
+        s([Sec(b"TEXT", {"text_entries": []})] + m(), 0, "E_SECTION", "section[0].section_type"),
+    )
+    n("n_meta_repeated", "META twice.", ["11.3"], ["R-56"], s(m()[:1] + m(), 1, "E_SECTION", "section[1].section_type"))
+    n(
+        "n_rank_order",
+        "BIND (rank 2) after an ATTR (rank 3).",
+        ["11.3"],
+        ["R-56"],
+        s(m()[:2] + [Sec(b"BIND", {"binding_mode": 0})] + m()[2:], 2, "E_SECTION", "section[2].section_type"),
+    )
+    n(
+        "n_defm_and_defr",
+        "DEFR after DEFM (same rank, not repeatable).",
+        ["11.3", "11.5.2"],
+        ["R-56"],
+        s(
+            _enc(3, zstd=False, sh=0, skeleton=False, cmap=False)()[:3] + [Sec(b"DEFR", {"model_name": b"FLAME2020", "model_sha256": bytes(32)})],
+            3,
+            "E_SECTION",
+            "section[3].section_type",
+        ),
+    )
+    n("n_attr_twice", "OPACITY given by two ATTR sections.", ["11.3"], ["R-60"], s(m() + [m()[5]], 6, "E_SECTION", "section[6]:ATTR.attribute_id"))
+    n("n_attr_missing", "No ROTATION attribute.", ["11.3"], ["R-60"], lambda: _missing(m()[:4] + m()[5:]))
+    n("n_latn_and_attr", "ROTATION given by a LATN section and an ATTR section.", ["11.3", "12.2"], ["R-73"], lambda: _latn_twice())
+    n(
+        "n_bind_without_model",
+        "BIND with vertex mode and no DEFM/DEFR.",
+        ["11.3", "11.6"],
+        ["R-60"],
+        _damaged(m()[:1] + [Sec(b"BIND", {"binding_mode": 0})] + m()[1:], "BIND.binding_mode", b"\x01", "E_SECTION", 1),
+    )
+    # --- payload values (R-57..R-67)
+    raw_attrs = m()
+    n("n_qbits_17", "q_bits 17.", ["11.1.3"], ["R-57"], _damaged(raw_attrs, "attribute.q_bits", b"\x11", "E_VALUE", 4))
+    n("n_qbits_0", "q_bits 0.", ["11.1.3"], ["R-57"], _damaged(raw_attrs, "attribute.q_bits", b"\x00", "E_VALUE", 1))
+    q8 = [Sec(b"META", av.meta(3))] + av.static_attrs(3, 0, 5, {4: 3})
+    n(
+        "n_qvalue_over",
+        "A 3-bit OPACITY sample of 8 (above 2^3 - 1).",
+        ["11.1.3"],
+        ["R-57"],
+        _damaged(q8, "attribute.q_values", b"\x08", "E_VALUE", 5),
+    )
+    n(
+        "n_qrange",
+        "q_min > q_max (R-16 applied to a block).",
+        ["11.1.3"],
+        ["R-57"],
+        _damaged(q8, "attribute.q_max", b"\xc0", "E_RANGE", 5, write_delta=3),
+    )
+    n("n_raw_nan", "A NaN in a q_bits 32 block.", ["11.1.3"], ["R-57"], lambda: _nan())
+    n(
+        "n_sh_rest_degree0",
+        "An SH_REST ATTR section at sh_degree 0 (0 channels).",
+        ["11.7"],
+        ["R-67"],
+        _damaged(raw_attrs, "attribute_id", b"\x05", "E_VALUE", 5),
+    )
+    vfull = _enc(3, zstd=False, sh=0, skeleton=True, cmap=True)
+    n(
+        "n_morph_gaps",
+        "Morph index gaps reaching vertex 10 of 10 vertices (R-62).",
+        ["11.5.1"],
+        ["R-62"],
+        _damaged(vfull(), "morph_index_gaps[1]", b"\x01", "E_VALUE"),
+    )
+    n("n_skin_weights", "Skin weights of vertex 0 sum to 65534.", ["11.5.1"], ["R-63"], lambda: _weights(vfull()))
+    n(
+        "n_coeff_source",
+        "coeff_source HEAD_TRANSLATION (4), a group the META layout does not have.",
+        ["11.5.1"],
+        ["R-61"],
+        _damaged(vfull(), "coeff_map.coeff_source", b"\x04", "E_LAYOUT_MISMATCH"),
+    )
+    n("n_defr_unregistered", "DEFR names 'FLAME2023' (not registered).", ["11.5.2"], ["R-64"], lambda: _defr_name())
+    n("n_bind_index", "A binding index of 10 with 10 vertices.", ["11.6"], ["R-65"], _damaged(vfull(), "binding_index", b"\x0a", "E_VALUE"))
+    n(
+        "n_vertex_count_level",
+        "vertex_count 2^20 in a small DEFM at level 10 (max 65536): E_LEVEL before the vertices are read.",
+        ["11.5.1", "11.9"],
+        ["R-68"],
+        _damaged(vfull(), "DEFM.vertex_count", struct.pack("<I", 1 << 20), "E_LEVEL"),
+    )
+    n(
+        "n_gaussian_count_level",
+        "gaussian_count 0x00FFFFFF at level 10.",
+        ["11.4", "11.9"],
+        ["R-68"],
+        _damaged(m(), "META.gaussian_count", struct.pack("<I", 0xFFFFFF), "E_LEVEL", 0),
+    )
+    n(
+        "n_text_utf8",
+        "A TEXT value that is not UTF-8.",
+        ["11.8"],
+        ["R-59"],
+        _damaged(
+            m()[:1] + [Sec(b"TEXT", {"text_entries": [{"text_key": b"k", "text_value": b"ok"}]})] + m()[1:], "text_value[0]", b"\xff", "E_VALUE", 1
+        ),
+    )
+    # --- neural sections (R-70, R-72, R-76)
+    lat = lambda: _latn_sections(6, (3, 4), 0, 4, None, False)  # noqa: E731
+    omlp = lambda: [Sec(x.type, x.payload) for x in _omlp_sections(9, 0, 3, 1, 0.6)]  # noqa: E731
+    n("n_mask_padding", "A layer mask with a padding bit set past layer_in x layer_out.", ["12.1"], ["R-70"], lambda: _mask_pad(omlp()))
+    n(
+        "n_mlp_chain",
+        "layer_in of layer 1 differs from layer_out of layer 0.",
+        ["12.1"],
+        ["R-70"],
+        _damaged(lat(), "latent_decoder.mlp_layers[1].layer_in", b"\x11", "E_VALUE"),
+    )
+    n(
+        "n_mlp_weights_level",
+        "A decoder declaring 4096 x 4096 weights in layer 1 (over level 10's max_mlp_weights): E_LEVEL at layer_out before any weight is read.",
+        ["12.1", "11.9"],
+        ["R-70", "R-68"],
+        lambda: _mlp_budget(lat()),
+    )
+    n("n_latent_bits", "latent_bits 17.", ["12.2"], ["R-72"], _damaged(lat(), "latent_bits", b"\x11", "E_VALUE"))
+    n(
+        "n_offset_semantic",
+        "offset_semantic HEAD_TRANSLATION (4), not in the layout.",
+        ["12.3"],
+        ["R-76"],
+        _damaged(omlp(), "offset_semantic[0]", b"\x04", "E_LAYOUT_MISMATCH"),
+    )
+    n("n_pe_frequencies", "pe_frequencies 17.", ["12.3"], ["R-76"], _damaged(omlp(), "OMLP.pe_frequencies", b"\x11", "E_VALUE"))
+    return d
+
+
+def _sized(sections, idx, cls, fld, delta, zstd=False, **forge) -> tuple:
+    secs = [Sec(**{**s.__dict__, **({"zstd": True} if zstd and i == idx else {}), **(forge if i == idx else {})}) for i, s in enumerate(sections)]
+    b = build(secs)
+    return b, secs, ExpectedErr(cls, fld, b.section_offsets[idx] + delta)
+
+
+def _forged_size(sections):
+    def make():
+        return _sized(sections, 0, "E_LEVEL", "section[0].raw_size", 12, stored_size=0x7FFFFFF0, raw_size=0x7FFFFFF0)
+
+    return make
+
+
+def _typed(sections, idx, kind, flags, cls, fld):
+    secs = list(sections)
+    secs[idx] = Sec(kind, raw=build([sections[0], sections[idx]]).raws[1], flags=flags)
+    b = build(secs)
+    return b, secs, ExpectedErr(cls, fld, b.section_offsets[idx])
+
+
+def _crc_flip(sections):
+    b = build(sections)
+    at = b.body_offsets[1] + 3
+    data = bytearray(b.data)
+    data[at] ^= 0x40
+    return (
+        Built(bytes(data), b.trace, b.section_offsets, b.body_offsets, b.raws),
+        sections,
+        ExpectedErr("E_CRC", "section[1].section_crc", b.section_offsets[1] + 16),
+    )
+
+
+def _raw_meta(raw: bytes, cls: str, fld: str, rel: int, exact_field: bool = True):
+    secs = [Sec(b"META", raw=raw)] + av.minimal_sections()[1:]
+    b = build(secs)
+    at = b.body_offsets[0] + rel
+    return b, secs, ExpectedErr(cls, fld if exact_field else "section[0]:META.camera_to_world", at)
+
+
+def _zsec(meta_raw: bytes, stored: bytes, cls: str, raw_size: int | None = None):
+    secs = [
+        Sec(b"META", raw=meta_raw, compression=1, stored=stored, raw_size=raw_size if raw_size is not None else len(meta_raw))
+    ] + av.minimal_sections()[1:]
+    b = build(secs)
+    return b, secs, ExpectedErr(cls, "section[0].payload", b.body_offsets[0])
+
+
+def _total_over():
+    def make():
+        big = Sec(b"PADX", raw=bytes(16 << 20), flags=0, zstd=True)
+        secs = av.minimal_sections()[:1] + [big, big, big, big] + av.minimal_sections()[1:]
+        b = build(secs)
+        return b, secs, ExpectedErr("E_LEVEL", "section[4].raw_size", b.section_offsets[4] + 12)
+
+    return make
+
+
+def _order(secs, idx, cls, fld):
+    b = build(secs)
+    return b, secs, ExpectedErr(cls, fld, b.section_offsets[idx])
+
+
+def _missing(secs):
+    b = build(secs)
+    return b, secs, ExpectedErr("E_SECTION", "fca_file", len(b.data))
+
+
+def _latn_twice():
+    secs = [Sec(x.type, x.payload) for x in _latn_sections(6, (3, 4), 0, 4, None, False)]
+    secs.append(Sec(b"ATTR", av.attr(3, av.raw_block(np.tile([1.0, 0, 0, 0], (20, 1)).T))))
+    b = build(secs)
+    return b, secs, ExpectedErr("E_SECTION", f"section[{len(secs) - 1}]:ATTR.attribute_id", b.section_offsets[-1])
+
+
+def _nan():
+    """COLOR_DC value 1 (of 3) becomes the quiet NaN 0x7FC00000: byte k of it lies in plane k."""
+    secs = av.minimal_sections()
+    b = build(secs)
+    t = b.find("attribute.q_values", 2)
+    for k, byte in enumerate(b"\x00\x00\xc0\x7f"):
+        b = _patch(b, t.offset + 3 * k + 1, bytes([byte]))
+    return b, secs, ExpectedErr("E_VALUE", t.field, t.offset)
+
+
+def _weights(secs):
+    b = build(secs)
+    t = b.find("skeleton.vertex_weights", 2)
+    data = bytes(b.data)
+    lo = data[t.offset]  # low byte of vertex 0, slot 0 (plane 0)
+    new = bytes([(lo - 1) % 256]) if lo else None
+    if new is None:  # borrow: take one from another slot's low byte that is nonzero
+        raise AssertionError("pick another seed: low byte of weight 0 is 0")
+    return _patch(b, t.offset, new), secs, ExpectedErr("E_VALUE", t.field, t.offset)
+
+
+def _defr_name():
+    secs = [Sec(b"META", av.meta(2)), Sec(b"DEFR", {"model_name": b"FLAME2023", "model_sha256": bytes(32)})] + av.static_attrs(2, 0, 3)
+    b = build(secs)
+    t = b.find("model_name", 1)
+    return b, secs, ExpectedErr("E_VALUE", t.field, t.offset)
+
+
+def _mask_pad(secs):
+    b = build(secs)
+    t = b.find("mlp_layers[0].layer_mask", len(secs) - 1)
+    last = t.offset + t.size - 1  # layer 0 has 76 x 23 = 1748 bits: 4 padding bits in the last byte
+    byte = b.data[last]
+    return _patch(b, last, bytes([byte | 0x01])), secs, ExpectedErr("E_PADDING", t.field, t.offset)
+
+
+def _mlp_budget(secs):
+    """Layer count 3 and layer 1 declared 16 -> 4096: 3 x 16 + 16 x 4096 = 65584 weights > 65536."""
+    b = build(secs)
+    t0 = b.find("latent_decoder.mlp_layer_count")
+    data = _patch(b, t0.offset, b"\x03")
+    tl = b.find("latent_decoder.mlp_layers[1].layer_out")
+    data = _patch(data, tl.offset, struct.pack("<H", 4096))
+    return data, secs, ExpectedErr("E_LEVEL", tl.field, tl.offset)
+
+
+def all_container_defs() -> list[ContainerDef]:
+    """Every container vector, in a fixed order."""
+    return valid_vectors() + invalid_vectors()
