@@ -221,3 +221,18 @@ def test_offset_mlp_correction_is_applied_before_the_binding():
     g = r.gaussians(np.zeros(3, np.float32))
     # atanh(0.5) rounded to binary16 is 0.5493 (not exactly atanh(0.5)), hence the tolerance.
     np.testing.assert_allclose(g.positions - av.gaussians.positions, [[0.1, 0, 0]] * 2, atol=2e-4)
+
+
+def test_bad_gaussians_or_camera_object_is_a_render_error():
+    g = dot_scene()
+    g.positions[0, 1] = np.nan
+    cam = Camera(16, 16, 10.0, 10.0, 8.0, 8.0)
+    with pytest.raises(RenderError) as info:
+        render_gaussians(g, cam, backend="cpu")
+    assert info.value.field == "gaussians"
+    with pytest.raises(RenderError) as info:
+        render_gaussians(dot_scene(), "camera", backend="cpu")
+    assert info.value.field == "camera"
+    with pytest.raises(RenderError) as info:
+        render_gaussians(dot_scene(), cam, backend="tpu")
+    assert info.value.field == "backend"

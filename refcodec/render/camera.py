@@ -36,7 +36,7 @@ def _rot_x(deg: float) -> np.ndarray:
     return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: the pose is an array (identity comparison)
 class Camera:
     """A pinhole camera with its image size and background.
 

@@ -56,6 +56,12 @@ def pick_backend(backend: str = "auto") -> str:
 
 def render_gaussians(g: Gaussians, camera: Camera, backend: str = "auto", block: int = DEFAULT_BLOCK, budget: int = DEFAULT_BUDGET) -> torch.Tensor:
     """Rasterize world-space Gaussians: [H, W, 3] float32 in [0, 1] on the CPU (SPEC 13.4, R-84..R-87)."""
+    if not isinstance(camera, Camera):
+        raise RenderError("camera", f"must be a Camera, got {type(camera).__name__}")
+    try:
+        g.validate()  # finite attributes, consistent shapes, no zero quaternion
+    except ValueError as exc:
+        raise RenderError("gaussians", str(exc)) from None
     backend = pick_backend(backend)
     if backend == "gpu":
         from .gpu import render_gsplat
