@@ -46,6 +46,8 @@ class DecoderAnswer:
     field: str | None = None
     statuses: list[str] | None = None
     message: str = ""
+    neural: dict[str, np.ndarray] | None = None
+    renders: list[np.ndarray] | None = None
 
 
 class Adapter(Protocol):
@@ -77,8 +79,62 @@ class ReferenceStreamAdapter:
         return DecoderAnswer("decoded", dump=dump, statuses=[str(f.status.value) for f in result.frames])
 
 
+class ReferenceContainerAdapter:
+    """The reference ``.fca`` reader and canonical dump (SPEC 11.10), in process.
+
+    ``refcodec.fca.container.read_container`` and ``refcodec.fca.dump.canonical_dump`` are looked
+    up at every call (seeded bugs replace them). :meth:`tolerance_outputs` gives the neural raw
+    outputs and renders of the tolerance tier for the parameter frames of the card.
+    """
+
+    def run(self, path: Path, mode: str, timeout: float) -> DecoderAnswer:
+        from refcodec.fca import container, dump
+
+        try:
+            parsed = container.read_container(path.read_bytes())
+            data = dump.canonical_dump(parsed)
+        except FcError as err:
+            return DecoderAnswer(
+                "rejected", error_class=err.error_class, error_code=err.code, bit_offset=err.bit_offset, field=err.field, message=err.describe()
+            )
+        except Exception as exc:  # noqa: BLE001 - any other exception is a crash of the decoder under test
+            return DecoderAnswer("crash", message=f"{type(exc).__name__}: {exc}")
+        return DecoderAnswer("decoded", dump=data)
+
+    def tolerance_outputs(self, path: Path, card: dict, answer: DecoderAnswer) -> None:
+        """Fill ``answer.neural`` (raw MLP outputs, R-79) and ``answer.renders`` (8-bit frames) as the card asks."""
+        from refcodec.avatar.deform import canonical_anchors
+        from refcodec.avatar.latents import LatentAttributes, decoder_inputs
+        from refcodec.avatar.offset_mlp import assemble_inputs
+        from refcodec.fca import codec, container
+
+        exp = card["expected"]
+        parsed = container.read_container(path.read_bytes())
+        avatar = codec.avatar_from_container(parsed)
+        want = exp.get("neural") or exp.get("renders")
+        params = np.load(path.parent / want["params_file"]) if want else None
+        if "neural" in exp:
+            out: dict[str, np.ndarray] = {}
+            n = avatar.gaussians.count
+            for i, sec in enumerate(parsed.all(b"LATN")):
+                p = sec.payload
+                lat = LatentAttributes.latents_from_stored(p.latent_values, p.latent_bits, n)
+                x = decoder_inputs(lat, np.asarray(p.latent_scale, np.float32))
+                out[f"latn.{i}"] = codec.mlp_from_payload(p.latent_decoder).evaluate(x)
+            if avatar.offset_mlp is not None:
+                desc, mlp = avatar.offset_mlp
+                anchors = canonical_anchors(avatar)
+                out["omlp"] = np.stack([mlp.evaluate(assemble_inputs(desc, anchors, avatar.split_params(f))) for f in params])
+            answer.neural = out
+        if "renders" in exp:
+            from refcodec.render import Renderer
+
+            imgs = Renderer(avatar, backend="cpu").render(params)
+            answer.renders = [np.clip(np.rint(255.0 * im.numpy().astype(np.float64)), 0, 255).astype(np.uint8) for im in imgs]
+
+
 #: In-process reference adapters by vector kind.
-IN_PROCESS: dict[str, type] = {"fcs": ReferenceStreamAdapter}
+IN_PROCESS: dict[str, type] = {"fcs": ReferenceStreamAdapter, "fca": ReferenceContainerAdapter}
 
 
 def reference_adapter(kind: str) -> Adapter:
@@ -104,8 +160,13 @@ class CommandAdapter:
     def run(self, path: Path, mode: str, timeout: float) -> DecoderAnswer:
         with tempfile.TemporaryDirectory(prefix="fcconform-") as tmp:
             out = Path(tmp) / "out.f32"
+            neural, renders = Path(tmp) / "neural", Path(tmp) / "renders"
+            neural.mkdir()
+            renders.mkdir()
+            params = path.parent / f"{path.stem}.params.npy"
             template = self.templates[mode]
-            argv = [a.format(input=str(path), output=str(out), mode=mode) for a in shlex.split(template)]
+            fill = {"input": str(path), "output": str(out), "mode": mode, "params": str(params), "neural": str(neural), "renders": str(renders)}
+            argv = [a.format(**fill) for a in shlex.split(template)]
             try:
                 proc = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)
             except subprocess.TimeoutExpired:
@@ -118,11 +179,22 @@ class CommandAdapter:
                     dump = out.read_bytes() if out.exists() else b""
                 else:
                     dump = proc.stdout
-                return DecoderAnswer("decoded", dump=dump)
+                answer = DecoderAnswer("decoded", dump=dump)
+                if "{neural}" in template:  # container tolerance tier (conformance/README.md)
+                    answer.neural = {p.stem: np.load(p) for p in sorted(neural.glob("*.npy"))}
+                if "{renders}" in template:
+                    answer.renders = _read_pngs(sorted(renders.glob("*.png")))
+                return answer
             code = proc.returncode - EXIT_ERROR_BASE
             if code in self._codes:
                 return DecoderAnswer("rejected", error_class=self._codes[code], error_code=code, message=tail[0])
             return DecoderAnswer("crash", message=f"exit status {proc.returncode}: {tail[0]}")
+
+
+def _read_pngs(paths: list[Path]) -> list[np.ndarray]:
+    from PIL import Image
+
+    return [np.asarray(Image.open(p).convert("RGB")) for p in paths]
 
 
 def _error_names() -> dict[int, str]:

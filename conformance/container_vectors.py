@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import zstandard
@@ -191,7 +191,8 @@ def valid_vectors() -> list[ContainerDef]:
         ),
         ContainerDef(
             "y_reserved_bits",
-            "Nonzero reserved fields (fca_reserved_8bits/16bits, section_reserved_16bits, meta_reserved_16bits, section_flags bits 1-7): decoders ignore them (R-12).",
+            "Nonzero reserved fields (fca_reserved_8bits/16bits, section_reserved_16bits, "
+            "meta_reserved_16bits, section_flags bits 1-7): decoders ignore them (R-12).",
             ["11.2", "11.4"],
             ["R-50", "R-69"],
             _valid(
@@ -213,7 +214,8 @@ def valid_vectors() -> list[ContainerDef]:
         ),
         ContainerDef(
             "y_vertex_full",
-            "Encoder-made avatar, vertex binding (mode 1), embedded DEFM with morphs, skeleton (2 joints, skin weights), coefficient map with bias, a JAW driver, SH degree 1, TEXT; zstd sections.",
+            "Encoder-made avatar, vertex binding (mode 1), embedded DEFM with morphs, skeleton (2 joints, skin weights), "
+            "coefficient map with bias, a JAW driver, SH degree 1, TEXT; zstd sections.",
             ["11.1.2", "11.1.3", "11.2.1", "11.4", "11.5.1", "11.6", "11.7", "11.8"],
             ["R-55", "R-58", "R-62", "R-63", "R-65", "R-66", "R-69"],
             lambda: _valid(enc(1)())(),
@@ -257,7 +259,8 @@ def valid_vectors() -> list[ContainerDef]:
         ),
         ContainerDef(
             "y_qbits_1_8",
-            "q_bits 1..8 (one-byte samples) and 32 in one file: POSITION 1, COLOR_DC 2, LOG_SCALE 3, ROTATION 4, OPACITY 5, SH_REST 6, vertices 7, morph deltas 8, barycentrics 32.",
+            "q_bits 1..8 (one-byte samples) and 32 in one file: POSITION 1, COLOR_DC 2, LOG_SCALE 3, ROTATION 4, "
+            "OPACITY 5, SH_REST 6, vertices 7, morph deltas 8, barycentrics 32.",
             ["11.1.2", "11.1.3"],
             ["R-57", "R-58", "R-69"],
             lambda: _valid(
@@ -320,7 +323,8 @@ def valid_vectors() -> list[ContainerDef]:
         ),
         ContainerDef(
             "y_latn",
-            "Latent-coded ROTATION and OPACITY (LATN, 4-bit latents, 3 dims, unmasked 2-layer binary16 decoder fitted by the reference encoder); the raw decoder outputs are tolerance tier.",
+            "Latent-coded ROTATION and OPACITY (LATN, 4-bit latents, 3 dims, unmasked 2-layer binary16 decoder fitted "
+            "by the reference encoder); the raw decoder outputs are tolerance tier.",
             ["12.1", "12.2", "12.4"],
             ["R-70", "R-71", "R-72", "R-73", "R-74", "R-75", "R-79", "R-69"],
             lambda: _valid(_latn_sections(6, (3, 4), 0, 4, None, True))(),
@@ -328,7 +332,8 @@ def valid_vectors() -> list[ContainerDef]:
         ),
         ContainerDef(
             "y_latn_pruned_all",
-            "LATN for every non-position attribute at SH degree 1 (COLOR_DC, LOG_SCALE, ROTATION, OPACITY, SH_REST), 10-bit latents (two byte planes), pruned decoder (layer masks).",
+            "LATN for every non-position attribute at SH degree 1 (COLOR_DC, LOG_SCALE, ROTATION, OPACITY, "
+            "SH_REST), 10-bit latents (two byte planes), pruned decoder (layer masks).",
             ["12.1", "12.2", "12.4"],
             ["R-70", "R-71", "R-72", "R-73", "R-74", "R-75", "R-79", "R-69"],
             lambda: _valid(_latn_sections(7, (1, 2, 3, 4, 5), 1, 10, 0.5, False))(),
@@ -336,7 +341,8 @@ def valid_vectors() -> list[ContainerDef]:
         ),
         ContainerDef(
             "y_omlp",
-            "Offset MLP (OMLP) with input included, 2 frequencies, an ARKIT52 values group and a JAW rot6d group, additive mapping, unmasked; raw outputs for 2 frames (tolerance tier) and renders.",
+            "Offset MLP (OMLP) with input included, 2 frequencies, an ARKIT52 values group and a JAW rot6d group, additive "
+            "mapping, unmasked; raw outputs for 2 frames (tolerance tier) and renders.",
             ["12.1", "12.3", "12.4"],
             ["R-70", "R-71", "R-76", "R-77", "R-78", "R-79", "R-69"],
             lambda: _valid(_omlp_sections(8, 1, 2, 0, None))(),
@@ -398,7 +404,8 @@ def level_vectors() -> list[ContainerDef]:
     return [
         ContainerDef(
             "y_level10_max_joints",
-            "16 joints (level 10's max_joints) in a chain, the maximum a level-10 decoder must accept; skin weights at the 65535 sum with 1/65535 steps.",
+            "16 joints (level 10's max_joints) in a chain, the maximum a level-10 decoder must "
+            "accept; skin weights at the 65535 sum with 1/65535 steps.",
             ["11.5.1", "11.9"],
             ["R-63", "R-68", "R-69"],
             _valid(_many_joints(16) + attrs),
@@ -527,7 +534,8 @@ def invalid_vectors() -> list[ContainerDef]:
     )
     n(
         "n_stored_size_forged",
-        "A small file whose first section declares stored_size = raw_size = 0x7FFFFFF0 (2 GiB) while level 10 allows 16 MiB: E_LEVEL before anything is read.",
+        "A small file whose first section declares stored_size = raw_size = 0x7FFFFFF0 (2 GiB) while "
+        "level 10 allows 16 MiB: E_LEVEL before anything is read.",
         ["11.2", "11.9"],
         ["R-53", "R-68"],
         _forged_size(m()),
@@ -659,7 +667,7 @@ def invalid_vectors() -> list[ContainerDef]:
         ["R-56"],
         s([Sec(b"TEXT", {"text_entries": []})] + m(), 0, "E_SECTION", "section[0].section_type"),
     )
-    n("n_meta_repeated", "META twice.", ["11.3"], ["R-56"], s(m()[:1] + m(), 1, "E_SECTION", "section[1].section_type"))
+    n("n_meta_repeated", "Two META sections.", ["11.3"], ["R-56"], s(m()[:1] + m(), 1, "E_SECTION", "section[1].section_type"))
     n(
         "n_rank_order",
         "BIND (rank 2) after an ATTR (rank 3).",
@@ -691,8 +699,8 @@ def invalid_vectors() -> list[ContainerDef]:
     )
     # --- payload values (R-57..R-67)
     raw_attrs = m()
-    n("n_qbits_17", "q_bits 17.", ["11.1.3"], ["R-57"], _damaged(raw_attrs, "attribute.q_bits", b"\x11", "E_VALUE", 4))
-    n("n_qbits_0", "q_bits 0.", ["11.1.3"], ["R-57"], _damaged(raw_attrs, "attribute.q_bits", b"\x00", "E_VALUE", 1))
+    n("n_qbits_17", "q_bits 17 in a ROTATION block.", ["11.1.3"], ["R-57"], _damaged(raw_attrs, "attribute.q_bits", b"\x11", "E_VALUE", 4))
+    n("n_qbits_0", "q_bits 0 in a POSITION block.", ["11.1.3"], ["R-57"], _damaged(raw_attrs, "attribute.q_bits", b"\x00", "E_VALUE", 1))
     q8 = [Sec(b"META", av.meta(3))] + av.static_attrs(3, 0, 5, {4: 3})
     n(
         "n_qvalue_over",

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from . import cards, coverage
+from .container_generate import generate_containers
 from .paths import COVERAGE_REPORT, SUITE
 from .stream_invalid import all_invalid, frame_rate_boundary
 from .stream_model import ExpectedError, Outcome, frame_md5, run_model
@@ -146,8 +147,9 @@ def build_stream_vector(d: VectorDef) -> tuple[dict, bytes, str, str]:
     return card, data, md5_text, _res_lines(events, error)
 
 
-def generate(suite: Path = SUITE, report: Path | None = COVERAGE_REPORT) -> list[dict]:
-    """Write the stream vectors under ``suite/stream`` (replacing what is there) and the report."""
+def generate(suite: Path = SUITE, report: Path | None = COVERAGE_REPORT, containers: bool = True) -> list[dict]:
+    """Write the stream vectors under ``suite/stream`` and the container vectors under
+    ``suite/container`` (replacing what is there), then the report."""
     out = suite / "stream"
     out.mkdir(parents=True, exist_ok=True)
     for old in out.iterdir():
@@ -163,6 +165,8 @@ def generate(suite: Path = SUITE, report: Path | None = COVERAGE_REPORT) -> list
         if card["expected"].get("res_file"):
             (out / card["expected"]["res_file"]).write_text(res_text, newline="\n")
         written.append(card)
+    if containers:
+        written += generate_containers(suite / "container")
     if report is not None:
         all_cards = [v.card for v in cards.load_suite(suite)]
         report.write_text(coverage.report_markdown(all_cards), newline="\n")
@@ -176,8 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", type=Path, default=COVERAGE_REPORT, help="coverage report to write")
     args = ap.parse_args(argv)
     written = generate(args.suite, args.report)
-    size = sum(c["file_size"] for c in written)
-    print(f"wrote {len(written)} stream vectors ({size} bytes of vectors) under {args.suite / 'stream'}; report {args.report}")
+    for kind, folder in (("fcs", "stream"), ("fca", "container")):
+        mine = [c for c in written if c["kind"] == kind]
+        print(f"wrote {len(mine)} {kind} vectors ({sum(c['file_size'] for c in mine)} bytes of vector files) under {args.suite / folder}")
+    print(f"report {args.report}")
     return 0
 
 

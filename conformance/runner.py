@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 
 from .adapters import Adapter, DecoderAnswer
 from .cards import Vector
+from .container_check import compare_dump, compare_tolerance
 
 RESULTS = ("pass", "fail", "wrong_verdict", "crash", "timeout")
 
@@ -102,6 +103,12 @@ def check(vector: Vector, answer: DecoderAnswer) -> VectorResult:
             if answer.error_class != want["class"]:
                 return VectorResult(name, "wrong_verdict", f"rejected with {answer.error_class}, expected {want['class']}")
             res = VectorResult(name, "pass", f"rejected with {answer.error_class}")
+            if card["kind"] == "fca":  # byte offsets (informative); field names follow each decoder's own notation
+                if answer.bit_offset is not None and want.get("byte_offset") is not None and answer.bit_offset // 8 != want["byte_offset"]:
+                    res.notes.append(
+                        f"detected at byte {answer.bit_offset // 8} ({answer.field}), card says byte {want['byte_offset']} ({want['field']})"
+                    )
+                return res
             if answer.bit_offset is not None and answer.bit_offset != want["bit_offset"]:
                 res.notes.append(f"detected at bit {answer.bit_offset} ({answer.field}), card says bit {want['bit_offset']} ({want['field']})")
             elif answer.field is not None and answer.field != want["field"]:
@@ -112,8 +119,28 @@ def check(vector: Vector, answer: DecoderAnswer) -> VectorResult:
         return VectorResult(name, "wrong_verdict", f"rejected with {answer.error_class} ({answer.message}), expected to decode")
     if verdict == "reject":
         return VectorResult(name, "wrong_verdict", f"decoded, expected rejection with {exp['error']['class']}")
+    if card["kind"] == "fca":
+        why = compare_dump(card, answer.dump)
+        if why:
+            return VectorResult(name, "fail", why)
+        return VectorResult(name, "pass", f"{len(exp['records'])} records match")
     bad = _compare_frames(card, answer)
     return bad or VectorResult(name, "pass", f"{len(exp['frames'])} frames match")
+
+
+def _check_tolerance(vector: Vector, adapter: Adapter, answer: DecoderAnswer, res: VectorResult) -> VectorResult:
+    """The tolerance tier of a decoded container vector (neural outputs, renders)."""
+    extra = getattr(adapter, "tolerance_outputs", None)
+    if extra is not None:
+        try:
+            extra(vector.path, vector.card, answer)
+        except Exception as exc:  # noqa: BLE001 - the decoder under test failed on its tolerance outputs
+            return VectorResult(vector.name, "crash", f"tolerance outputs: {type(exc).__name__}: {exc}")
+    why, notes = compare_tolerance(vector.card, vector.directory, answer.neural, answer.renders)
+    if why:
+        return VectorResult(vector.name, "fail", why, notes=notes)
+    res.notes += notes
+    return res
 
 
 def run_vector(vector: Vector, adapter: Adapter, timeout: float) -> VectorResult:
@@ -123,6 +150,8 @@ def run_vector(vector: Vector, adapter: Adapter, timeout: float) -> VectorResult
         return VectorResult(vector.name, "crash", f"vector file {vector.path} is missing")
     answer = adapter.run(vector.path, vector.card["mode"], timeout)
     res = check(vector, answer)
+    if res.result == "pass" and answer.outcome == "decoded" and vector.card["expected"]["tier"] == "tolerance":
+        res = _check_tolerance(vector, adapter, answer, res)
     res.seconds = round(time.perf_counter() - t0, 4)
     return res
 
