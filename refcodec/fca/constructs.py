@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from construct import Construct, Subconstruct, evaluate, stream_read, stream_tell, stream_write
+from construct import Array, Construct, ListContainer, Subconstruct, evaluate, stream_read, stream_tell, stream_write
 
 from ..errors import FcError
 
@@ -24,15 +24,43 @@ WHERE = "_fca_where"
 
 
 def subscripts(context: Any) -> str:
-    """``[i][j]`` for the enclosing array indices, outermost first."""
-    idx = []
-    ctx = context
-    while ctx is not None:
-        i = ctx.get("_index") if hasattr(ctx, "get") else None
-        if i is not None and (not idx or idx[-1] is not i):
-            idx.append(i)
-        ctx = ctx.get("_") if hasattr(ctx, "get") else None
-    return "".join(f"[{i}]" for i in reversed(idx))
+    """``[i][j]`` for the arrays being read or written, outermost first (see :class:`IndexedArray`)."""
+    return "".join(f"[{i}]" for i in _index_stack(context))
+
+
+def _index_stack(context: Any) -> list[int]:
+    params = context.get("_params") if hasattr(context, "get") else None
+    if params is None:
+        return []
+    if "_fca_index_stack" not in params:
+        params["_fca_index_stack"] = []
+    return params["_fca_index_stack"]
+
+
+class IndexedArray(Array):
+    """construct's ``Array`` that also keeps the indices of the items being processed on a
+    stack, so errors name ``field[i][j]`` exactly (construct leaves stale ``_index`` values)."""
+
+    def _parse(self, stream, context, path):
+        count = evaluate(self.count, context)
+        stack = _index_stack(context)
+        out = ListContainer()
+        for i in range(count):
+            context._index = i
+            stack.append(i)
+            out.append(self.subcon._parsereport(stream, context, path))
+            stack.pop()
+        return out
+
+    def _build(self, obj, stream, context, path):
+        stack = _index_stack(context)
+        out = ListContainer()
+        for i, item in enumerate(obj):
+            context._index = i
+            stack.append(i)
+            out.append(self.subcon._build(item, stream, context, path))
+            stack.pop()
+        return out
 
 
 def _params(context: Any) -> dict:

@@ -105,7 +105,7 @@ def _update_params(params: dict, kind: bytes, payload: Container) -> None:
 
 
 def _check_order(sections: list[Section], sec: Section, registry: dict) -> None:
-    """SPEC 11.3, R-54: META first; critical ranks non-decreasing; no repeats."""
+    """SPEC 11.3, R-56: META first; critical ranks non-decreasing; no repeats."""
     info = registry[sec.type]
     where = f"section[{sec.index}]"
     if sec.index == 0 and sec.type != b"META":

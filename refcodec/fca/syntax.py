@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 from construct import (
-    Array,
     Bytes,
     Computed,
     Float32l,
@@ -27,7 +26,7 @@ from construct import (
 from ..errors import E_LAYOUT_MISMATCH, E_LEVEL, E_PADDING, E_PROFILE, E_RANGE, E_SECTION, E_SIGNATURE, E_VALUE, E_VERSION
 from ..fcs.syntax import range_error
 from ..spec_tables import attributes, canonical_dims, container_levels, group_semantics, profiles, referenced_models
-from .constructs import Checked, F16Array, F32Array, Planes
+from .constructs import Checked, F16Array, F32Array, IndexedArray, Planes
 
 SIGNATURE = b"FCA1"
 VERSION = 1
@@ -216,7 +215,7 @@ META = Struct(  # SPEC 11.4, R-56..R-58
     "meta_reserved_16bits" / Int16ul,
     "layout_group_count" / Int8ul,
     "layout_groups"
-    / Array(
+    / IndexedArray(
         this.layout_group_count,
         Struct(
             "layout_semantic" / Checked(Int8ul, _semantic),
@@ -238,7 +237,7 @@ META = Struct(  # SPEC 11.4, R-56..R-58
 TEXT = Struct(  # SPEC 11.8
     "text_count" / Int16ul,
     "text_entries"
-    / Array(
+    / IndexedArray(
         this.text_count,
         Struct(
             "text_key_length" / Int8ul,
@@ -306,7 +305,7 @@ def _flag(v, ctx):
 SKELETON = Struct(
     "joint_count" / Checked(Int8ul, _max("max_joints", minimum=1)),
     "joints"
-    / Array(
+    / IndexedArray(
         this.joint_count,
         Struct(
             "joint_name_length" / Int8ul,
@@ -328,7 +327,7 @@ DEFM = Struct(  # SPEC 11.5, R-59..R-63
     / Checked(Planes(3 * this.triangle_count, lambda ctx: index_width(ctx.vertex_count)), _below(lambda ctx: ctx.vertex_count, "vertex_count")),
     "morph_count" / Checked(Int16ul, _max("max_morph_targets")),
     "morphs"
-    / Array(
+    / IndexedArray(
         this.morph_count,
         Struct(
             "morph_name_length" / Int8ul,
@@ -354,7 +353,7 @@ DEFM = Struct(  # SPEC 11.5, R-59..R-63
     ),
     "driver_count" / Int8ul,
     "drivers"
-    / Array(
+    / IndexedArray(
         this.driver_count,
         Struct(
             "driver_semantic" / Checked(Int8ul, _driver_semantic),
@@ -482,7 +481,7 @@ def mlp(input_dims, output_dims) -> Struct:
         "mlp_input_dims" / Computed(lambda ctx: input_dims(ctx._)),
         "mlp_output_dims" / Computed(lambda ctx: output_dims(ctx._)),
         "mlp_layer_count" / Checked(Int8ul, _layer_count),
-        "mlp_layers" / Array(this.mlp_layer_count, MLP_LAYER),
+        "mlp_layers" / IndexedArray(this.mlp_layer_count, MLP_LAYER),
     )
 
 
@@ -506,7 +505,7 @@ def latent_output_dims(ctx) -> int:
 
 LATN = Struct(  # SPEC 12.2, R-72..R-75
     "latent_attribute_count" / Checked(Int8ul, lambda v, ctx: _ok_if(1 <= v <= len(attributes()), E_VALUE, f"{v} is not 1..{len(attributes())}")),
-    "latent_attribute_ids" / Checked(Array(this.latent_attribute_count, Int8ul), _latent_ids),
+    "latent_attribute_ids" / Checked(IndexedArray(this.latent_attribute_count, Int8ul), _latent_ids),
     "latent_dims" / Checked(Int8ul, lambda v, ctx: _ok_if(1 <= v <= MAX_LATENT_DIMS, E_VALUE, f"latent_dims {v} is not 1..{MAX_LATENT_DIMS}")),
     "latent_bits" / Checked(Int8ul, lambda v, ctx: _ok_if(1 <= v <= 16, E_VALUE, f"latent_bits {v} is not 1..16")),
     "latent_scale" / Checked(F32Array(this.latent_dims), _finite),
@@ -571,7 +570,7 @@ OMLP = Struct(  # SPEC 12.3, R-76..R-78
     "position_scale" / Checked(Float32l, _finite_scalar),
     "offset_input_count" / Int8ul,
     "offset_inputs"
-    / Array(
+    / IndexedArray(
         this.offset_input_count,
         Struct(
             "offset_semantic" / Checked(Int8ul, _offset_semantic),
