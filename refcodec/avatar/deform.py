@@ -243,7 +243,7 @@ def deform_mesh(
     head_rotation: np.ndarray | None = None,
     head_translation: np.ndarray | None = None,
 ) -> DeformedMesh:
-    """Morphs, then LBS (joint local rotations by joint name, axis-angle), then the rigid pose."""
+    """Morphs, then LBS (joint local rotations by joint name, axis-angle), then the rigid pose (SPEC 13.1, R-81)."""
     v = apply_morphs(model, weights)
     nv = v.shape[0]
     lin = np.broadcast_to(np.eye(3, dtype=F32), (nv, 3, 3))
