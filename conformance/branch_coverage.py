@@ -1,27 +1,43 @@
-"""Branch coverage of the stream parser and decoder by the conformance suite alone.
+"""Branch coverage of the reference reading code by the conformance suite alone.
 
-``python -m conformance.branch_coverage`` runs every stream vector through the reference
-decoder in process under coverage.py (``branch=True``), restricted to the parsing and decoding
-code (refcodec/bitio.py, refcodec/fcs/syntax.py, decoder.py, storage.py), and writes
-conformance/branch_coverage.json: per file and in total, the statements, the branches, what
-the suite leaves unexercised, and the percentages. Coverage starts before refcodec is
-imported, so module-level lines count as run.
+``python -m conformance.branch_coverage`` measures two halves, each in its own Python process
+so that one half's vectors (or imports) never count for the other:
+
+- stream: every stream vector through the reference decoder in process, over
+  refcodec/bitio.py and refcodec/fcs/{syntax,decoder,storage}.py;
+- container: every container vector through ``refcodec.fca.container.read_container`` and
+  ``refcodec.fca.dump.canonical_dump`` (the exact tier; no neural evaluation, no renders), over
+  refcodec/fca/{container,syntax,constructs,compression,quantized,dump}.py.
+
+Each half runs under coverage.py (``branch=True``) started before refcodec is imported, so
+module-level lines count as run, and reports two figures: the reading paths (writer-only code
+excluded, and branches no input can reach, each listed with its reason) and the whole files.
+The result is conformance/branch_coverage.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-MEASURED = ["refcodec/bitio.py", "refcodec/fcs/syntax.py", "refcodec/fcs/decoder.py", "refcodec/fcs/storage.py"]
+STREAM_FILES = ["refcodec/bitio.py", "refcodec/fcs/syntax.py", "refcodec/fcs/decoder.py", "refcodec/fcs/storage.py"]
+CONTAINER_FILES = [
+    "refcodec/fca/container.py",
+    "refcodec/fca/syntax.py",
+    "refcodec/fca/constructs.py",
+    "refcodec/fca/compression.py",
+    "refcodec/fca/quantized.py",
+    "refcodec/fca/dump.py",
+]
 
 
-#: Code of the measured files that decoding never runs: the writer half of the shared syntax
+#: Code of the stream files that decoding never runs: the writer half of the shared syntax
 #: declarations and helpers used only by encoders and tools. Excluded for the "decoding paths"
 #: figure (coverage.py exclusion regexes; a matching block opener excludes the whole block).
 WRITER_ONLY = [
@@ -39,6 +55,36 @@ WRITER_ONLY = [
 ]
 #: Branch lines whose other arm only a writer takes.
 WRITER_ARMS = [r"\bif io\.reading:", r"\belif io\.reading:"]
+
+CONTAINER_WRITER_ONLY = {
+    r"def write_container\(": "container.py: the reference writer",
+    r"def build_payload\(": "container.py: serializes a payload for the writer",
+    r"class SectionToWrite\b": "container.py: the writer's section description",
+    r"def encode_block\(": "quantized.py: the encoder's quantizer",
+    r"def compress\(": "compression.py: the writer's zstd compressor",
+    r"def _build\(self": "constructs.py: the build half of the shared declarations (IndexedArray, Checked, Planes, F32Array, F16Array)",
+}
+#: Code of the container files that no input can reach (see each reason).
+CONTAINER_UNREACHABLE: dict[str, str] = {
+    r"if params is None:": "constructs.py _index_stack: parse_stream always gives the context its _params (the arc to the return [] is dead)",
+    r"except ConstructError as exc:  # every value check": "container.py parse_payload guard: every check raises an FcError "
+    "and these declarations raise only StreamError (short input) of construct's own errors",
+    r"def _sizeof\(self": "constructs.py: construct's sizeof API, used neither by parsing nor by building",
+}
+#: Branch lines whose other arm no input of read_container(data) can take.
+CONTAINER_ARMS: dict[str, str] = {
+    r"^    if parse_sections:$": "container.py: parse_sections=False is a tool option (fcdump framing mode), not part of read_container(data)",
+}
+#: Reading branches left uncovered on purpose (no vector until SPEC and refcodec agree).
+CONTAINER_OPEN = {
+    "refcodec/fca/syntax.py _offset_semantic 'listed twice'": "SPEC 12.3 R-76 says a repeated offset_semantic is E_LAYOUT_MISMATCH, "
+    "the reference reader raises E_VALUE: a vector would fix one of them by fiat",
+}
+#: Reading helpers that read_container + canonical_dump do not call (the decoder and tools do).
+CONTAINER_NOT_ON_PATH = {
+    r"def all\(self, kind": "container.py ParsedContainer.all: an accessor for decode_avatar (codec.py)",
+    r"def record_md5s\(": "dump.py: per-record MD5s for fcdump; the suite hashes canonical_dump's records itself",
+}
 
 
 def _summarise(raw: dict) -> dict:
@@ -77,18 +123,27 @@ def _json_report(cov) -> dict:
         return json.loads(out.read_text())
 
 
-def measure() -> dict:
-    """Run the stream vectors under coverage and return the summary."""
+def _coverage(files: list[str]):
     import coverage
 
-    cov = coverage.Coverage(branch=True, data_file=None, include=[str(ROOT / p) for p in MEASURED])
+    return coverage.Coverage(branch=True, data_file=None, include=[str(ROOT / f) for f in files])
+
+
+def _stream_vectors():
+    from .cards import load_suite
+
+    return [v for v in load_suite(ROOT / "conformance" / "vectors") if v.card["kind"] == "fcs"]
+
+
+def measure_stream() -> dict:
+    """Run the stream vectors under coverage and return the stream half's summary."""
+    cov = _coverage(STREAM_FILES)
     cov.start()
     try:
         from .adapters import reference_adapter
-        from .cards import load_suite
         from .runner import run_suite, summary
 
-        vectors = [v for v in load_suite(ROOT / "conformance" / "vectors") if v.card["kind"] == "fcs"]
+        vectors = _stream_vectors()
         results = run_suite(vectors, reference_adapter)
     finally:
         cov.stop()
@@ -99,13 +154,75 @@ def measure() -> dict:
         cov.exclude(pattern, which="partial")
     decoding = _summarise(_json_report(cov))
     return {
-        "command": "python -m conformance.branch_coverage",
         "vectors": len(vectors),
         "suite_all_pass": summary(results)["all_pass"],
-        "measured_files": MEASURED,
+        "measured_files": STREAM_FILES,
         "decoding_paths": decoding | {"excluded_writer_only": WRITER_ONLY, "writer_arms_not_counted": WRITER_ARMS},
         "whole_files": whole,
     }
+
+
+def measure_container() -> dict:
+    """Run the container vectors through read_container + canonical_dump under coverage.
+
+    Only the exact tier is checked (the card's verdict, error class or dump); the tolerance tier
+    needs the neural evaluators and the renderer, which are not reading code.
+    """
+    cov = _coverage(CONTAINER_FILES)
+    cov.start()
+    try:
+        from .adapters import ReferenceContainerAdapter
+        from .cards import load_suite
+        from .runner import check
+
+        vectors = [v for v in load_suite(ROOT / "conformance" / "vectors") if v.card["kind"] == "fca"]
+        adapter = ReferenceContainerAdapter()
+        results = [check(v, adapter.run(v.path, v.card["mode"], 0.0)) for v in vectors]
+    finally:
+        cov.stop()
+    whole = _summarise(_json_report(cov))
+    for pattern in CONTAINER_WRITER_ONLY:
+        cov.exclude(pattern)
+    for pattern in [*CONTAINER_UNREACHABLE, *CONTAINER_NOT_ON_PATH]:
+        cov.exclude(pattern)
+    for pattern in CONTAINER_ARMS:
+        cov.exclude(pattern, which="partial")
+    reading = _summarise(_json_report(cov))
+    failing = [r.name for r in results if r.result != "pass"]
+    return {
+        "vectors": len(vectors),
+        "suite_all_pass": not failing,
+        "failing": failing,
+        "measured_files": CONTAINER_FILES,
+        "reading_paths": reading
+        | {
+            "excluded_writer_only": [{"pattern": k, "why": v} for k, v in CONTAINER_WRITER_ONLY.items()],
+            "excluded_unreachable": [{"pattern": k, "why": v} for k, v in CONTAINER_UNREACHABLE.items()],
+            "excluded_not_on_reading_path": [{"pattern": k, "why": v} for k, v in CONTAINER_NOT_ON_PATH.items()],
+            "arms_not_counted": [{"pattern": k, "why": v} for k, v in CONTAINER_ARMS.items()],
+        },
+        "open_branches": CONTAINER_OPEN,
+        "whole_files": whole,
+    }
+
+
+HALVES = {"stream": measure_stream, "container": measure_container}
+
+
+def _run_half(half: str) -> dict:
+    """One half in a fresh interpreter: coverage must start before refcodec is imported."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"{half}.json"
+        cmd = [sys.executable, "-m", "conformance.branch_coverage", "--half", half, "--output", str(out)]
+        subprocess.run(cmd, cwd=ROOT, check=True)
+        return json.loads(out.read_text())
+
+
+def _print(label: str, total: dict) -> None:
+    print(
+        f"{label}: {total['covered_branches']}/{total['branches']} branches = {total['branch_percent']}%, "
+        f"statements+branches {total['percent_statements_and_branches']}%"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,20 +231,22 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m conformance.branch_coverage", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--output", type=Path, default=HERE / "branch_coverage.json", help="JSON report to write")
+    ap.add_argument("--half", choices=sorted(HALVES), help="measure one half in this process (used by the default run)")
     args = ap.parse_args(argv)
-    if "refcodec" in sys.modules:
-        print("error: refcodec was imported before coverage started", file=sys.stderr)
-        return 2
-    report = measure()
+    if args.half:
+        if "refcodec" in sys.modules:
+            print("error: refcodec was imported before coverage started", file=sys.stderr)
+            return 2
+        args.output.write_text(json.dumps(HALVES[args.half](), indent=1) + "\n")
+        return 0
+    report = {"command": "python -m conformance.branch_coverage", "stream": _run_half("stream"), "container": _run_half("container")}
     args.output.write_text(json.dumps(report, indent=1) + "\n")
-    for label, key in (("decoding paths", "decoding_paths"), ("whole files (writer included)", "whole_files")):
-        t = report[key]["total"]
-        print(
-            f"{label}: {t['covered_branches']}/{t['branches']} branches = {t['branch_percent']}%, "
-            f"statements+branches {t['percent_statements_and_branches']}%"
-        )
-    print(f"({report['vectors']} vectors; report {args.output})")
-    return 0 if report["suite_all_pass"] else 1
+    _print("stream decoding paths", report["stream"]["decoding_paths"]["total"])
+    _print("stream whole files (writer included)", report["stream"]["whole_files"]["total"])
+    _print("container reading paths", report["container"]["reading_paths"]["total"])
+    _print("container whole files (writer included)", report["container"]["whole_files"]["total"])
+    print(f"({report['stream']['vectors']} stream and {report['container']['vectors']} container vectors; report {args.output})")
+    return 0 if report["stream"]["suite_all_pass"] and report["container"]["suite_all_pass"] else 1
 
 
 if __name__ == "__main__":

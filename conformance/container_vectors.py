@@ -917,4 +917,6 @@ def _mlp_budget(secs):
 
 def all_container_defs() -> list[ContainerDef]:
     """Every container vector, in a fixed order."""
-    return valid_vectors() + invalid_vectors()
+    from .container_reading import reading_vectors
+
+    return valid_vectors() + invalid_vectors() + reading_vectors()
