@@ -216,8 +216,8 @@ def valid_vectors() -> list[ContainerDef]:
             "y_vertex_full",
             "Encoder-made avatar, vertex binding (mode 1), embedded DEFM with morphs, skeleton (2 joints, skin weights), "
             "coefficient map with bias, a JAW driver, SH degree 1, TEXT; zstd sections.",
-            ["11.1.2", "11.1.3", "11.2.1", "11.4", "11.5.1", "11.6", "11.7", "11.8"],
-            ["R-55", "R-58", "R-62", "R-63", "R-65", "R-66", "R-69"],
+            ["11.1.2", "11.1.3", "11.2.1", "11.4", "11.5.1", "11.6", "11.7", "11.8", "13.1", "13.2", "13.3", "13.4", "13.5"],
+            ["R-55", "R-58", "R-62", "R-63", "R-65", "R-66", "R-69", "R-80", "R-81", "R-82", "R-83", "R-84", "R-85", "R-86", "R-87", "R-88", "R-89"],
             lambda: _valid(enc(1)())(),
             render=True,
         ),
@@ -225,7 +225,7 @@ def valid_vectors() -> list[ContainerDef]:
             "y_triangle_map",
             "Encoder-made avatar, triangle binding (mode 2) with barycentrics, coefficient map, no skeleton, SH degree 2; stored sections.",
             ["11.5.1", "11.6", "11.7"],
-            ["R-58", "R-62", "R-65", "R-66", "R-69"],
+            ["R-58", "R-62", "R-65", "R-66", "R-69", "R-80", "R-81", "R-82", "R-84", "R-85", "R-86", "R-88", "R-89"],
             lambda: _valid(enc(2, zstd=False, mode="triangle", sh=2, skeleton=False)(PackConfig(compress=False)))(),
             render=True,
         ),
@@ -344,7 +344,7 @@ def valid_vectors() -> list[ContainerDef]:
             "Offset MLP (OMLP) with input included, 2 frequencies, an ARKIT52 values group and a JAW rot6d group, additive "
             "mapping, unmasked; raw outputs for 2 frames (tolerance tier) and renders.",
             ["12.1", "12.3", "12.4"],
-            ["R-70", "R-71", "R-76", "R-77", "R-78", "R-79", "R-69"],
+            ["R-70", "R-71", "R-76", "R-77", "R-78", "R-79", "R-69", "R-80", "R-88", "R-89"],
             lambda: _valid(_omlp_sections(8, 1, 2, 0, None))(),
             neural=True,
             render=True,

@@ -44,8 +44,8 @@ CONTAINER_KIND = "fca"
 
 
 def container_requirements() -> list[dict]:
-    """Requirement entries of part 2 (R-50..R-79)."""
-    return [r for r in load("requirements")["requirement"] if 50 <= int(r["id"][2:]) < 80]
+    """Requirement entries of part 2 and of rendering (R-50..R-89): container vectors carry the renders."""
+    return [r for r in load("requirements")["requirement"] if 50 <= int(r["id"][2:]) < 90]
 
 
 def container_elements() -> list[str]:

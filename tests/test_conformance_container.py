@@ -1,5 +1,5 @@
 """Container half of the conformance suite: regeneration, cards, independent expected outputs,
-coverage, and the reference decoder through the runner (SPEC 11, 12, R-50..R-79)."""
+coverage, and the reference decoder through the runner (SPEC 11, 12, 13; R-50..R-89)."""
 
 from __future__ import annotations
 
