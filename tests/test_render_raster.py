@@ -202,3 +202,18 @@ def test_single_gaussian_centre_pixel_by_hand():
     assert img[10, 10] == pytest.approx([alpha * colour] * 3, abs=2e-6)
     # Symmetric about the mean (10, 10): pixel (9, 9) has centre (9.5, 9.5), the same distance.
     assert np.allclose(img[9, 9], img[10, 10], atol=1e-6)
+
+
+def test_parallel_chunks_give_the_same_image():
+    """With 2 torch threads the chunks run on a thread pool; the image is bit-identical."""
+    g = random_scene(9, 120, 2)
+    cam = camera(64, 48)
+    one = render_gaussians(g, cam, backend="cpu", block=8, budget=8 * 256 * 2)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        two = render_gaussians(g, cam, backend="cpu", block=8, budget=8 * 256 * 2)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(one, two)
+    assert np.max(np.abs(two.numpy() - oracle(g, cam))) < 2e-5

@@ -23,6 +23,7 @@ Per pixel the result equals the sequential loop (R-86)::
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 import torch.nn.functional as F
@@ -143,9 +144,26 @@ def composite(
         # Few tiles (a small image): longer blocks fill the budget and cut the loop count.
         block = max(block, min(MAX_BLOCK, int(count.max()), budget // (tiles.numel() * TILE * TILE)))
     chunk = max(1, budget // (block * TILE * TILE))
-    for c0 in range(0, tiles.shape[0], chunk):
-        ids = tiles[c0 : c0 + chunk]
-        out[ids] = _composite_chunk(ids, start, count, gauss, tw, attrs, n, background, block)
+    chunks = [tiles[c0 : c0 + chunk] for c0 in range(0, tiles.shape[0], chunk)]
+
+    def run(ids: torch.Tensor) -> torch.Tensor:
+        return _composite_chunk(ids, start, count, gauss, tw, attrs, n, background, block)
+
+    workers = torch.get_num_threads()
+    if workers > 1 and len(chunks) > 1:
+        # Chunks are independent: run them on `workers` Python threads with one torch thread
+        # each (torch ops release the GIL). Per-op OpenMP parallelism on these small tensors
+        # waits at a barrier after every op and collapses when another process takes a core.
+        torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(workers) as pool:
+                results = list(pool.map(run, chunks))
+        finally:
+            torch.set_num_threads(workers)
+    else:
+        results = [run(ids) for ids in chunks]
+    for ids, res in zip(chunks, results, strict=True):
+        out[ids] = res
     img = out.reshape(th, tw, TILE, TILE, 3).permute(0, 2, 1, 3, 4).reshape(th * TILE, tw * TILE, 3)
     return img[:height, :width]
 
