@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from construct import Container, ListContainer
 
+from ..checksums import crc32
 from ..errors import FcError
 from .codec import ATTRIBUTE_IDS
 from .container import ParsedContainer, Section, read_container
@@ -138,8 +139,6 @@ def _attribute_stats(parsed: ParsedContainer) -> list[dict]:
 
 
 def _section_trace(sec: Section, data: bytes) -> SectionTrace:
-    from ..checksums import crc32
-
     head = data[sec.offset : sec.offset + SECTION_HEADER_BYTES]
     stored = data[sec.offset + SECTION_HEADER_BYTES : sec.offset + SECTION_HEADER_BYTES + sec.stored_size]
     trace = SectionTrace(
