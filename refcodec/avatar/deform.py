@@ -334,7 +334,8 @@ def canonical_anchors(avatar: Avatar) -> np.ndarray:
     d = avatar.deformation
     if d is None:
         return avatar.gaussians.positions
-    return bind(avatar, deform_mesh(d, np.zeros(d.morphs.count, F32))).positions
+    zeros = {name: np.zeros(dims, F32) for name, dims in avatar.layout}  # every stream parameter 0 (a coefficient bias still applies)
+    return bind(avatar, deform_mesh(d, morph_weights(avatar, zeros))).positions
 
 
 def _with_offset_corrections(avatar: Avatar, groups: dict[str, np.ndarray]) -> Avatar:

@@ -29,13 +29,14 @@ Correction = Callable[[Gaussians, dict[str, np.ndarray]], Gaussians]
 
 
 def offset_mlp_correction(avatar: Avatar, descriptor, mlp) -> Correction:
-    """The per-frame correction of an offset MLP (SPEC 12.3, R-77, R-78) for :class:`Renderer`.
-
-    The canonical anchors are the Gaussians placed on the undeformed mesh (the neutral frame).
+    """The per-frame correction of an offset MLP (SPEC 12.3, R-77, R-78) for :class:`Renderer`,
+    for an MLP kept outside the avatar. An avatar whose ``offset_mlp`` is set (as decoded from an
+    OMLP section) needs none: :func:`~refcodec.avatar.deform.animate` applies it.
     """
+    from ..avatar.deform import canonical_anchors
     from ..avatar.offset_mlp import apply_offset_mlp
 
-    canonical = animate(avatar, None).positions
+    canonical = canonical_anchors(avatar)
 
     def correct(gaussians: Gaussians, groups: dict[str, np.ndarray]) -> Gaussians:
         return apply_offset_mlp(descriptor, mlp, canonical, groups, gaussians)
@@ -95,6 +96,8 @@ class Renderer:
         self.avatar = avatar
         self.backend = pick_backend(backend)
         self.camera = camera if camera is not None else Camera.from_defaults(avatar.render)
+        if correction is not None and avatar.offset_mlp is not None:
+            raise RenderError("correction", "the avatar carries its own offset MLP (SPEC 12.3); a correction would apply it twice")
         self.correction = correction
         self.dims = sum(d for _, d in avatar.layout)
         if threads is not None:
