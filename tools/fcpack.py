@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from refcodec.avatar.model import Avatar
+from refcodec.avatar.loading import load_avatar
 from refcodec.errors import FcError
 from refcodec.fca import PackConfig, decode_avatar, encode_avatar
 from refcodec.fca.inspect import summarize_container, trace_container
@@ -36,22 +36,6 @@ examples:
 
 {EXIT_CODES_HELP}
 """
-
-
-def load_avatar(path: Path) -> Avatar:
-    """An Avatar from a LAM zip, a 3DGS PLY or a .fca (told apart by content)."""
-    data = path.read_bytes()
-    if data[:4] == b"FCA1":
-        return decode_avatar(data)
-    if data[:2] == b"PK":
-        from refcodec.avatar.lam import load_lam_zip
-
-        return load_lam_zip(path)
-    if data[:3] == b"ply":
-        from refcodec.avatar.ply import read_ply
-
-        return read_ply(data)
-    raise ValueError(f"{path}: not a .fca, a zip or a PLY file")
 
 
 def _config(args: argparse.Namespace) -> PackConfig:

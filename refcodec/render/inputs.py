@@ -9,28 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..avatar.loading import load_avatar
 from ..avatar.model import Avatar
 from ..errors import E_LAYOUT_MISMATCH
 
 TRACK_SUFFIXES = (".json", ".npz", ".csv", ".npy")
 
-
-def load_avatar(path: str | Path, data: bytes | None = None) -> Avatar:
-    """An avatar from a ``.fca`` container, a LAM ``.zip`` or a 3DGS ``.ply`` (by extension)."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".zip":
-        from ..avatar.lam import load_lam_zip
-
-        return load_lam_zip(path)
-    blob = path.read_bytes() if data is None else data
-    if suffix == ".ply":
-        from ..avatar.ply import read_ply
-
-        return read_ply(blob)
-    from ..fca import read_fca
-
-    return read_fca(blob)
+__all__ = ["TRACK_SUFFIXES", "Frames", "fcs_frames", "load_avatar", "track_frames"]
 
 
 @dataclass
