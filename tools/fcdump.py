@@ -46,21 +46,28 @@ def print_trace(trace: FileTrace, max_units: int | None, out=None) -> None:
     """Human-readable trace in trace_headers style."""
     out = out or sys.stdout
     width = 44
-    file_entries = {e.bit_offset: e for e in trace.file_entries}
+    framing = iter(trace.file_entries)  # fcs_signature, then unit_size[i] before unit i (SPEC 5.5)
+    pending = next(framing, None)
 
     def line(e):
         bits = e.bits if len(e.bits) <= 40 else e.bits[:37] + "..."
         out.write(f"{e.bit_offset:>10}  {e.name:<{width}} {bits:>40} = {_value_text(e.value)}\n")
 
-    if 0 in file_entries:
-        line(file_entries[0])
-    for ut in trace.units[: max_units if max_units is not None else None]:
-        size_entry = next((e for e in trace.file_entries if e.name == f"unit_size[{ut.index}]"), None)
+    if pending is not None and pending.name == "fcs_signature":
+        line(pending)
+        pending = next(framing, None)
+    shown = trace.units[: max_units if max_units is not None else None]
+    for ut in shown:
         out.write(f"[unit {ut.index}: {ut.kind}, {ut.size} bytes at byte {ut.byte_offset}]\n")
-        if size_entry:
-            line(size_entry)
+        while pending is not None and pending.bit_offset < 8 * ut.byte_offset:
+            line(pending)
+            pending = next(framing, None)
         for e in ut.entries:
             line(e)
+    if len(shown) == len(trace.units):  # a unit_size that was read but rejected
+        while pending is not None:
+            line(pending)
+            pending = next(framing, None)
     if trace.error is not None:
         err = trace.error
         out.write(f"ERROR {err.error_class} in {err.field or '?'} at byte {err.byte_offset} (bit {err.bit_offset}): {err.message}\n")
