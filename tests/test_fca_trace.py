@@ -212,3 +212,23 @@ def test_the_error_names_and_locates_the_traced_element(kind, name, bad):
     assert trace.error.field == e.name and trace.error.byte_offset == e.file_offset
     last = trace.sections[sec.index].payload_elements[-1]
     assert last.name == e.name and last.value == bad
+
+
+def test_a_rejected_element_ends_the_trace_where_the_error_points():
+    """For every invalid vector rejected by a value check, the trace ends with the element the error
+    names, at the error's position (SPEC 4.1: file offset, or section + payload offset when compressed)."""
+    checked = 0
+    for path in sorted(VECTORS[0].parent.glob("n_*.fca")):
+        trace = trace_container(path.read_bytes())
+        err = trace.error
+        assert err is not None, path.name
+        elements = trace.header + [e for s in trace.sections for e in s.elements]  # in parse order
+        if not elements or err.field != elements[-1].name:
+            continue  # a framing, order or completeness error: not about one element's value
+        last = elements[-1]
+        checked += 1
+        if last.file_offset is not None:
+            assert err.byte_offset == last.file_offset, path.name
+        elif getattr(err, "payload_bit_offset", None) is not None:
+            assert (err.section_index, err.payload_bit_offset) == (last.section, 8 * last.offset), path.name
+    assert checked >= 40

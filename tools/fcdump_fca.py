@@ -70,6 +70,8 @@ def print_container_trace(trace: ContainerTrace, out=None) -> None:
             f"  {s.index:>3} {_opt(s.type):<5} {crit:<4} {_opt(s.compression):<5} {_opt(s.stored_size):>9} {_opt(s.raw_size):>9} "
             f"{s.file_offset:>9}  {_crc_text(s.crc_ok)} {_opt(s.crc, '#010x')}{note}\n"
         )
+    if trace.sections:
+        out.write("positions: absolute file bytes; s<i>+<n> = byte n of section i's decompressed Zstandard payload (SPEC 4.1)\n")
     for s in trace.sections:
         named = f" ({', '.join(s.attributes)})" if s.attributes else ""
         out.write(f"[section {s.index}: {_opt(s.type)}{named}, {_opt(s.raw_size)} raw bytes, {_opt(s.compression)}]\n")
