@@ -185,6 +185,10 @@ class Traced(Subconstruct):
         trace = _params(context).get(TRACE)
         if trace is None:
             return self.subcon._parsereport(stream, context, path)
+        return self._record(trace, stream, context, path)
+
+    def _record(self, trace: list, stream, context, path):
+        """Parse the element and append its TracedElement to ``trace``."""
         start = stream_tell(stream, path)
         value = self.subcon._parsereport(stream, context, path)
         end = stream_tell(stream, path)
