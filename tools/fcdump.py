@@ -18,7 +18,9 @@ DESCRIPTION = """\
 Print every syntax element of a .fcs parameter stream (its absolute bit offset, its name
 with subscripts ([group][dimension]), its raw bits and its value) or of a .fca avatar
 container (header; section table with type, critical flag, compression, stored/raw bytes and
-CRC verdict; every element of every section with its byte offset; attribute statistics).
+CRC verdict; every element of every section with its byte offset, written s<i>+<n> for byte n
+of section i's decompressed payload when the section is Zstandard-compressed; attribute
+statistics). Every element is recorded by the parser as it reads it.
 On malformed input, everything up to the error is printed, then the error class, the field
 and its offset.
 """
@@ -30,7 +32,7 @@ examples:
   fcdump talk.fcs --json          the trace as JSON (one object per element)
   fcdump talk.fcs --max-units 3   only the first three units
   fcdump head.fca                 container: header, sections, elements, attribute statistics
-  fcdump head.fca --summary       container sizes by section and bytes per Gaussian
+  fcdump head.fca --summary       container: one row per section (attributes, sizes, CRC), bytes per Gaussian
 
 {EXIT_CODES_HELP}
 """

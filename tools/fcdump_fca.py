@@ -109,6 +109,8 @@ def print_container_summary(summary: dict, out=None) -> None:
         out.write(f"  {kind:<5} x{s['sections']:<3} stored {s['stored_bytes']:>10} B  raw {s['raw_bytes']:>10} B\n")
     if summary["attribute_bytes_per_gaussian"] is not None:
         out.write(f"Gaussian attributes (ATTR): {summary['attribute_bytes_per_gaussian']:.3f} bytes per Gaussian\n")
+    if summary["latent_bytes_per_gaussian"] is not None:
+        out.write(f"latent-coded attributes (LATN): {summary['latent_bytes_per_gaussian']:.3f} bytes per Gaussian\n")
     if summary["error"]:
         e = summary["error"]
         out.write(f"ERROR {e['error_class']} in {e['field']} at byte {e['byte_offset']} (bit {e['bit_offset']}): {e['message']}\n")

@@ -255,13 +255,15 @@ def summarize_container(trace: ContainerTrace) -> dict:
         entry["raw_bytes"] += s.raw_size or 0
     gaussians = trace.sections[0].value("gaussian_count") if trace.sections else None
     attr_bytes = sum(a["stored_bytes"] + SECTION_HEADER_BYTES for a in trace.attribute_stats)
+    latent_bytes = sum((s.stored_size or 0) + SECTION_HEADER_BYTES for s in trace.sections if s.type == "LATN")
     return {
         "file_bytes": trace.file_size,
         "sections": len(trace.sections),
         "section_table": section_rows(trace),
         "by_type": by_type,
         "gaussians": gaussians,
-        "attribute_bytes_per_gaussian": attr_bytes / gaussians if gaussians else None,
+        "attribute_bytes_per_gaussian": attr_bytes / gaussians if gaussians and trace.attribute_stats else None,
+        "latent_bytes_per_gaussian": latent_bytes / gaussians if gaussians and latent_bytes and trace.error is None else None,
         "attributes": trace.attribute_stats,
         "ok": trace.error is None,
         "error": None if trace.error is None else trace.error.to_dict(),
