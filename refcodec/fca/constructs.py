@@ -183,9 +183,9 @@ class Traced(Subconstruct):
 
     def _parse(self, stream, context, path):
         trace = _params(context).get(TRACE)
-        if trace is None:
-            return self.subcon._parsereport(stream, context, path)
-        return self._record(trace, stream, context, path)
+        if trace is not None:
+            return self._record(trace, stream, context, path)
+        return self.subcon._parsereport(stream, context, path)
 
     def _record(self, trace: list, stream, context, path):
         """Parse the element and append its TracedElement to ``trace``."""
