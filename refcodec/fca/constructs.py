@@ -92,15 +92,19 @@ def _params(context: Any) -> dict:
     return context.get("_params") or {}
 
 
-def field_name(context: Any, field: str) -> str:
-    """``field`` prefixed with the structure's name (``section[2]:DEFM.morph_name[0]``), as errors and traces name it."""
-    where = _params(context).get(WHERE, "")
-    return f"{where}.{field}" if where else field
-
-
 def fail(error: type[FcError], message: str, field: str, context: Any, pos: int) -> FcError:
     """An error of class ``error`` for ``field`` at stream position ``pos`` of the structure."""
-    return error(message, field=field_name(context, field), bit_offset=8 * (_params(context).get(BASE, 0) + pos))
+    params = _params(context)
+    where = params.get(WHERE, "")
+    base = params.get(BASE, 0)
+    name = f"{where}.{field}" if where else field
+    return error(message, field=name, bit_offset=8 * (base + pos))
+
+
+def field_name(context: Any, field: str) -> str:
+    """``field`` prefixed with the structure's name (``section[2]:DEFM.morph_name[0]``), as :func:`fail` names it."""
+    where = _params(context).get(WHERE, "")
+    return f"{where}.{field}" if where else field
 
 
 class Checked(Subconstruct):

@@ -138,7 +138,7 @@ def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContain
             field="fca_signature" if len(data) < 4 else "header_crc",
             bit_offset=8 * len(data),
         )
-    header = parse_payload(syntax.FILE_HEADER, data[: syntax.FILE_HEADER_BYTES], 0, "file_header", trace)
+    header = parse_payload(syntax.FILE_HEADER, data[: syntax.FILE_HEADER_BYTES], 0, "file_header", trace=trace)
     if header.header_crc != crc32(data[:12]):  # SPEC 11.2, R-52
         raise E_CRC(f"stored 0x{header.header_crc:08x}, computed 0x{crc32(data[:12]):08x}", field="file_header.header_crc", bit_offset=8 * 12)
     level = container_levels()[header.level_idc]
@@ -154,7 +154,7 @@ def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContain
                 f"section {index} of {header.section_count} has no complete header", field=f"{where}.section_type", bit_offset=8 * len(data)
             )
         head_bytes = data[pos : pos + syntax.SECTION_HEADER_BYTES]
-        head = parse_payload(syntax.SECTION_HEADER, head_bytes, pos, where, trace, level=level)
+        head = parse_payload(syntax.SECTION_HEADER, head_bytes, pos, where, trace=trace, level=level)
         body_at = pos + syntax.SECTION_HEADER_BYTES
         if head.stored_size > len(data) - body_at:  # SPEC 11.2, R-53: checked before anything is read
             raise E_TRUNCATED(
@@ -203,7 +203,7 @@ def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContain
         if known and parse_sections:
             label = f"{where}:{sec.name}"
             base = body_at if head.compression == COMPRESSION_NONE else body_at  # offsets inside zstd output are reported from the payload start
-            sec.payload = parse_payload(PAYLOAD_SYNTAX[head.section_type], sec.raw, base, label, trace, **params)
+            sec.payload = parse_payload(PAYLOAD_SYNTAX[head.section_type], sec.raw, base, label, trace=trace, **params)
             _update_params(params, head.section_type, sec.payload)
         if parse_sections and sec.type in (b"ATTR", b"LATN"):
             _check_attribute_once(out.sections, sec)
