@@ -72,12 +72,10 @@ CONTAINER_UNREACHABLE: dict[str, str] = {
     r"except ConstructError as exc:  # every value check": "container.py parse_payload guard: every check raises an FcError "
     "and these declarations raise only StreamError (short input) of construct's own errors",
     r"def _sizeof\(self": "constructs.py: construct's sizeof API, used neither by parsing nor by building",
-    r"raise TypeError\(f\"cannot trace": "constructs.py _instrument: a guard for construct types the declarations do not use",
 }
 #: Branch lines whose other arm no input of read_container(data) can take.
 CONTAINER_ARMS: dict[str, str] = {
     r"^    if parse_sections:$": "container.py: parse_sections=False is a tool option (fcdump framing mode), not part of read_container(data)",
-    r"^    if isinstance\(con, Struct\):$": "constructs.py _instrument: the other arm is the TypeError guard for unknown construct types",
 }
 #: Reading branches left uncovered on purpose (no vector until SPEC and refcodec agree).
 CONTAINER_OPEN = {
@@ -91,6 +89,7 @@ CONTAINER_NOT_ON_PATH = {
     r"def _record\(self": "constructs.py Traced._record: records fcdump's trace (read_container(data, trace=...))",
     r"^\s+if trace is not None:$": "constructs.py Traced._parse: hands over to _record when fcdump asks for a trace",
     r"def _fill\(": "constructs.py: the syntax path of a traced element (fcdump's trace)",
+    r"def field_name\(": "constructs.py: the full name of a traced element (fcdump's trace)",
 }
 
 

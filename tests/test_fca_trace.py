@@ -232,3 +232,25 @@ def test_a_rejected_element_ends_the_trace_where_the_error_points():
         elif getattr(err, "payload_bit_offset", None) is not None:
             assert (err.section_index, err.payload_bit_offset) == (last.section, 8 * last.offset), path.name
     assert checked >= 40
+
+
+def _read(data: bytes):
+    from refcodec.errors import FcError
+    from refcodec.fca.container import read_container
+    from refcodec.fca.dump import canonical_dump
+
+    try:
+        return canonical_dump(read_container(data))
+    except FcError as err:
+        return err.to_dict()
+
+
+def test_the_instrumented_declarations_read_what_the_plain_ones_read(monkeypatch):
+    """Wrapping the declarations in Traced changes nothing: every container vector gives the same
+    canonical dump, or the same error class, field and offset, when parsed with the plain declarations."""
+    from refcodec.fca import container
+
+    paths = sorted(VECTORS[0].parent.glob("*.fca"))
+    instrumented = [_read(p.read_bytes()) for p in paths]
+    monkeypatch.setattr(container, "traced", lambda declaration: declaration)
+    assert [_read(p.read_bytes()) for p in paths] == instrumented

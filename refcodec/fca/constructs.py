@@ -11,6 +11,7 @@ the element while it is parsed (as :class:`refcodec.bitio.BitReader` does for st
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -19,10 +20,8 @@ from typing import Any
 import numpy as np
 from construct import (
     Array,
-    Bytes,
     Computed,
     Construct,
-    FormatField,
     IfThenElse,
     ListContainer,
     Pass,
@@ -228,30 +227,33 @@ def traced(declaration: Construct) -> Construct:
     """A copy of ``declaration`` with every stored element (and derived value) wrapped in
     :class:`Traced`; parsing it is parsing ``declaration``, plus the trace when asked for.
 
-    Raises TypeError for a construct type it does not know, so a new kind of element can
-    never go untraced.
+    Structures, conditions and wrappers (``Renamed``, arrays, :class:`Checked`, any other
+    ``Subconstruct``) are copied with their contents instrumented; every other construct is a
+    stored element (an integer, float, byte string or byte-plane array) and gets traced whole.
     """
     return _instrument(declaration, ())
 
 
 def _instrument(con: Construct, template: tuple[PathStep, ...]) -> Construct:
-    if isinstance(con, FormatField | Bytes | Planes | F32Array | F16Array):
-        return Traced(con, template)
     if isinstance(con, Computed):
         return Traced(con, template, derived=True)
-    if isinstance(con, Renamed):
-        return Renamed(_instrument(con.subcon, (*template, (con.name, False))), newname=con.name, newdocs=con.docs, newparsed=con.parsed)
-    if isinstance(con, Checked):
-        return Checked(_instrument(con.subcon, template), con.check)
-    if isinstance(con, IndexedArray) and template:
-        return IndexedArray(con.count, _instrument(con.subcon, (*template[:-1], (template[-1][0], True))))
-    if isinstance(con, IfThenElse):
-        return IfThenElse(con.condfunc, _instrument(con.thensubcon, template), _instrument(con.elsesubcon, template))
     if con is Pass:
         return con
     if isinstance(con, Struct):
         return Struct(*(_instrument(sub, template) for sub in con.subcons))
-    raise TypeError(f"cannot trace {con!r} at {_fill(template, [])}")
+    if isinstance(con, IfThenElse):
+        new = copy.copy(con)
+        new.thensubcon, new.elsesubcon = _instrument(con.thensubcon, template), _instrument(con.elsesubcon, template)
+        return new
+    if isinstance(con, Subconstruct):
+        if isinstance(con, Renamed):  # names the next step of the syntax path
+            template = (*template, (con.name, False))
+        elif isinstance(con, Array) and template:  # its items take a subscript
+            template = (*template[:-1], (template[-1][0], True))
+        new = copy.copy(con)
+        new.subcon = _instrument(con.subcon, template)
+        return new
+    return Traced(con, template)
 
 
 class Planes(Construct):
