@@ -67,7 +67,7 @@ def components(data: bytes) -> dict:
     for s in trace.sections:
         key = s.type
         if s.type == "ATTR":
-            attr_id = next(e.value for e in s.elements if e.name == "attribute_id")
+            attr_id = s.value("attribute_id")
             key = f"ATTR:{['positions', 'sh_dc', 'log_scales', 'rotations', 'opacity_logits', 'sh_rest'][attr_id]}"
         parts[key] = parts.get(key, 0) + s.stored_size + SECTION_HEADER_BYTES
     return parts

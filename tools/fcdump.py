@@ -18,7 +18,9 @@ DESCRIPTION = """\
 Print every syntax element of a .fcs parameter stream (its absolute bit offset, its name
 with subscripts ([group][dimension]), its raw bits and its value) or of a .fca avatar
 container (header; section table with type, critical flag, compression, stored/raw bytes and
-CRC verdict; every element of every section with its byte offset; attribute statistics).
+CRC verdict; every element of every section with its byte offset, written s<i>+<n> for byte n
+of section i's decompressed payload when the section is Zstandard-compressed; attribute
+statistics). Every element is recorded by the parser as it reads it.
 On malformed input, everything up to the error is printed, then the error class, the field
 and its offset.
 """
@@ -30,7 +32,7 @@ examples:
   fcdump talk.fcs --json          the trace as JSON (one object per element)
   fcdump talk.fcs --max-units 3   only the first three units
   fcdump head.fca                 container: header, sections, elements, attribute statistics
-  fcdump head.fca --summary       container sizes by section and bytes per Gaussian
+  fcdump head.fca --summary       container: one row per section (attributes, sizes, CRC), bytes per Gaussian
 
 {EXIT_CODES_HELP}
 """
@@ -46,21 +48,28 @@ def print_trace(trace: FileTrace, max_units: int | None, out=None) -> None:
     """Human-readable trace in trace_headers style."""
     out = out or sys.stdout
     width = 44
-    file_entries = {e.bit_offset: e for e in trace.file_entries}
+    framing = iter(trace.file_entries)  # fcs_signature, then unit_size[i] before unit i (SPEC 5.5)
+    pending = next(framing, None)
 
     def line(e):
         bits = e.bits if len(e.bits) <= 40 else e.bits[:37] + "..."
         out.write(f"{e.bit_offset:>10}  {e.name:<{width}} {bits:>40} = {_value_text(e.value)}\n")
 
-    if 0 in file_entries:
-        line(file_entries[0])
-    for ut in trace.units[: max_units if max_units is not None else None]:
-        size_entry = next((e for e in trace.file_entries if e.name == f"unit_size[{ut.index}]"), None)
+    if pending is not None and pending.name == "fcs_signature":
+        line(pending)
+        pending = next(framing, None)
+    shown = trace.units[: max_units if max_units is not None else None]
+    for ut in shown:
         out.write(f"[unit {ut.index}: {ut.kind}, {ut.size} bytes at byte {ut.byte_offset}]\n")
-        if size_entry:
-            line(size_entry)
+        while pending is not None and pending.bit_offset < 8 * ut.byte_offset:
+            line(pending)
+            pending = next(framing, None)
         for e in ut.entries:
             line(e)
+    if len(shown) == len(trace.units):  # a unit_size that was read but rejected
+        while pending is not None:
+            line(pending)
+            pending = next(framing, None)
     if trace.error is not None:
         err = trace.error
         out.write(f"ERROR {err.error_class} in {err.field or '?'} at byte {err.byte_offset} (bit {err.bit_offset}): {err.message}\n")

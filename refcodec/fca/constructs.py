@@ -4,16 +4,36 @@ Every container structure is declared once, as a construct ``Struct`` in
 :mod:`refcodec.fca.syntax`; parsing and building use the same declaration. The pieces here add
 what construct lacks: numpy arrays stored as byte planes (SPEC 11.1.2), value checks that raise
 the spec's error classes with the field name (subscripts included) and byte offset, and the
-mapping of construct's own stream errors to ``E_TRUNCATED``.
+mapping of construct's own stream errors to ``E_TRUNCATED``, and the trace ``fcdump`` shows:
+:func:`traced` wraps every stored element of a declaration in :class:`Traced`, which records
+the element while it is parsed (as :class:`refcodec.bitio.BitReader` does for streams).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
-from construct import Array, Construct, ListContainer, Subconstruct, evaluate, stream_read, stream_tell, stream_write
+from construct import (
+    Array,
+    Computed,
+    Construct,
+    IfThenElse,
+    ListContainer,
+    Pass,
+    Renamed,
+    Struct,
+    Subconstruct,
+    evaluate,
+    stream_read,
+    stream_seek,
+    stream_tell,
+    stream_write,
+)
 
 from ..errors import FcError
 
@@ -21,6 +41,10 @@ from ..errors import FcError
 BASE = "_fca_base"
 #: Context parameter holding the structure's name for error messages (e.g. "section[2]:DEFM").
 WHERE = "_fca_where"
+#: Context parameter holding the list :class:`Traced` appends a :class:`TracedElement` to (None: no trace).
+TRACE = "_fca_trace"
+#: Raw bytes a trace keeps of one element (its first bytes); the size is always recorded.
+RAW_KEEP = 64
 
 
 def subscripts(context: Any) -> str:
@@ -76,6 +100,12 @@ def fail(error: type[FcError], message: str, field: str, context: Any, pos: int)
     return error(message, field=name, bit_offset=8 * (base + pos))
 
 
+def field_name(context: Any, field: str) -> str:
+    """``field`` prefixed with the structure's name (``section[2]:DEFM.morph_name[0]``), as :func:`fail` names it."""
+    where = _params(context).get(WHERE, "")
+    return f"{where}.{field}" if where else field
+
+
 class Checked(Subconstruct):
     """A field whose parsed (and built) value must satisfy ``check(value, context)``.
 
@@ -104,6 +134,126 @@ class Checked(Subconstruct):
         pos = stream_tell(stream, path)
         self._verify(obj, context, pos, path)
         return self.subcon._build(obj, stream, context, path)
+
+
+@dataclass(frozen=True)
+class TracedElement:
+    """One syntax element as the parser read it (SPEC 11.1.1), recorded by :class:`Traced`.
+
+    ``start`` and ``size`` are byte positions in the bytes being parsed: the file header, a
+    section header, or a section's (decompressed) payload, whose first byte is reported at the
+    absolute file offset ``base`` (``BASE``). ``raw`` keeps the first :data:`RAW_KEEP` bytes.
+    A ``derived`` entry is a value computed from earlier elements (SPEC 12.1's MLP input and
+    output sizes): it occupies no bytes and is not part of the bitstream.
+    """
+
+    where: str
+    base: int
+    name: str
+    path: str
+    leaf: Construct
+    start: int
+    size: int
+    raw: bytes
+    value: Any
+    derived: bool = False
+
+
+#: One step of a syntax path: an element or sub-structure name, and whether it is an array (takes a subscript).
+PathStep = tuple[str, bool]
+
+
+def _fill(template: tuple[PathStep, ...], indices: list[int]) -> str:
+    """``morphs[0].morph_deltas.q_bits`` from the static steps and the indices being parsed."""
+    parts, it = [], iter(indices)
+    for name, is_array in template:
+        parts.append(f"{name}[{next(it, '?')}]" if is_array else name)
+    return ".".join(parts)
+
+
+class Traced(Subconstruct):
+    """A stored element that, while parsed with the ``TRACE`` parameter set, appends a
+    :class:`TracedElement` for itself: where it starts, its size, raw bytes and value.
+
+    It records before any enclosing :class:`Checked` verifies the value, so a trace that stops
+    at an error still shows the offending element. Building and sizing pass straight through.
+    """
+
+    def __init__(self, subcon: Construct, template: tuple[PathStep, ...], derived: bool = False):
+        super().__init__(subcon)
+        self.template = template
+        self.derived = derived
+
+    def _parse(self, stream, context, path):
+        trace = _params(context).get(TRACE)
+        if trace is not None:
+            return self._record(trace, stream, context, path)
+        return self.subcon._parsereport(stream, context, path)
+
+    def _record(self, trace: list, stream, context, path):
+        """Parse the element and append its TracedElement to ``trace``."""
+        start = stream_tell(stream, path)
+        value = self.subcon._parsereport(stream, context, path)
+        end = stream_tell(stream, path)
+        stream_seek(stream, start, 0, path)
+        raw = stream_read(stream, min(end - start, RAW_KEEP), path)
+        stream_seek(stream, end, 0, path)
+        params = _params(context)
+        trace.append(
+            TracedElement(
+                where=params.get(WHERE, ""),
+                base=params.get(BASE, 0),
+                name=field_name(context, f"{self.template[-1][0]}{subscripts(context)}"),
+                path=_fill(self.template, _index_stack(context)),
+                leaf=self.subcon,
+                start=start,
+                size=end - start,
+                raw=raw,
+                value=value,
+                derived=self.derived,
+            )
+        )
+        return value
+
+    def _build(self, obj, stream, context, path):
+        return self.subcon._build(obj, stream, context, path)
+
+    def _sizeof(self, context, path):
+        return self.subcon._sizeof(context, path)
+
+
+@cache
+def traced(declaration: Construct) -> Construct:
+    """A copy of ``declaration`` with every stored element (and derived value) wrapped in
+    :class:`Traced`; parsing it is parsing ``declaration``, plus the trace when asked for.
+
+    Structures, conditions and wrappers (``Renamed``, arrays, :class:`Checked`, any other
+    ``Subconstruct``) are copied with their contents instrumented; every other construct is a
+    stored element (an integer, float, byte string or byte-plane array) and gets traced whole.
+    """
+    return _instrument(declaration, ())
+
+
+def _instrument(con: Construct, template: tuple[PathStep, ...]) -> Construct:
+    if isinstance(con, Computed):
+        return Traced(con, template, derived=True)
+    if con is Pass:
+        return con
+    if isinstance(con, Struct):
+        return Struct(*(_instrument(sub, template) for sub in con.subcons))
+    if isinstance(con, IfThenElse):
+        new = copy.copy(con)
+        new.thensubcon, new.elsesubcon = _instrument(con.thensubcon, template), _instrument(con.elsesubcon, template)
+        return new
+    if isinstance(con, Subconstruct):
+        if isinstance(con, Renamed):  # names the next step of the syntax path
+            template = (*template, (con.name, False))
+        elif isinstance(con, Array) and template:  # its items take a subscript
+            template = (*template[:-1], (template[-1][0], True))
+        new = copy.copy(con)
+        new.subcon = _instrument(con.subcon, template)
+        return new
+    return Traced(con, template)
 
 
 class Planes(Construct):

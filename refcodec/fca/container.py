@@ -18,7 +18,7 @@ from ..errors import E_CRC, E_LEVEL, E_SECTION, E_TRUNCATED, E_UNIT_SIZE, E_VALU
 from ..spec_tables import ContainerLevel, attributes, container_levels, referenced_models, section_types
 from . import syntax
 from .compression import COMPRESSION_NONE, COMPRESSION_ZSTD, compress, decompress
-from .constructs import BASE, WHERE
+from .constructs import BASE, TRACE, WHERE, traced
 
 PAYLOAD_SYNTAX = {
     b"META": syntax.META,
@@ -73,14 +73,15 @@ class ParsedContainer:
         return [s for s in self.sections if s.type == kind]
 
 
-def parse_payload(struct, raw: bytes, base: int, where: str, **params) -> Container:
+def parse_payload(struct, raw: bytes, base: int, where: str, trace: list | None = None, **params) -> Container:
     """Parse a whole payload with ``struct``; errors carry ``where``, the field and the offset.
 
-    ``base`` is the absolute byte offset reported for payload byte 0.
+    ``base`` is the absolute byte offset reported for payload byte 0. When ``trace`` is a list,
+    every element is appended to it as it is parsed (a TracedElement; see ``fcdump``).
     """
     stream = io.BytesIO(raw)
     try:
-        value = struct.parse_stream(stream, **params, **{BASE: base, WHERE: where})
+        value = traced(struct).parse_stream(stream, **params, **{BASE: base, WHERE: where, TRACE: trace})
     except StreamError as exc:
         field_name = exc.path.split("->")[-1].strip() if exc.path else ""
         raise E_TRUNCATED(
@@ -120,14 +121,15 @@ def _check_order(sections: list[Section], sec: Section, registry: dict) -> None:
         raise E_SECTION(f"{sec.name} repeats or conflicts with {same_rank[0].name}", field=f"{where}.section_type", bit_offset=8 * sec.offset)
 
 
-def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContainer | None = None) -> ParsedContainer:
+def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContainer | None = None, trace: list | None = None) -> ParsedContainer:
     """Check the framing of a ``.fca`` file and parse its known sections (SPEC 11.2, 11.3).
 
     Raises an FcError subclass, with its field and byte offset, for any malformed input.
     Unknown ancillary sections are kept with ``skipped=True``; unknown critical ones raise
     E_SECTION. Section payloads that need earlier sections (BIND, ATTR) see them through the
     parameters ``meta`` and ``defm``. When ``sink`` is given it is filled as reading goes, so a
-    caller (``fcdump``) keeps everything read before an error.
+    caller (``fcdump``) keeps everything read before an error; ``trace`` likewise receives
+    every syntax element as it is parsed.
     """
     data = bytes(data)
     if len(data) < syntax.FILE_HEADER_BYTES:
@@ -136,7 +138,7 @@ def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContain
             field="fca_signature" if len(data) < 4 else "header_crc",
             bit_offset=8 * len(data),
         )
-    header = parse_payload(syntax.FILE_HEADER, data[: syntax.FILE_HEADER_BYTES], 0, "file_header")
+    header = parse_payload(syntax.FILE_HEADER, data[: syntax.FILE_HEADER_BYTES], 0, "file_header", trace=trace)
     if header.header_crc != crc32(data[:12]):  # SPEC 11.2, R-52
         raise E_CRC(f"stored 0x{header.header_crc:08x}, computed 0x{crc32(data[:12]):08x}", field="file_header.header_crc", bit_offset=8 * 12)
     level = container_levels()[header.level_idc]
@@ -152,7 +154,7 @@ def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContain
                 f"section {index} of {header.section_count} has no complete header", field=f"{where}.section_type", bit_offset=8 * len(data)
             )
         head_bytes = data[pos : pos + syntax.SECTION_HEADER_BYTES]
-        head = parse_payload(syntax.SECTION_HEADER, head_bytes, pos, where, level=level)
+        head = parse_payload(syntax.SECTION_HEADER, head_bytes, pos, where, trace=trace, level=level)
         body_at = pos + syntax.SECTION_HEADER_BYTES
         if head.stored_size > len(data) - body_at:  # SPEC 11.2, R-53: checked before anything is read
             raise E_TRUNCATED(
@@ -201,7 +203,7 @@ def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContain
         if known and parse_sections:
             label = f"{where}:{sec.name}"
             base = body_at if head.compression == COMPRESSION_NONE else body_at  # offsets inside zstd output are reported from the payload start
-            sec.payload = parse_payload(PAYLOAD_SYNTAX[head.section_type], sec.raw, base, label, **params)
+            sec.payload = parse_payload(PAYLOAD_SYNTAX[head.section_type], sec.raw, base, label, trace=trace, **params)
             _update_params(params, head.section_type, sec.payload)
         if parse_sections and sec.type in (b"ATTR", b"LATN"):
             _check_attribute_once(out.sections, sec)

@@ -13,7 +13,7 @@ from ..bitio import TraceEntry
 from ..errors import FcError
 from ..spec_tables import levels, max_unit_bytes_any_level, semantic_name
 from .layout import SequenceHeader
-from .storage import FCS_SIGNATURE, iter_units
+from .storage import iter_units
 from .syntax import FrameUnit, ReservedUnit, read_unit
 
 
@@ -39,10 +39,6 @@ class FileTrace:
     error: FcError | None = None
 
 
-def _byte_entry(byte_offset: int, name: str, descriptor: str, raw: bytes, value: object) -> TraceEntry:
-    return TraceEntry(byte_offset * 8, name, descriptor, "".join(f"{b:08b}" for b in raw), value)
-
-
 def trace_file(data: bytes) -> FileTrace:
     """Parse ``data`` in strict mode, recording every syntax element.
 
@@ -52,13 +48,10 @@ def trace_file(data: bytes) -> FileTrace:
     units: list[UnitTrace] = []
     result = FileTrace(file_entries, units, None, len(data))
     header: SequenceHeader | None = None
-    if data[:4] == FCS_SIGNATURE:
-        file_entries.append(_byte_entry(0, "fcs_signature", "b(4)", data[:4], data[:4].decode("ascii")))
     limit = [max_unit_bytes_any_level()]
     try:
-        for stored in iter_units(data, lambda: limit[0]):
-            file_entries.append(_byte_entry(stored.size_offset, f"unit_size[{stored.index}]", "leb128()",
-                                            data[stored.size_offset : stored.byte_offset], len(stored.data)))
+        # the storage framing (fcs_signature, unit_size[i]) is traced by the reader that parses it
+        for stored in iter_units(data, lambda: limit[0], trace=file_entries):
             ut = UnitTrace(stored.index, stored.byte_offset, len(stored.data), "error")
             units.append(ut)
             unit = read_unit(stored.data, header, stored.byte_offset * 8, ut.entries)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from ..bitio import TraceEntry
 from ..errors import E_LEVEL, E_SIGNATURE, E_TRUNCATED, E_VALUE
 from ..leb128 import read_leb128, write_leb128
 
@@ -22,20 +23,30 @@ class StoredUnit:
     data: bytes
 
 
-def iter_units(data: bytes, max_unit_bytes=None) -> Iterator[StoredUnit]:
+def _byte_entry(byte_offset: int, name: str, descriptor: str, raw: bytes, value: object) -> TraceEntry:
+    return TraceEntry(8 * byte_offset, name, descriptor, "".join(f"{b:08b}" for b in raw), value)
+
+
+def iter_units(data: bytes, max_unit_bytes=None, trace: list[TraceEntry] | None = None) -> Iterator[StoredUnit]:
     """Split a ``.fcs`` file into units (SPEC 5.5, R-20, R-21).
 
     ``max_unit_bytes`` is a callable returning the current limit (the active level's), so
-    that every declared size is checked before the unit is sliced out.
+    that every declared size is checked before the unit is sliced out. When ``trace`` is a
+    list, ``fcs_signature`` and every ``unit_size[i]`` are appended to it as they are read
+    (before their checks, so a trace that stops at an error shows the offending value).
     """
     if len(data) < len(FCS_SIGNATURE):
         raise E_TRUNCATED("file shorter than its signature", field="fcs_signature", bit_offset=len(data) * 8)
+    if trace is not None:
+        trace.append(_byte_entry(0, "fcs_signature", "b(4)", data[:4], data[:4].decode("ascii", "replace")))
     if data[:4] != FCS_SIGNATURE:
         raise E_SIGNATURE(f"signature is {data[:4]!r}, expected {FCS_SIGNATURE!r}", field="fcs_signature", bit_offset=0)
     pos = 4
     index = 0
     while pos < len(data):
         size, used = read_leb128(data, pos, f"unit_size[{index}]")
+        if trace is not None:
+            trace.append(_byte_entry(pos, f"unit_size[{index}]", "leb128()", data[pos : pos + used], size))
         if size == 0:
             raise E_VALUE("unit_size must be > 0", field=f"unit_size[{index}]", bit_offset=pos * 8)
         limit = max_unit_bytes() if max_unit_bytes else None
