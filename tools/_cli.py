@@ -217,6 +217,12 @@ def _on_sigterm(signum, frame) -> None:
 
 
 # ----------------------------------------------------------------------------- files
+def unreadable(path: str | Path, exc: Exception) -> CliError:
+    """Exit 3 for an input whose content the tool cannot read (the reader's message names the field)."""
+    message = str(exc)
+    return CliError(message if message.startswith(str(path)) else f"{path}: {message}", EXIT_IO)
+
+
 def read_input(path: str | Path) -> bytes:
     """Read a whole input file, or raise :class:`CliError` (exit 3) saying why not."""
     try:
@@ -238,6 +244,18 @@ def check_output(path: str | Path, option: str = "-o") -> Path:
         raise file_error(path, f"cannot write {option}: no permission to write in {parent}")
     if path.exists() and not os.access(path, os.W_OK):
         raise file_error(path, f"cannot write {option}: no permission")
+    return path
+
+
+def make_out_dir(path: str | Path, option: str = "--out") -> Path:
+    """Create an output directory (and its parents), or exit 3 saying why not."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise file_error(path, f"cannot write {option}: it exists and is not a directory") from None
+    except OSError as exc:
+        raise file_error(path, f"cannot create {option}: {exc.strerror or exc}") from None
     return path
 
 

@@ -31,6 +31,7 @@ from ._cli import (
     int_range,
     parser,
     print_json,
+    unreadable,
     usage_error,
 )
 
@@ -143,13 +144,13 @@ def main(argv: list[str] | None = None) -> int:
             check_output(path, option)
     if not args.input.is_file():
         raise file_error(args.input, "cannot read: no such file" if not args.input.exists() else "cannot read: not a file")
-    with tqdm(total=3 if args.output else 1, desc="fcpack", unit="step", disable=args.json, file=sys.stderr) as bar:
+    with tqdm(total=3 if args.output else 1, desc="fcpack", unit="step", disable=args.json or not sys.stderr.isatty(), file=sys.stderr) as bar:
         bar.set_postfix_str("loading")
         t0 = time.perf_counter()
         try:
             avatar = load_avatar(args.input)
         except ValueError as exc:  # not an avatar format fcpack reads (a malformed .fca raises its FcError)
-            raise file_error(args.input, f"cannot read: {exc}") from None
+            raise unreadable(args.input, exc) from None
         load_s = time.perf_counter() - t0
         bar.update()
         report: dict = {"input": str(args.input), "gaussians": avatar.gaussians.count, "load_s": round(load_s, 3)}

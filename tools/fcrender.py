@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def frame_images():
         nonlocal render_s
-        for i in tqdm(range(n), desc="fcrender", unit="frame", disable=args.quiet or args.json, file=sys.stderr):
+        for i in tqdm(range(n), desc="fcrender", unit="frame", disable=args.quiet or args.json or not sys.stderr.isatty(), file=sys.stderr):
             t0 = time.perf_counter()
             img = renderer.render(values[i], cam)
             render_s += time.perf_counter() - t0
