@@ -414,3 +414,17 @@ def test_sigint_during_fcrender_leaves_the_old_output(tmp_path):
     assert b"Traceback" not in err and err.decode().strip().endswith("fcrender: error: interrupted")
     assert video.read_bytes() == b"previous render"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["talk.mp4"]
+
+
+# ----------------------------------------------------------------------------- fcbench-stream defaults
+def test_bench_stream_defaults_to_data_dirs_that_exist(tmp_path, monkeypatch, capsys):
+    from tools import bench_stream
+
+    monkeypatch.setattr(bench_stream, "DEFAULT_DATA_DIRS", (tmp_path / "samples", tmp_path / "shared"))
+    assert bench_stream.default_data_dirs() == []
+    code, _, err = run_tool("bench_stream", ["--out", str(tmp_path / "out")], capsys)
+    assert code == 3 and "--data" in err and not (tmp_path / "out").exists()
+    (tmp_path / "shared").mkdir()
+    assert bench_stream.default_data_dirs() == [tmp_path / "shared"]
+    code, _, err = run_tool("bench_stream", ["--out", str(tmp_path / "out")], capsys)
+    assert code == 3 and "none of the benchmark tracks" in err  # an empty directory: skipped tracks, then a clear error

@@ -10,7 +10,8 @@ entry point with :func:`entry_point`, which maps every failure to the contract:
   parent directory, or content that is not in a format the tool reads);
 - ``16 + code`` the input is rejected with an error class of SPEC 4.1 (spec/errors.toml);
 - ``70`` internal error (a bug: the message says so; ``--debug`` shows the traceback);
-- ``130`` interrupted (SIGINT), ``143`` terminated (SIGTERM).
+- ``130`` interrupted (SIGINT), ``143`` terminated (SIGTERM), ``141`` quietly when stdout is
+  closed early (a pipe into ``head``).
 
 Errors are one line on stderr, never a traceback (except with ``--debug``). Outputs are
 written atomically (:func:`atomic_output`, :func:`atomic_directory`): a temporary file in the
@@ -44,6 +45,8 @@ EXIT_FC_ERROR_BASE = 16
 #: An unexpected exception: a bug of the tool (sysexits.h EX_SOFTWARE).
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
+#: stdout closed early (``fcdec --md5 | head``): quiet, as a process killed by SIGPIPE.
+EXIT_BROKEN_PIPE = 141
 EXIT_TERMINATED = 143
 
 EXIT_CODES_HELP = (
@@ -159,6 +162,9 @@ def entry_point(prog: str) -> Callable[[Callable[[list[str] | None], int]], Call
                     return _report(prog, err.describe(), EXIT_FC_ERROR_BASE + err.code)
                 except KeyboardInterrupt:
                     return _report(prog, "interrupted", EXIT_INTERRUPTED)
+                except BrokenPipeError:
+                    _silence_stdout()
+                    return EXIT_BROKEN_PIPE
                 except OSError as exc:
                     if debug:
                         traceback.print_exc()
@@ -175,6 +181,16 @@ def entry_point(prog: str) -> Callable[[Callable[[list[str] | None], int]], Call
         return main
 
     return wrap
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (captured in tests)
+        pass
 
 
 def _is_render_error(exc: Exception) -> bool:
