@@ -56,7 +56,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
     (d / "badver.fca").write_bytes(b"FCA1" + bytes(20))
     (d / "outdir.f32").mkdir()
     (d / "plain").mkdir()
-    return {p.name: p for p in d.iterdir()} | {"dir": d}
+    return {p.name: p for p in d.iterdir()} | {"dir": d, "lam.zip": LAM_ZIP}
 
 
 def run_tool(module: str, argv: list[str], capsys) -> tuple[int, str, str]:
@@ -146,6 +146,9 @@ BAD = [
     ("fcrender", ["{junk.bin}", "{good.fcs}", "-o", "{dir}/x.mp4", "--start", "-1"], 2, "--start"),
     ("fcrender", ["{dir}/nope.fca", "{good.fcs}", "-o", "{dir}/x.mp4"], 3, "nope.fca"),
     ("fcrender", ["{junk.bin}", "{good.fcs}", "-o", "{dir}/x.mp4"], 3, "junk.bin"),
+    ("fcrender", ["{lam.zip}", "{sigonly.fcs}", "-o", "{dir}/x.mp4"], 3, "no frame"),
+    ("fcrender", ["{lam.zip}", "{badsig.fcs}", "-o", "{dir}/x.mp4"], 16 + 2, "E_SIGNATURE"),
+    ("fcrender", ["{lam.zip}", "{dir}/nope.fcs", "-o", "{dir}/x.mp4"], 3, "nope.fcs"),
     # fcconform
     ("fcconform", ["--jobs", "0"], 2, "--jobs"),
     ("fcconform", ["--timeout", "0"], 2, "--timeout"),

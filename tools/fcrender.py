@@ -25,6 +25,7 @@ from ._cli import (
     parser,
     print_json,
     read_input,
+    unreadable,
     usage_error,
 )
 
@@ -201,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:  # not an avatar format (RenderError: a bad value inside one, exit 16 + E_VALUE)
             if isinstance(exc, RenderError):
                 raise
-            raise file_error(args.avatar, f"cannot read: {exc}") from None
+            raise unreadable(args.avatar, exc) from None
         try:
             if stream_is_track:
                 frames = track_frames(args.stream, avatar)
@@ -211,12 +212,14 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:  # an importer's message names the file and field
             if isinstance(exc, RenderError):
                 raise
-            raise file_error(args.stream, f"cannot read: {exc}") from None
+            raise unreadable(args.stream, exc) from None
     except FcError as err:
         return fail(err, args.json)
     total = frames.values.shape[0]
-    if args.start >= max(total, 1):
-        raise usage_error("--start", f"{args.start} is past the last frame: the stream has {total} frame(s), so --start is 0..{max(total - 1, 0)}")
+    if total == 0:
+        raise file_error(args.stream, "holds no frame to render")
+    if args.start >= total:
+        raise usage_error("--start", f"{args.start} is past the last frame: the stream has {total} frame(s), so --start is 0..{total - 1}")
     try:
         renderer = Renderer(avatar, backend=args.backend, threads=args.threads)
         cam = orbit_camera(renderer, args)
