@@ -97,7 +97,7 @@ BAD = [
     ("fcdec", ["{good.fcs}", "-o", "{dir}/x.txt"], 2, "-o"),
     ("fcdec", ["{good.fcs}", "-o", "{dir}/missing/x.f32"], 3, "missing"),
     ("fcdec", ["{good.fcs}", "-o", "{outdir.f32}"], 3, "directory"),
-    ("fcdec", ["{good.fcs}", "-o", "{plain}"], 2, "-o"),
+    ("fcdec", ["{good.fcs}", "-o", "{plain}"], 3, "directory"),
     ("fcdec", ["{sigonly.fcs}", "-o", "{dir}/x.npz"], 2, "sequence header"),
     ("fcdec", ["{sigonly.fcs}", "-o", "{dir}/x.csv"], 2, "sequence header"),
     ("fcdec", ["{badsig.fcs}"], 16 + 2, "E_SIGNATURE"),

@@ -76,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", action="store_true", help="print what each unit did (kind, error class, frames out)")
     ap.add_argument("--json", action="store_true", help="machine-readable summary on stdout")
     args = ap.parse_args(argv)
-    kind = _output_kind(args.output) if args.output else None
     if args.output:
-        check_output(args.output)
+        check_output(args.output)  # a directory or a missing parent: exit 3 before the suffix is judged
+    kind = _output_kind(args.output) if args.output else None
     data = read_input(args.file)
     if args.resilient:
         result = decode_file_partial(data)  # SPEC 7.3, R-90: keep the frames before a framing error

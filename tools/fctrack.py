@@ -16,7 +16,7 @@ from refcodec.importers.rotation import rotation_log
 from refcodec.spec_tables import arkit52_names
 from refcodec.track import Track, TrackGroup
 
-from ._cli import EXIT_OK, atomic_output, entry_point, file_error, float_range, int_range, parser, print_json, usage_error
+from ._cli import EXIT_OK, atomic_output, check_output, entry_point, file_error, float_range, int_range, make_out_dir, parser, print_json, usage_error
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = ROOT / "samples" / "models" / "face_landmarker_v2_with_blendshapes.task"
@@ -191,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     for p, what in ((args.video, "video"), (args.model, "--model")):
         if not Path(p).is_file():
             raise file_error(p, f"cannot read the {what}: " + ("not a file" if Path(p).exists() else "no such file"))
+    make_out_dir(out.parent, "-o")  # documented: the output's directory is created
+    check_output(out)  # before minutes of tracking
     try:
         import av  # noqa: F401
         import mediapipe  # noqa: F401
@@ -210,10 +212,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - av.FFmpegError and mediapipe runtime errors have no common base
         raise file_error(args.video, f"cannot decode: {type(exc).__name__}: {exc}") from None
     track: Track = run["track"]
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise file_error(out, f"cannot create its directory: {exc.strerror or exc}") from None
     with atomic_output(out) as tmp:
         save_track(track, tmp, fmt)
     summary = {
