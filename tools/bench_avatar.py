@@ -8,13 +8,13 @@ time (``decode_avatar`` of the whole file, median of --reps runs in one process)
 renderer is installed it also reports the render PSNR of the decoded avatar against the
 uncompressed one (neutral pose and a few track frames).
 
-Writes bench/avatar_bench.json and bench/avatar_bench.md and checks the targets of issue 3:
-at most 0.6 MB for the whole container, at most 6 bytes per Gaussian, load at most 1 s.
+Writes bench/avatar_bench.json and bench/avatar_bench.md and checks the project's container
+targets: at most 0.6 MB for the whole container, at most 6 bytes per Gaussian, load at most 1 s.
+The configurations are the named presets of refcodec/fca/presets.py (fcpack --preset).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import statistics
@@ -28,20 +28,18 @@ from refcodec.avatar.model import Avatar
 from refcodec.fca import PackConfig, decode_avatar, encode_avatar
 from refcodec.fca.inspect import trace_container
 from refcodec.fca.metrics import attribute_errors
+from refcodec.fca.presets import preset
 from refcodec.fca.syntax import SECTION_HEADER_BYTES
+
+from ._cli import entry_point, file_error, int_range, make_out_dir, parser, write_atomic
 
 REPO = Path(__file__).resolve().parent.parent
 LAM_ZIPS = [REPO / "samples/lam_p2-1/p2-1.zip", Path("/work/shared/data/lam_p2-1/p2-1.zip")]
 TRACK = REPO / "samples/lam_p2-1/test_expression_1s.json"
 TARGETS = {"max_bytes": 600_000, "max_bytes_per_gaussian": 6.0, "max_load_s": 1.0, "max_drop_db": 0.2}
 
-#: name -> knobs. "default" is PackConfig(); the others trade accuracy for size.
-CONFIGS = {
-    "lossless": PackConfig.lossless(),
-    "default": PackConfig(),
-    "balanced": PackConfig(position_bits=12, color_bits=7, scale_bits=7, rotation_bits=7, opacity_bits=7, vertex_bits=14),
-    "compact": PackConfig(position_bits=11, color_bits=5, scale_bits=5, rotation_bits=5, opacity_bits=5, vertex_bits=13),
-}
+#: name -> knobs: the presets fcpack offers (refcodec/fca/presets.py), in report order.
+CONFIGS: dict[str, PackConfig] = {name: preset(name) for name in ("lossless", "default", "balanced", "compact")}
 
 
 def uncompressed_bytes(avatar: Avatar) -> dict:
@@ -225,28 +223,31 @@ def write_markdown(report: dict, path: Path) -> None:
             for r in report["results"]
             if "render" in r
         ]
-    lines += ["", "## Targets (issue 3)", "", "| config | check | value | target | verdict |", "|---|---|---:|---|---|"]
+    lines += ["", "## Targets", "", "| config | check | value | target | verdict |", "|---|---|---:|---|---|"]
     for r in report["results"]:
         for check, value, target, ok in r["verdicts"]:
             lines.append(f"| {r['config']} | {check} | {value} | {target} | {'PASS' if ok else '**FAIL**'} |")
     lines += ["", "Knobs per config: " + "; ".join(f"`{r['config']}`: {json.dumps(r['knobs'])}" for r in report["results"]), ""]
-    path.write_text("\n".join(lines))
+    write_atomic(path, "\n".join(lines), "--out")
 
 
+@entry_point("fcbench-avatar")
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="fcbench-avatar", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """Entry point of ``fcbench-avatar``."""
+    ap = parser("fcbench-avatar", __doc__)
     ap.add_argument("--lam", type=Path, default=None, help="the LAM avatar zip (default: samples/ then ../shared)")
     ap.add_argument("--out", type=Path, default=REPO / "bench", help="output directory (default: %(default)s)")
-    ap.add_argument("--reps", type=int, default=5, help="load-time repetitions (median reported, default %(default)s)")
-    ap.add_argument("--render-frames", type=int, default=8, help="LAM track frames rendered for the PSNR check (0: skip; 973: all)")
+    ap.add_argument("--reps", type=int_range(1), default=5, help="load-time repetitions (median reported, default %(default)s)")
+    ap.add_argument("--render-frames", type=int_range(0), default=8, help="LAM track frames rendered for the PSNR check (0: skip; 973: all)")
     ap.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS), help="knob settings to measure")
     args = ap.parse_args(argv)
     from refcodec.avatar.lam import load_lam_zip
 
     lam = args.lam or next((p for p in LAM_ZIPS if p.exists()), None)
     if lam is None:
-        print("error: no LAM avatar zip found (samples/lam_p2-1/p2-1.zip)", file=sys.stderr)
-        return 3
+        raise file_error("samples/lam_p2-1/p2-1.zip", "no LAM avatar zip found; give --lam")
+    if not lam.is_file():
+        raise file_error(lam, "cannot read --lam: no such file")
     t0 = time.perf_counter()
     avatar = load_lam_zip(lam)
     import_s = time.perf_counter() - t0
@@ -285,8 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
         "targets": TARGETS,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "avatar_bench.json").write_text(json.dumps(report, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
+    make_out_dir(args.out)
+    write_atomic(args.out / "avatar_bench.json", json.dumps(report, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o)), "--out")
     write_markdown(report, args.out / "avatar_bench.md")
     print((args.out / "avatar_bench.md").read_text())
     return 0

@@ -11,12 +11,11 @@ Measures, in one run (numbers are from this machine only):
   track, and of the default .fca container against the uncompressed avatar, over N frames spread
   evenly over the track. At about 0.4 s a render, the whole track takes tens of minutes.
 
-Writes bench/render_bench.json and bench/render_bench.md and checks the targets of issue 4.
+Writes bench/render_bench.json and bench/render_bench.md and checks the project's render targets.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import platform
@@ -26,6 +25,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from ._cli import entry_point, file_error, int_range, jsonable, make_out_dir, parser, write_atomic
 
 REPO = Path(__file__).resolve().parent.parent
 LAM_ZIPS = [REPO / "samples/lam_p2-1/p2-1.zip", Path("/work/shared/data/lam_p2-1/p2-1.zip")]
@@ -214,9 +215,9 @@ def write_markdown(report: dict, path: Path) -> None:
         lines.append("")
     else:
         lines += ["Render quality not measured in this run (use --psnr-frames N, 0 = all frames).", ""]
-    lines += ["## Targets (issue 4)", "", "| measure | value | target | met |", "|---|---:|---|---|"]
+    lines += ["## Targets", "", "| measure | value | target | met |", "|---|---:|---|---|"]
     lines += [f"| {name} | {value} | {target} | {'yes' if ok else 'no'} |" for name, value, target, ok in report["verdicts"]]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_atomic(path, "\n".join(lines) + "\n", "--out")
 
 
 def verdicts(report: dict) -> list:
@@ -239,16 +240,19 @@ def verdicts(report: dict) -> list:
     return out
 
 
+@entry_point("fcbench-render")
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``fcbench-render``."""
-    ap = argparse.ArgumentParser(prog="fcbench-render", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser("fcbench-render", __doc__)
     ap.add_argument("--lam", type=Path, default=None, help="the LAM avatar zip (default: samples/ then ../shared)")
     ap.add_argument("--track", type=Path, default=None, help="the LAM expression track (default: samples/ then ../shared)")
     ap.add_argument("--out", type=Path, default=REPO / "bench", help="output directory (default: %(default)s)")
-    ap.add_argument("--threads", type=int, nargs="+", default=[2], help="torch CPU threads of the speed runs; the first is the headline (default 2)")
-    ap.add_argument("--quality-threads", type=int, default=None, help="torch CPU threads of the quality renders (default: the first --threads)")
-    ap.add_argument("--speed-frames", type=int, default=15, help="frames timed on the CPU (default 15)")
-    ap.add_argument("--psnr-frames", type=int, default=None, metavar="N", help="also measure render quality over N frames (0 = all)")
+    ap.add_argument("--threads", type=int_range(1), nargs="+", default=[2],
+                    help="torch CPU threads of the speed runs; the first is the headline (default 2)")
+    ap.add_argument("--quality-threads", type=int_range(1), default=None,
+                    help="torch CPU threads of the quality renders (default: the first --threads)")
+    ap.add_argument("--speed-frames", type=int_range(1), default=15, help="frames timed on the CPU (default 15)")
+    ap.add_argument("--psnr-frames", type=int_range(0), default=None, metavar="N", help="also measure render quality over N frames (0 = all)")
     args = ap.parse_args(argv)
     import os
 
@@ -259,8 +263,10 @@ def main(argv: list[str] | None = None) -> int:
 
     lam, lam_track = args.lam or _first(LAM_ZIPS), args.track or _first(LAM_TRACKS)
     if lam is None or lam_track is None:
-        print("error: the LAM avatar zip or its track is missing (samples/lam_p2-1/)", file=sys.stderr)
-        return 3
+        raise file_error("samples/lam_p2-1", "the LAM avatar zip or its track is missing; give --lam and --track")
+    for path, option in ((lam, "--lam"), (lam_track, "--track")):
+        if not path.is_file():
+            raise file_error(path, f"cannot read {option}: no such file")
     avatar = load_lam_zip(lam)
     values = track_frames(lam_track, avatar).values
     print("speed: CPU ...", file=sys.stderr)
@@ -284,10 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         report["quality"]["track"] = str(lam_track.relative_to(REPO)) if lam_track.is_relative_to(REPO) else str(lam_track)
     report["targets"] = TARGETS
     report["verdicts"] = verdicts(report)
-    args.out.mkdir(parents=True, exist_ok=True)
-    from ._cli import jsonable
-
-    (args.out / "render_bench.json").write_text(json.dumps(jsonable(report), indent=2) + "\n", encoding="utf-8")
+    make_out_dir(args.out)
+    write_atomic(args.out / "render_bench.json", json.dumps(jsonable(report), indent=2) + "\n", "--out")
     write_markdown(report, args.out / "render_bench.md")
     for name, value, target, ok in report["verdicts"]:
         print(f"{name}: {value} (target {target}) {'met' if ok else 'NOT met'}")

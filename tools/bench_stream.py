@@ -24,7 +24,6 @@ Writes bench/stream_bench.json and bench/stream_bench.md, and checks the LAM tar
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import statistics
@@ -44,8 +43,21 @@ from refcodec.fcs.syntax import FrameUnit, read_unit
 from refcodec.spec_tables import arkit52_names, max_unit_bytes_any_level
 from refcodec.track import Track, TrackGroup
 
+from ._cli import EXIT_OK, entry_point, file_error, int_range, make_out_dir, write_atomic
+from ._cli import parser as cli_parser
+
 REPO = Path(__file__).resolve().parent.parent
-DATA_DIRS = [REPO / "samples", Path("/work/shared/data")]
+#: Where the tracks are looked for without --data: the bundled samples (a source checkout), then the
+#: shared reference data where a machine has it. Directories that do not exist are left out.
+DEFAULT_DATA_DIRS = (REPO / "samples", Path("/work/shared/data"))
+
+
+def default_data_dirs() -> list[Path]:
+    """The default data directories that exist on this machine (possibly none)."""
+    return [d for d in DEFAULT_DATA_DIRS if d.is_dir()]
+
+
+DATA_DIRS = default_data_dirs()
 INTRA_INTERVAL = 30
 DEPTHS = (8, 10)
 
@@ -336,26 +348,33 @@ def markdown(report: dict) -> str:
     return "\n".join(out)
 
 
+@entry_point("fcbench-stream")
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="fcbench-stream",
-        description="Benchmark the reference FCS codec on the real tracks: raw vs coded rate, per-dimension entropy of the "
+    """Entry point of ``fcbench-stream``."""
+    parser = cli_parser(
+        "fcbench-stream",
+        "Benchmark the reference FCS codec on the real tracks: raw vs coded rate, per-dimension entropy of the "
                     "coded P-frame residuals, header/framing overhead (from a trace of the coded file) and encode/decode "
                     "frames/s. Writes <out>/stream_bench.json and <out>/stream_bench.md and checks the LAM targets "
                     f"(coded/entropy <= {TARGETS['coded_over_entropy_max']}, overhead <= {TARGETS['overhead_pct_max']} %, "
                     f">= {TARGETS['fps_min']} frames/s).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        defaults_help=True,
     )
     parser.add_argument("--out", type=Path, default=REPO / "bench", help="output directory")
     parser.add_argument("--data", type=Path, action="append", default=None,
-                        help="directory holding lam_p2-1/, facegood/, adnerf/ (repeatable; default: samples/ then /work/shared/data)")
-    parser.add_argument("--reps", type=int, default=7, help="timing repetitions per measurement (median is reported; at least 5)")
-    parser.add_argument("--depths", type=int, nargs="+", default=list(DEPTHS), help="bit depths to measure")
+                        help="directory holding lam_p2-1/, facegood/, adnerf/ (repeatable; default: the bundled samples/, "
+                             "then /work/shared/data where it exists)")
+    parser.add_argument("--reps", type=int_range(5), default=7, help="timing repetitions per measurement (median is reported; at least 5)")
+    parser.add_argument("--depths", type=int_range(1, 16), nargs="+", default=list(DEPTHS), help="bit depths to measure")
     parser.add_argument("--only", default=None, help="only tracks whose name contains this text")
     args = parser.parse_args(argv)
-    if args.reps < 5:
-        parser.error("--reps must be at least 5")
-    dirs = args.data or DATA_DIRS
+    if args.data:
+        for d in args.data:
+            if not d.is_dir():
+                raise file_error(d, "cannot read --data: not a directory")
+    dirs = args.data or default_data_dirs()
+    if not dirs:
+        raise file_error(DEFAULT_DATA_DIRS[0], "no data directory found (neither the bundled samples nor /work/shared/data); give --data")
     results, sources = [], {}
     for name, rel, fallback, options in TRACKS:
         if args.only and args.only.lower() not in name.lower():
@@ -372,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:30s} {bits:2d} bit  coded {r['coded_kbps']:7.3f} kbit/s  entropy {r['entropy_kbps']:7.3f}  "
                   f"ratio {r['coded_over_entropy'] or 0:.3f}  overhead {r['overhead_total_pct']:.2f} %  "
                   f"enc {r['encode_fps']:.0f} fps  dec {r['decode_fps']:.0f} fps")
+    if not results:
+        raise file_error(dirs[0], f"none of the benchmark tracks was found under {[str(d) for d in dirs]}")
     report = {
         "machine": f"{platform.machine()} {platform.processor() or ''} {platform.system()}".strip(),
         "python": platform.python_version(),
@@ -382,12 +403,12 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
         "lam_checks": lam_checks(results),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "stream_bench.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / "stream_bench.md").write_text(markdown(report))
+    make_out_dir(args.out)
+    write_atomic(args.out / "stream_bench.json", json.dumps(report, indent=2) + "\n", "--out")
+    write_atomic(args.out / "stream_bench.md", markdown(report), "--out")
     for c in report["lam_checks"]:
         print(f"LAM {c['check']}: {c['value']:.3f} (target {c['target']}) {c['verdict']}")
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import random
 import sys
 from pathlib import Path
@@ -14,6 +13,8 @@ from refcodec.fcs.encoder import EncoderConfig, build_header, encode_track
 from refcodec.fcs.stats import coded_p_residuals, zero_order_entropy_bits
 from refcodec.fcs.storage import iter_units
 from refcodec.quant import dequant_step
+
+from ._cli import atomic_output, entry_point, file_error, float_range, int_range, parser, write_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TRACK = ROOT / "samples" / "lam_p2-1" / "test_expression_1s.json"
@@ -46,7 +47,7 @@ def run_one(track, bits: int, out_dir: Path, loss_rate: float, seed: int) -> dic
     header = build_header(track, bits, interval)
     data = encode_track(track, header, EncoderConfig(intra_interval=interval))
     path = out_dir / f"{Path(track.source).stem or 'track'}_{bits}bit.fcs"
-    path.write_bytes(data)
+    write_atomic(path, data, "--out")
     result = decode_file(data)
     decoded = result.matrix()
     seconds = track.frames * track.frame_rate[1] / track.frame_rate[0]
@@ -95,24 +96,35 @@ def run_one(track, bits: int, out_dir: Path, loss_rate: float, seed: int) -> dic
     }
 
 
+@entry_point("fcdemo")
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``fcdemo``."""
-    ap = argparse.ArgumentParser(prog="fcdemo", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser("fcdemo", DESCRIPTION, "fcdemo's own status: 1 when a round-trip check fails.")
     ap.add_argument("--track", default=str(DEFAULT_TRACK), help="parameter track to code (default: the bundled LAM track)")
     ap.add_argument("--out", default=str(ROOT / "out" / "demo"), help="where to write the .fcs files")
-    ap.add_argument("--loss", type=float, default=0.05, help="fraction of frame units dropped in the loss run")
+    ap.add_argument("--loss", type=float_range(0.0, 1.0), default=0.05, help="fraction of frame units dropped in the loss run")
     ap.add_argument("--seed", type=int, default=1, help="seed of the loss pattern")
     ap.add_argument("--avatar", default=str(DEFAULT_AVATAR), help="avatar to pack and render (default: the bundled LAM avatar)")
-    ap.add_argument("--frames", type=int, default=90, help="frames to render (default %(default)s)")
+    ap.add_argument("--frames", type=int_range(1), default=90, help="frames to render (default %(default)s)")
     ap.add_argument("--full", action="store_true", help="render every frame of the track")
-    ap.add_argument("--size", type=int, default=512, help="render width and height in pixels (default %(default)s)")
+    ap.add_argument("--size", type=int_range(1, 8192), default=512, help="render width and height in pixels (default %(default)s)")
     ap.add_argument("--no-render", action="store_true", help="stop after the stream part")
     args = ap.parse_args(argv)
     from refcodec.importers import load_track
 
-    track = load_track(args.track)
+    if not Path(args.track).is_file():
+        raise file_error(args.track, "cannot read --track: no such file")
+    if not args.no_render and not Path(args.avatar).is_file():
+        raise file_error(args.avatar, "cannot read --avatar: no such file")
+    try:
+        track = load_track(args.track)
+    except ValueError as exc:
+        raise file_error(args.track, f"cannot read --track: {exc}") from None
     out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise file_error(out_dir, f"cannot create --out: {exc.strerror or exc}") from None
     print(
         f"track: {args.track}\n  {track.frames} frames x {track.values.shape[1]} dims "
         f"({', '.join(f'{g.semantic} {len(g.names)}' for g in track.groups)}) at "
@@ -161,7 +173,7 @@ def render_part(avatar_path: Path, fcs_path: Path, track_path: Path, out_dir: Pa
     source = load_avatar(avatar_path)
     fca = encode_avatar(source)
     fca_path = out_dir / "avatar.fca"
-    fca_path.write_bytes(fca)
+    write_atomic(fca_path, fca, "--out")
     t0 = time.perf_counter()
     avatar = decode_avatar(fca)
     load_s = time.perf_counter() - t0
@@ -176,17 +188,20 @@ def render_part(avatar_path: Path, fcs_path: Path, track_path: Path, out_dir: Pa
     renderer_coded = Renderer(avatar, backend="auto", camera=camera)
     renderer_ref = Renderer(source, backend="auto", camera=camera)
     video = out_dir / "demo.mp4"
-    writer = Mp4Writer(video, coded.rate, 2 * size, size)
     psnrs, ssims, render_s = [], [], 0.0
-    for i in tqdm(range(count), desc="render", unit="frame"):
-        t0 = time.perf_counter()
-        img = renderer_coded.render(coded.values[i])
-        render_s += time.perf_counter() - t0
-        ref = renderer_ref.render(reference.values[i])
-        psnrs.append(psnr(img, ref))
-        ssims.append(ssim(img, ref))
-        writer.write(torch.cat([ref, img], dim=1))
-    writer.close()
+    with atomic_output(video, "--out") as tmp:
+        writer = Mp4Writer(tmp, coded.rate, 2 * size, size)
+        try:
+            for i in tqdm(range(count), desc="render", unit="frame"):
+                t0 = time.perf_counter()
+                img = renderer_coded.render(coded.values[i])
+                render_s += time.perf_counter() - t0
+                ref = renderer_ref.render(reference.values[i])
+                psnrs.append(psnr(img, ref))
+                ssims.append(ssim(img, ref))
+                writer.write(torch.cat([ref, img], dim=1))
+        finally:
+            writer.close()
     finite = [p for p in psnrs if p != float("inf")]
     result = {
         "frames": count,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -12,7 +11,7 @@ from conformance.cards import load_suite
 from conformance.paths import SUITE
 from conformance.runner import run_suite, select, summary
 
-from ._cli import EXIT_OK, print_json
+from ._cli import EXIT_IO, EXIT_OK, entry_point, float_range, int_range, parser, print_json
 
 EXIT_SOME_FAIL = 1
 EXIT_USAGE = 2
@@ -30,29 +29,28 @@ rejects the input. Example:
   fcconform --decoder 'fcdec {input} -o {output}' --resilient-decoder 'fcdec --resilient {input} -o {output}'
 """
 
-EPILOG = "exit status: 0 every selected vector passes; 1 some vector fails; 2 bad command line or no vector selected; 3 suite not found."
+EPILOG = "fcconform's own statuses: 0 every selected vector passes; 1 some vector fails; 2 also when no vector is selected; 3 suite not found."
 
 
+@entry_point("fcconform")
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``fcconform``."""
-    ap = argparse.ArgumentParser(prog="fcconform", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser("fcconform", DESCRIPTION, EPILOG)
     ap.add_argument("--suite", type=Path, default=SUITE, help="suite directory (default: the project's conformance/vectors)")
     ap.add_argument("--decoder", help="external decoder command template (default: the reference decoder, in process)")
     ap.add_argument("--resilient-decoder", help="template for resilient-mode vectors (default: --decoder)")
     ap.add_argument("--filter", action="append", metavar="GLOB", help="only vectors whose name matches (repeatable), e.g. 'n_crc*'")
     ap.add_argument("--kind", action="append", choices=["fcs", "fca"], help="only vectors of this kind (repeatable)")
-    ap.add_argument("--timeout", type=float, default=10.0, help="seconds per vector for an external decoder (default 10)")
-    ap.add_argument("--jobs", type=int, default=1, help="vectors run in parallel (default 1)")
+    ap.add_argument("--timeout", type=float_range(0.0, lo_open=True), default=10.0, help="seconds per vector for an external decoder (default 10)")
+    ap.add_argument("--jobs", type=int_range(1), default=1, help="vectors run in parallel (default 1)")
     ap.add_argument("--json", action="store_true", help="machine-readable report on stdout")
     ap.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
     args = ap.parse_args(argv)
     if args.resilient_decoder and not args.decoder:
         ap.error("--resilient-decoder needs --decoder")
-    if args.jobs < 1 or args.timeout <= 0:
-        ap.error("--jobs must be >= 1 and --timeout > 0")
     if not args.suite.is_dir():
-        print(f"error: suite directory {args.suite} not found", file=sys.stderr)
-        return 3
+        print(f"fcconform: error: {args.suite}: suite directory not found", file=sys.stderr)
+        return EXIT_IO
     vectors = [v for v in select(load_suite(args.suite), args.filter) if not args.kind or v.card["kind"] in args.kind]
     if not vectors:
         print("error: no vector selected", file=sys.stderr)

@@ -11,7 +11,7 @@ from refcodec.fca.syntax import SIGNATURE as FCA_SIGNATURE
 from refcodec.fcs.inspect import FileTrace, summarize, trace_file
 from refcodec.fcs.storage import FCS_SIGNATURE
 
-from ._cli import EXIT_CODES_HELP, EXIT_FC_ERROR_BASE, EXIT_OK, jsonable, print_json, read_input
+from ._cli import EXIT_FC_ERROR_BASE, EXIT_OK, entry_point, int_range, jsonable, parser, print_json, read_input
 from .fcdump_fca import container_trace_to_json, print_container_summary, print_container_trace, summary_of
 
 DESCRIPTION = """\
@@ -25,7 +25,7 @@ On malformed input, everything up to the error is printed, then the error class,
 and its offset.
 """
 
-EPILOG = f"""\
+EPILOG = """\
 examples:
   fcdump talk.fcs                 full trace
   fcdump talk.fcs --summary       frames by type, bits per group and type, kbit/s
@@ -33,8 +33,6 @@ examples:
   fcdump talk.fcs --max-units 3   only the first three units
   fcdump head.fca                 container: header, sections, elements, attribute statistics
   fcdump head.fca --summary       container: one row per section (attributes, sizes, CRC), bytes per Gaussian
-
-{EXIT_CODES_HELP}
 """
 
 
@@ -116,14 +114,14 @@ def trace_to_json(trace: FileTrace) -> dict:
     }
 
 
+@entry_point("fcdump")
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``fcdump``."""
-    ap = argparse.ArgumentParser(prog="fcdump", description=DESCRIPTION, epilog=EPILOG,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser("fcdump", DESCRIPTION, EPILOG)
     ap.add_argument("file", help="a .fcs parameter stream or a .fca avatar container (told apart by the signature)")
     ap.add_argument("--summary", action="store_true", help="print the bit accounting instead of every element")
     ap.add_argument("--json", action="store_true", help="machine-readable output")
-    ap.add_argument("--max-units", type=int, default=None, metavar="N", help="trace only the first N units")
+    ap.add_argument("--max-units", type=int_range(0), default=None, metavar="N", help="trace only the first N units")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `fcdump x | head` ends quietly
     data = read_input(args.file)

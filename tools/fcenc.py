@@ -14,7 +14,27 @@ from refcodec.fcs.decoder import decode_file
 from refcodec.fcs.encoder import EncoderConfig, build_header, encode_track
 from refcodec.track import Track
 
-from ._cli import EXIT_CODES_HELP, EXIT_IO, EXIT_OK, print_json
+from ._cli import (
+    EXIT_OK,
+    CliError,
+    check_output,
+    entry_point,
+    file_error,
+    int_range,
+    json_text,
+    parser,
+    print_json,
+    read_input,
+    usage_error,
+    write_atomic,
+)
+
+#: SPEC 5.2: max_intra_interval is u(16) and > 0 (R-13); eg_order is u(4); group_bit_depth_minus1 + 1 is 1..16.
+INTRA_INTERVAL_RANGE = (1, 0xFFFF)
+EG_ORDER_RANGE = (0, 15)
+BIT_DEPTH_RANGE = (1, 16)
+#: SPEC 5.2: frame_rate_num and frame_rate_den are u(16) and > 0 (R-13).
+FRAME_RATE_FIELD_MAX = 0xFFFF
 
 DESCRIPTION = """\
 Encode a parameter track into a .fcs stream (SPEC part 1) and print the achieved bitrate.
@@ -25,7 +45,7 @@ P-frame (signed Exp-Golomb residuals against the previous frame). The result is 
 again and the reconstruction error is reported.
 """
 
-EPILOG = f"""\
+EPILOG = """\
 group selectors: a group is named by its semantic in lower case (arkit52, head_rotation,
 expression, ...) or by its position (0, 1, ...).
 
@@ -35,47 +55,53 @@ examples:
   fcenc bs_value_1114_3_16.npy --format facegood-npy --drop-constant --bits 8
   fcenc track.csv --keep arkit52=0-25,51 --ranges ranges.json --json
 
-ranges file (--ranges FILE, written by --save-ranges): JSON {{"min": [...], "max": [...]}}
+ranges file (--ranges FILE, written by --save-ranges): JSON {"min": [...], "max": [...]}
 with one value per kept column, in track order.
-
-{EXIT_CODES_HELP}
 """
 
 
-def _group_index(track: Track, selector: str) -> int:
+def _group_index(track: Track, selector: str, option: str) -> int:
     if selector.isdigit():
         gi = int(selector)
         if gi >= len(track.groups):
-            raise SystemExit(f"error: group {gi} does not exist (the track has {len(track.groups)})")
+            raise usage_error(option, f"group {gi} does not exist (the track has {len(track.groups)} groups)")
         return gi
     for gi, g in enumerate(track.groups):
         if g.semantic.lower() == selector.lower():
             return gi
-    raise SystemExit(f"error: no group {selector!r}; the track has {[g.semantic.lower() for g in track.groups]}")
+    raise usage_error(option, f"no group {selector!r}; the track has {[g.semantic.lower() for g in track.groups]}")
 
 
-def _parse_index_list(text: str) -> list[int]:
+def _parse_index_list(text: str, option: str) -> list[int]:
     out: list[int] = []
-    for part in text.split(","):
-        if "-" in part:
-            lo, hi = part.split("-", 1)
-            out.extend(range(int(lo), int(hi) + 1))
-        elif part:
-            out.append(int(part))
+    try:
+        for part in text.split(","):
+            if "-" in part:
+                lo, hi = part.split("-", 1)
+                out.extend(range(int(lo), int(hi) + 1))
+            elif part:
+                out.append(int(part))
+    except ValueError:
+        raise usage_error(option, f"{text!r} is not a list of indices such as 0-25,51") from None
     return sorted(set(out))
 
 
 def _bit_depths(track: Track, specs: list[str]) -> list[int]:
     depths = [8] * len(track.groups)
+    lo, hi = BIT_DEPTH_RANGE
     for spec in specs:
-        if "=" in spec:
-            sel, val = spec.split("=", 1)
-            depths[_group_index(track, sel)] = int(val)
+        option = f"--bits {spec}"
+        sel, _, val = spec.rpartition("=")
+        try:
+            depth = int(val)
+        except ValueError:
+            raise usage_error(option, f"expected N or GROUP=N with N in {lo}..{hi}") from None
+        if not lo <= depth <= hi:
+            raise usage_error(option, f"bit depth {depth} is outside the allowed range {lo}..{hi} (SPEC 5.2)")
+        if sel:
+            depths[_group_index(track, sel, option)] = depth
         else:
-            depths = [int(spec)] * len(track.groups)
-    for d in depths:
-        if not 1 <= d <= 16:
-            raise SystemExit(f"error: bit depth {d} is outside 1..16")
+            depths = [depth] * len(track.groups)
     return depths
 
 
@@ -83,12 +109,15 @@ def apply_keep(track: Track, specs: list[str], drop_constant: bool) -> Track:
     """Restrict the track to the requested dimensions."""
     keep: dict[int, list[int]] = {}
     for spec in specs:
+        option = f"--keep {spec}"
+        if "=" not in spec:
+            raise usage_error(option, "expected GROUP=LIST, e.g. arkit52=0-25,51")
         sel, idx = spec.split("=", 1)
-        gi = _group_index(track, sel)
-        indices = _parse_index_list(idx)
+        gi = _group_index(track, sel, option)
+        indices = _parse_index_list(idx, option)
         bad = [i for i in indices if i >= len(track.groups[gi].names)]
         if bad:
-            raise SystemExit(f"error: --keep {spec}: indices {bad} exceed the group's {len(track.groups[gi].names)} dims")
+            raise usage_error(option, f"indices {bad} exceed the group's {len(track.groups[gi].names)} dims")
         keep[gi] = indices
     if drop_constant:
         varying = np.ptp(track.values, axis=0) > 0
@@ -98,13 +127,60 @@ def apply_keep(track: Track, specs: list[str], drop_constant: bool) -> Track:
     return track.select(keep) if keep else track
 
 
+def _frame_rate(text: str) -> tuple[int, int]:
+    """--frame-rate NUM[/DEN]: both u(16) and > 0 (SPEC 5.2, R-13)."""
+    num, _, den = text.partition("/")
+    try:
+        rate = int(num), int(den or 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NUM/DEN with integers, got {text!r}") from None
+    if not all(1 <= v <= FRAME_RATE_FIELD_MAX for v in rate):
+        raise argparse.ArgumentTypeError(f"{text}: numerator and denominator must be in 1..{FRAME_RATE_FIELD_MAX}")
+    return rate
+
+
+def _eg_order(text: str) -> str | int:
+    if text == "auto":
+        return text
+    lo, hi = EG_ORDER_RANGE
+    return int_range(lo, hi)(text)
+
+
+def _load(path: str, fmt: str | None) -> Track:
+    """The input track; a file that cannot be told apart names --format (exit 2), unreadable content exits 3."""
+    from refcodec.importers import FORMATS, detect_format, load_track
+
+    if not Path(path).is_file():
+        raise file_error(path, "cannot read: no such file" if not Path(path).exists() else "cannot read: not a file")
+    if fmt is None:
+        try:
+            fmt = detect_format(path)
+        except ValueError as exc:
+            reason = str(exc).split("; pass fmt=")[0]
+            raise usage_error("--format", f"{reason}; give one of {', '.join(sorted(FORMATS))}") from None
+        except OSError as exc:
+            raise file_error(path, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        return load_track(path, fmt)
+    except ValueError as exc:
+        raise file_error(path, f"cannot read as {fmt}: {exc}") from None
+
+
+def _ranges(path: str, columns: int) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        spec = json.loads(Path(path).read_text())
+        ranges = (np.array(spec["min"], dtype=np.float64), np.array(spec["max"], dtype=np.float64))
+    except OSError as exc:
+        raise file_error(path, f"cannot read --ranges: {exc.strerror or exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise file_error(path, f"--ranges: not a JSON object with 'min' and 'max' lists ({exc})") from None
+    if ranges[0].shape != (columns,) or ranges[1].shape != ranges[0].shape:
+        raise usage_error("--ranges", f"{path} needs {columns} min and max values, one per kept column")
+    return ranges
+
+
 def _crc_flags(mode: str) -> tuple[bool, bool]:
     return mode in ("header", "both"), mode in ("frame", "both")
-
-
-def avatar_binding_hash(path: str) -> int:
-    """The stream's avatar_hash for a .fca file (SPEC 5.2.1)."""
-    return avatar_digest(Path(path).read_bytes())
 
 
 def encode_report(track: Track, data: bytes, header) -> dict:
@@ -117,7 +193,7 @@ def encode_report(track: Track, data: bytes, header) -> dict:
     for g, sl in zip(header.groups, track.group_slices(), strict=True):
         width = np.array(g.range_max) - np.array(g.range_min)
         groups.append({
-            "names": g.dim_names()[:3] + (["..."] if g.dims > 3 else []),
+            "names": g.dim_names(),
             "dims": g.dims, "bit_depth": g.bit_depth, "eg_orders": g.eg_orders,
             "zero_flag": g.zero_flag_enabled,
             "max_abs_error": float(err[:, sl].max()) if track.frames else 0.0,
@@ -138,13 +214,12 @@ def encode_report(track: Track, data: bytes, header) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``fcenc``."""
-    from refcodec.importers import FORMATS, load_track
+def build_parser() -> argparse.ArgumentParser:
+    """fcenc's command line."""
+    from refcodec.importers import FORMATS
 
     formats = "\n".join(f"  {k:<14} {v}" for k, v in FORMATS.items())
-    ap = argparse.ArgumentParser(prog="fcenc", description=DESCRIPTION + "\ninput formats (--format):\n" + formats,
-                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser("fcenc", DESCRIPTION + "\ninput formats (--format):\n" + formats, EPILOG)
     ap.add_argument("input", help="parameter track (npz, csv, or a supported foreign format)")
     ap.add_argument("-o", "--output", help="output .fcs (default: input name with .fcs)")
     ap.add_argument("--format", default=None, choices=sorted(FORMATS), help="input format (default: from the file)")
@@ -153,69 +228,69 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="append", default=[], metavar="GROUP=LIST",
                     help="keep only these dimension indices of a group, e.g. arkit52=0-25,51 (repeatable)")
     ap.add_argument("--drop-constant", action="store_true", help="drop dimensions that never change")
-    ap.add_argument("--intra-interval", type=int, default=None, metavar="N",
-                    help="frames between I-frames (default: one second)")
+    ap.add_argument("--intra-interval", type=int_range(*INTRA_INTERVAL_RANGE), default=None, metavar="N",
+                    help=f"frames between I-frames, {INTRA_INTERVAL_RANGE[0]}..{INTRA_INTERVAL_RANGE[1]} (default: one second)")
     ap.add_argument("--ranges", default="data", metavar="data|FILE",
                     help="quantization ranges: from the data (default) or a JSON file")
     ap.add_argument("--save-ranges", metavar="FILE", help="write the ranges used to a JSON file")
     ap.add_argument("--crc", choices=["none", "header", "frame", "both"], default="none",
                     help="optional CRCs: CRC-32 on the sequence header, CRC-8 on each frame")
-    ap.add_argument("--eg-order", default="auto", metavar="auto|K",
+    ap.add_argument("--eg-order", type=_eg_order, default="auto", metavar="auto|K",
                     help="Exp-Golomb order of residuals: auto (per dimension, from the data) or 0..15")
     ap.add_argument("--zero-flags", choices=["auto", "on", "off"], default="auto",
                     help="all-zero group flags in P-frames (auto: where they save bits)")
     ap.add_argument("--repeat-header", action="store_true", help="repeat the sequence header before every I-frame")
     ap.add_argument("--range-update", action="store_true", help="send per-period ranges at I-frames")
     ap.add_argument("--avatar", metavar="FCA", help="bind the stream to this avatar file (SHA-256 prefix)")
-    ap.add_argument("--frame-rate", metavar="NUM/DEN", help="override the track's frame rate")
+    ap.add_argument("--frame-rate", type=_frame_rate, metavar="NUM/DEN", help="override the track's frame rate (each 1..65535)")
     ap.add_argument("--level", type=int, choices=[10, 20, 30], help="level_idc (default: the smallest that fits)")
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
-    args = ap.parse_args(argv)
+    return ap
 
-    try:
-        track = load_track(args.input, args.format)
-    except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_IO
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+
+@entry_point("fcenc")
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``fcenc``."""
+    args = build_parser().parse_args(argv)
+    out = Path(args.output) if args.output else Path(args.input).with_suffix(".fcs")
+    check_output(out)
+    if args.save_ranges:
+        check_output(args.save_ranges, "--save-ranges")
+    avatar_bytes = None
+    if args.avatar:
+        avatar_bytes = read_input(args.avatar)
+    track = _load(args.input, args.format)
     if args.frame_rate:
-        num, _, den = args.frame_rate.partition("/")
-        track.frame_rate = (int(num), int(den or 1))
+        track.frame_rate = args.frame_rate
     track = apply_keep(track, args.keep, args.drop_constant)
     if track.frames == 0:
-        print("error: the track has no frames", file=sys.stderr)
-        return 1
+        raise file_error(args.input, "the track has no frames")
+    if track.values.shape[1] == 0:
+        raise usage_error("--keep/--drop-constant", "no dimension is left to encode")
     depths = _bit_depths(track, args.bits)
-    interval = args.intra_interval or max(1, round(track.frame_rate[0] / track.frame_rate[1]))
-    ranges = None
-    if args.ranges != "data":
-        spec = json.loads(Path(args.ranges).read_text())
-        ranges = (np.array(spec["min"], dtype=np.float64), np.array(spec["max"], dtype=np.float64))
-        if ranges[0].shape != (track.values.shape[1],) or ranges[1].shape != ranges[0].shape:
-            print(f"error: {args.ranges}: needs {track.values.shape[1]} min and max values", file=sys.stderr)
-            return 1
+    interval = args.intra_interval or min(max(1, round(track.frame_rate[0] / track.frame_rate[1])), INTRA_INTERVAL_RANGE[1])
+    ranges = None if args.ranges == "data" else _ranges(args.ranges, track.values.shape[1])
     header_crc, frame_crc = _crc_flags(args.crc)
-    eg = args.eg_order if args.eg_order == "auto" else int(args.eg_order)
     zero = {"auto": "auto", "on": True, "off": False}[args.zero_flags]
     try:
-        header = build_header(track, depths, interval, ranges, eg, zero, header_crc, frame_crc,
-                              avatar_binding_hash(args.avatar) if args.avatar else None, args.level)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        header = build_header(track, depths, interval, ranges, args.eg_order, zero, header_crc, frame_crc,
+                              avatar_digest(avatar_bytes) if avatar_bytes is not None else None)
+    except ValueError as exc:  # no level holds the layout, or a range the data cannot give
+        raise CliError(f"{args.input}: cannot encode: {exc}", 2) from None
+    if args.level is not None:
+        if args.level < header.level_idc:
+            raise usage_error("--level", f"{args.level} is too small: this layout and frame rate need level {header.level_idc} or more (SPEC 4.3)")
+        header.level_idc = args.level
     data = encode_track(track, header, EncoderConfig(interval, args.repeat_header, args.range_update))
-    out = Path(args.output) if args.output else Path(args.input).with_suffix(".fcs")
-    out.write_bytes(data)
-    if args.save_ranges:
-        Path(args.save_ranges).write_text(json.dumps({
-            "names": track.names,
-            "min": [v for g in header.groups for v in g.range_min],
-            "max": [v for g in header.groups for v in g.range_max]}, indent=1))
     report = encode_report(track, data, header)
     report["input"] = args.input
     report["output"] = str(out)
+    write_atomic(out, data)
+    if args.save_ranges:
+        write_atomic(args.save_ranges, json_text({
+            "names": track.names,
+            "min": [v for g in header.groups for v in g.range_min],
+            "max": [v for g in header.groups for v in g.range_max]}), "--save-ranges")
     if args.json:
         print_json(report)
     else:
@@ -224,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {out}: {report['bytes']} bytes, {report['kbit_per_s']:.3f} kbit/s "
               f"(fixed-length {report['raw_fixed_length_kbit_per_s']:.3f} kbit/s), level {report['level_idc']}")
         for g in report["groups"]:
-            print(f"  {g['dims']:>3} dims @ {g['bit_depth']} bits {', '.join(g['names'])}: "
+            shown = ", ".join(g["names"][:3]) + (f" (+{g['dims'] - 3} more)" if g["dims"] > 3 else "")
+            print(f"  {g['dims']:>3} dims @ {g['bit_depth']} bits {shown}: "
                   f"max |error| {g['max_abs_error']:.3g}, mean {g['mean_abs_error']:.3g}")
     return EXIT_OK
 

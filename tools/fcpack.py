@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -11,12 +12,28 @@ from pathlib import Path
 from tqdm import tqdm
 
 from refcodec.avatar.loading import load_avatar
-from refcodec.errors import FcError
+from refcodec.errors import E_LEVEL, E_VALUE
 from refcodec.fca import PackConfig, decode_avatar, encode_avatar
 from refcodec.fca.inspect import summarize_container, trace_container
 from refcodec.fca.metrics import attribute_errors
+from refcodec.fca.presets import PRESETS, preset
+from refcodec.fca.syntax import RAW_F32_BITS
 
-from ._cli import EXIT_CODES_HELP, EXIT_FC_ERROR_BASE, EXIT_IO, EXIT_OK, print_json
+from ._cli import (
+    EXIT_FC_ERROR_BASE,
+    EXIT_OK,
+    CliError,
+    atomic_output,
+    check_output,
+    entry_point,
+    file_error,
+    float_range,
+    int_range,
+    parser,
+    print_json,
+    unreadable,
+    usage_error,
+)
 
 DESCRIPTION = """\
 Pack an avatar into a .fca container (SPEC chapter 11), report its size component by
@@ -24,110 +41,166 @@ component and the attribute-domain errors the quantization caused; or export the
 .fca as a standard 3DGS PLY that splat viewers open (--export-ply).
 
 Inputs: the LAM avatar zip (skin.glb + offset.ply), a 3DGS .ply (a static avatar), or a .fca.
-Bit depths are 1..16, or 32 for raw binary32 (lossless).
+The encoder settings start from a named preset (--preset, the configurations fcbench-avatar
+measures; default: the library's PackConfig()); each knob given on the command line overrides
+the preset's value. Bit depths are 1..16, or 32 for raw binary32 (lossless).
 """
 
-EPILOG = f"""\
+EPILOG = """\
+presets (refcodec/fca/presets.py):
+  default    PackConfig(): 14-bit positions and vertices, 8-bit appearance, 10-bit morphs
+  balanced   12-bit positions, 7-bit colour/scale/rotation/opacity
+  compact    11-bit positions, 5-bit colour/scale/rotation/opacity, 13-bit vertices
+  lossless   every float as raw binary32 (the decoded avatar equals the input)
+
 examples:
   fcpack samples/lam_p2-1/p2-1.zip -o lam.fca
-  fcpack samples/lam_p2-1/p2-1.zip -o lam.fca --color-bits 6 --scale-bits 6 --json
-  fcpack scene.ply -o scene.fca --lossless
+  fcpack samples/lam_p2-1/p2-1.zip -o lam.fca --preset compact --json
+  fcpack samples/lam_p2-1/p2-1.zip -o lam.fca --color-bits 6 --scale-bits 6 --level 20
+  fcpack scene.ply -o scene.fca --preset lossless
   fcpack lam.fca --export-ply lam.ply
-
-{EXIT_CODES_HELP}
 """
 
-
-def _config(args: argparse.Namespace) -> PackConfig:
-    if args.lossless:
-        config = PackConfig.lossless()
-        config.zstd_level = args.zstd_level
-        return config
-    return PackConfig(
-        args.position_bits,
-        args.color_bits,
-        args.scale_bits,
-        args.rotation_bits,
-        args.opacity_bits,
-        args.sh_rest_bits,
-        args.vertex_bits,
-        args.morph_bits,
-        args.barycentric_bits,
-        args.zstd_level,
-        args.level,
-    )
+#: CLI knob -> PackConfig field and what it quantizes (SPEC 11.1.3: q_bits 1..16, or 32 = raw binary32).
+KNOBS = {
+    "position-bits": ("position_bits", "Gaussian positions/offsets"),
+    "color-bits": ("color_bits", "SH DC colour"),
+    "scale-bits": ("scale_bits", "log-scales"),
+    "rotation-bits": ("rotation_bits", "quaternion components"),
+    "opacity-bits": ("opacity_bits", "opacity logits"),
+    "sh-rest-bits": ("sh_rest_bits", "higher-order SH"),
+    "vertex-bits": ("vertex_bits", "base mesh vertices"),
+    "morph-bits": ("morph_bits", "morph-target deltas"),
+    "barycentric-bits": ("barycentric_bits", "triangle-binding barycentrics"),
+}
+#: Zstandard compression levels the zstandard library accepts.
+ZSTD_LEVELS = (1, 22)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``fcpack``."""
-    ap = argparse.ArgumentParser(prog="fcpack", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+def _bits(text: str) -> int:
+    """A bit depth: 1..16, or 32 for raw binary32 (SPEC 11.1.3)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not (1 <= value <= 16 or value == RAW_F32_BITS):
+        raise argparse.ArgumentTypeError(f"{value} is outside the allowed values 1..16 or {RAW_F32_BITS} (raw binary32)")
+    return value
+
+
+def _morph_tolerance(text: str) -> float | None:
+    if text.lower() == "none":
+        return None
+    return float_range(0.0)(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """fcpack's command line."""
+    ap = parser("fcpack", DESCRIPTION, EPILOG)
     ap.add_argument("input", type=Path, help="LAM avatar .zip, 3DGS .ply, or .fca")
     ap.add_argument("-o", "--output", type=Path, help="the .fca to write")
     ap.add_argument("--export-ply", type=Path, metavar="PLY", help="write the (decoded) avatar, neutral pose, as a 3DGS PLY")
-    knobs = ap.add_argument_group("quantization knobs (bits per value; 32 = raw binary32)")
-    defaults = PackConfig()
-    for name, default, what in (
-        ("position-bits", defaults.position_bits, "Gaussian positions/offsets"),
-        ("color-bits", defaults.color_bits, "SH DC colour"),
-        ("scale-bits", defaults.scale_bits, "log-scales"),
-        ("rotation-bits", defaults.rotation_bits, "quaternion components"),
-        ("opacity-bits", defaults.opacity_bits, "opacity logits"),
-        ("sh-rest-bits", defaults.sh_rest_bits, "higher-order SH"),
-        ("vertex-bits", defaults.vertex_bits, "base mesh vertices"),
-        ("morph-bits", defaults.morph_bits, "morph-target deltas"),
-        ("barycentric-bits", defaults.barycentric_bits, "triangle-binding barycentrics"),
-    ):
-        knobs.add_argument(f"--{name}", type=int, default=default, help=f"{what} (default {default})")
-    ap.add_argument("--lossless", action="store_true", help="store every float as raw binary32")
-    ap.add_argument("--zstd-level", type=int, default=defaults.zstd_level, help="Zstandard level 1..22 (default %(default)s)")
-    ap.add_argument("--level", type=int, choices=[10, 20, 30], help="container level (default: the smallest that fits)")
+    ap.add_argument("--preset", choices=list(PRESETS), default=None, help="encoder settings to start from (default: default)")
+    ap.add_argument("--lossless", action="store_true", help="the same as --preset lossless")
+    knobs = ap.add_argument_group("quantization knobs (bits per value, 1..16 or 32 = raw binary32; default: the preset's)")
+    base = PackConfig()
+    for name, (field, what) in KNOBS.items():
+        knobs.add_argument(f"--{name}", dest=field, type=_bits, default=None, metavar="N",
+                           help=f"{what} (PackConfig() has {getattr(base, field)})")
+    ap.add_argument("--morph-max-error", type=_morph_tolerance, default=argparse.SUPPRESS, metavar="METRES|none",
+                    help=f"largest error of a morph target stored below --morph-bits (PackConfig() has {base.morph_max_error})")
+    ap.add_argument("--zstd-level", type=int_range(*ZSTD_LEVELS), default=None, metavar="N",
+                    help=f"Zstandard level {ZSTD_LEVELS[0]}..{ZSTD_LEVELS[1]} (PackConfig() has {base.zstd_level})")
+    ap.add_argument("--level", type=int, choices=[10, 20, 30], default=None, help="container level (default: the smallest that fits)")
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
+    return ap
+
+
+def config_from_args(args: argparse.Namespace) -> PackConfig:
+    """The PackConfig of the command line: the preset, then every knob given by name."""
+    if args.lossless and args.preset not in (None, "lossless"):
+        raise usage_error("--lossless", f"conflicts with --preset {args.preset}")
+    config = preset("lossless" if args.lossless else args.preset or "default")
+    changes = {field: getattr(args, field) for field, _ in KNOBS.values() if getattr(args, field) is not None}
+    if args.zstd_level is not None:
+        changes["zstd_level"] = args.zstd_level
+    if args.level is not None:
+        changes["level_idc"] = args.level
+    if hasattr(args, "morph_max_error"):
+        changes["morph_max_error"] = args.morph_max_error
+    return dataclasses.replace(config, **changes)
+
+
+@entry_point("fcpack")
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``fcpack``."""
+    ap = build_parser()
     args = ap.parse_args(argv)
     if args.output is None and args.export_ply is None:
         ap.error("give -o OUT.fca and/or --export-ply OUT.ply")
-    try:
-        with tqdm(total=3 if args.output else 1, desc="fcpack", unit="step", disable=args.json, file=sys.stderr) as bar:
-            bar.set_postfix_str("loading")
-            t0 = time.perf_counter()
+    config = config_from_args(args)
+    for path, option in ((args.output, "-o"), (args.export_ply, "--export-ply")):
+        if path is not None:
+            check_output(path, option)
+    if not args.input.is_file():
+        raise file_error(args.input, "cannot read: no such file" if not args.input.exists() else "cannot read: not a file")
+    with tqdm(total=3 if args.output else 1, desc="fcpack", unit="step", disable=args.json or not sys.stderr.isatty(), file=sys.stderr) as bar:
+        bar.set_postfix_str("loading")
+        t0 = time.perf_counter()
+        try:
             avatar = load_avatar(args.input)
-            load_s = time.perf_counter() - t0
+        except ValueError as exc:  # not an avatar format fcpack reads (a malformed .fca raises its FcError)
+            raise unreadable(args.input, exc) from None
+        load_s = time.perf_counter() - t0
+        bar.update()
+        report: dict = {"input": str(args.input), "gaussians": avatar.gaussians.count, "load_s": round(load_s, 3)}
+        if args.output:
+            bar.set_postfix_str("encoding")
+            data = _encode(avatar, config, args.level)
+            with atomic_output(args.output) as tmp:
+                tmp.write_bytes(data)
             bar.update()
-            report: dict = {"input": str(args.input), "gaussians": avatar.gaussians.count, "load_s": round(load_s, 3)}
-            if args.output:
-                bar.set_postfix_str("encoding")
-                data = encode_avatar(avatar, _config(args))
-                args.output.write_bytes(data)
-                bar.update()
-                bar.set_postfix_str("checking")
-                t0 = time.perf_counter()
-                decoded = decode_avatar(data)
-                report |= {
-                    "output": str(args.output),
-                    "bytes": len(data),
-                    "decode_s": round(time.perf_counter() - t0, 3),
-                    "uncompressed_binary32_bytes": avatar.nbytes(),
-                    "summary": summarize_container(trace_container(data)),
-                    "errors": attribute_errors(avatar, decoded),
-                }
-                avatar = decoded
-                bar.update()
-        if args.export_ply:
-            from refcodec.avatar.deform import animate
-            from refcodec.avatar.ply import write_ply
+            bar.set_postfix_str("checking")
+            t0 = time.perf_counter()
+            decoded = decode_avatar(data)
+            report |= {
+                "output": str(args.output),
+                "preset": "lossless" if args.lossless else args.preset or "default",
+                "config": {k: v for k, v in vars(config).items() if k not in ("overrides", "latents")},
+                "bytes": len(data),
+                "decode_s": round(time.perf_counter() - t0, 3),
+                "uncompressed_binary32_bytes": avatar.nbytes(),
+                "summary": summarize_container(trace_container(data)),
+                "errors": attribute_errors(avatar, decoded),
+            }
+            avatar = decoded
+            bar.update()
+    if args.export_ply:
+        from refcodec.avatar.deform import animate
+        from refcodec.avatar.ply import write_ply
 
-            args.export_ply.write_bytes(write_ply(animate(avatar, None)))
-            report["ply"] = str(args.export_ply)
-    except FcError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_FC_ERROR_BASE + err.code
-    except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_IO
+        with atomic_output(args.export_ply, "--export-ply") as tmp:
+            tmp.write_bytes(write_ply(animate(avatar, None)))
+        report["ply"] = str(args.export_ply)
     if args.json:
         print_json(report)
     else:
         _print_report(report)
     return EXIT_OK
+
+
+def _encode(avatar, config: PackConfig, level: int | None) -> bytes:
+    """encode_avatar, with a level the avatar exceeds reported as a bad --level (exit 2)."""
+    try:
+        return encode_avatar(avatar, config)
+    except E_LEVEL as err:
+        if level is None:
+            raise
+        raise usage_error("--level", f"the avatar does not fit level {level}: {err.message}") from None
+    except ValueError as exc:  # the avatar's content cannot be packed (exceeds every level, bad values)
+        if level is not None:
+            raise usage_error("--level", str(exc)) from None
+        raise CliError(f"cannot pack the avatar: {exc}", EXIT_FC_ERROR_BASE + E_VALUE.code) from None
 
 
 def _print_report(r: dict) -> None:

@@ -5,8 +5,6 @@ Needs the optional dependencies of the ``track`` extra (``pip install -e .[track
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from fractions import Fraction
@@ -17,6 +15,8 @@ import numpy as np
 from refcodec.importers.rotation import rotation_log
 from refcodec.spec_tables import arkit52_names
 from refcodec.track import Track, TrackGroup
+
+from ._cli import EXIT_OK, atomic_output, check_output, entry_point, file_error, float_range, int_range, make_out_dir, parser, print_json, usage_error
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = ROOT / "samples" / "models" / "face_landmarker_v2_with_blendshapes.task"
@@ -38,10 +38,10 @@ EPILOG = """\
 example:
   fctrack samples/aniportrait/pose_ref_video.mp4 -o out/clip.npz --json
   fcenc out/clip.npz
-exit status: 0 success; 1 no face in any frame or a bad video; 2 bad command line;
-3 file not found; 4 mediapipe or av not installed (pip install -e .[track])."""
+The output's directory is created if needed. fctrack's own statuses: 1 no face in any frame;
+4 mediapipe or av not installed (pip install -e .[track]); a video FFmpeg cannot decode exits 3."""
 
-EXIT_IO = 3
+EXIT_NO_FACE = 1
 EXIT_MISSING_DEPS = 4
 
 
@@ -168,39 +168,38 @@ def track_video(video: str | Path, model: str | Path, max_frames: int | None = N
             "inference_seconds": infer_s, "versions": {"mediapipe": mp.__version__, "av": av.__version__}}
 
 
+@entry_point("fctrack")
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``fctrack``."""
-    ap = argparse.ArgumentParser(prog="fctrack", description=DESCRIPTION, epilog=EPILOG,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser("fctrack", DESCRIPTION, EPILOG)
     ap.add_argument("video", help="input video (anything PyAV/FFmpeg reads: mp4, mov, webm...)")
     ap.add_argument("-o", "--output", help="output track, .npz or .csv (default: the video name with .npz)")
     ap.add_argument("--format", choices=["npz", "csv"], help="output format (default: from the output suffix)")
     ap.add_argument("--model", default=str(DEFAULT_MODEL),
                     help="Face Landmarker model bundle (default: samples/models/face_landmarker_v2_with_blendshapes.task)")
-    ap.add_argument("--max-frames", type=int, metavar="N", help="track only the first N frames")
-    ap.add_argument("--min-confidence", type=float, default=0.5, metavar="P",
+    ap.add_argument("--max-frames", type=int_range(1), metavar="N", help="track only the first N frames")
+    ap.add_argument("--min-confidence", type=float_range(0.0, 1.0), default=0.5, metavar="P",
                     help="face detection/presence/tracking confidence threshold (default 0.5)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     ap.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     args = ap.parse_args(argv)
 
+    out = Path(args.output) if args.output else Path(args.video).with_suffix(f".{args.format or 'npz'}")
+    fmt = args.format or out.suffix.lower().lstrip(".")
+    if fmt not in ("npz", "csv"):
+        raise usage_error("-o", f"cannot tell the output format from {out.name!r}; use --format npz|csv")
+    for p, what in ((args.video, "video"), (args.model, "--model")):
+        if not Path(p).is_file():
+            raise file_error(p, f"cannot read the {what}: " + ("not a file" if Path(p).exists() else "no such file"))
+    make_out_dir(out.parent, "-o")  # documented: the output's directory is created
+    check_output(out)  # before minutes of tracking
     try:
         import av  # noqa: F401
         import mediapipe  # noqa: F401
     except ImportError as exc:
-        print(f"error: fctrack needs the optional packages mediapipe and av ({exc.name} is missing); "
+        print(f"fctrack: error: fctrack needs the optional packages mediapipe and av ({exc.name} is missing); "
               "install them with: pip install -e '.[track]'", file=sys.stderr)
         return EXIT_MISSING_DEPS
-    for p, what in ((args.video, "video"), (args.model, "model")):
-        if not Path(p).is_file():
-            print(f"error: {what} {p}: no such file", file=sys.stderr)
-            return EXIT_IO
-    if args.max_frames is not None and args.max_frames < 1:
-        ap.error("--max-frames must be at least 1")
-    out = Path(args.output) if args.output else Path(args.video).with_suffix(f".{args.format or 'npz'}")
-    fmt = args.format or out.suffix.lower().lstrip(".")
-    if fmt not in ("npz", "csv"):
-        ap.error(f"cannot tell the output format from {out.name!r}; use --format npz|csv")
 
     from refcodec.importers import save_track
 
@@ -208,14 +207,13 @@ def main(argv: list[str] | None = None) -> int:
         run = track_video(args.video, args.model, args.max_frames, progress=not args.no_progress and not args.json,
                           min_confidence=args.min_confidence)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # av.FFmpegError and mediapipe runtime errors have no common base
-        print(f"error: {args.video}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        print(f"fctrack: error: {exc}", file=sys.stderr)
+        return EXIT_NO_FACE
+    except Exception as exc:  # noqa: BLE001 - av.FFmpegError and mediapipe runtime errors have no common base
+        raise file_error(args.video, f"cannot decode: {type(exc).__name__}: {exc}") from None
     track: Track = run["track"]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_track(track, out, fmt)
+    with atomic_output(out) as tmp:
+        save_track(track, tmp, fmt)
     summary = {
         "ok": True,
         "video": str(args.video),
@@ -231,15 +229,14 @@ def main(argv: list[str] | None = None) -> int:
         "versions": run["versions"],
     }
     if args.json:
-        json.dump(summary, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print_json(summary)
     else:
         fps = track.frame_rate[0] / track.frame_rate[1]
         print(f"{out}: {summary['frames']} frames at {fps:g} fps, "
               f"{', '.join(f'{g.semantic} {len(g.names)}' for g in track.groups)}; "
               f"{summary['frames_without_face']} without a face; {summary['seconds']:.2f} s "
               f"({summary['ms_per_frame']} ms/frame)")
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

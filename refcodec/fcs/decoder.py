@@ -59,6 +59,8 @@ class DecodeResult:
     header: SequenceHeader | None
     frames: list[DecodedFrame]
     events: list[UnitEvent] = field(default_factory=list)
+    #: resilient mode: the storage-format error that ended decoding early (SPEC 7.3, R-90), else None
+    framing_error: FcError | None = None
 
     def matrix(self) -> np.ndarray:
         """All output vectors as a [frames, dims] binary32 array."""
@@ -228,15 +230,41 @@ def decode_file(data: bytes, strict: bool = True) -> DecodeResult:
     """Decode a whole ``.fcs`` file (SPEC 5.5, 6, 7).
 
     Framing errors (signature, leb128, unit sizes) always raise: without them the units
-    cannot be found. Unit errors raise in strict mode and are concealed otherwise.
+    cannot be found. Unit errors raise in strict mode and are concealed otherwise. To keep
+    the frames decoded before a framing error, use :func:`decode_file_partial`.
     """
+    result = _decode(data, strict)
+    if result.framing_error is not None:
+        raise result.framing_error
+    return result
+
+
+def decode_file_partial(data: bytes) -> DecodeResult:
+    """Decode a whole ``.fcs`` file in resilient mode, keeping the output of a damaged file.
+
+    SPEC 7.3, R-90: a framing error of the storage format (a truncated file, a bad
+    ``unit_size``) ends decoding; the frames output before it are the decoder's output, and
+    the error is reported in :attr:`DecodeResult.framing_error` instead of being raised.
+    """
+    return _decode(data, strict=False)
+
+
+def _decode(data: bytes, strict: bool) -> DecodeResult:
     dec = FcsDecoder(strict=strict)
     frames: list[DecodedFrame] = []
     first = True
-    for unit in iter_units(data, dec.max_unit_bytes):
+    units = iter_units(data, dec.max_unit_bytes)
+    while True:
+        try:
+            unit = next(units, None)
+        except FcError as err:  # SPEC 7.3: framing errors end decoding in both modes
+            if strict:
+                raise
+            return DecodeResult(dec.header, frames, dec.events, framing_error=err)
+        if unit is None:
+            return DecodeResult(dec.header, frames, dec.events)
         if first and strict and _peek_unit_type(unit.data) not in (None, UNIT_SEQUENCE_HEADER):
             # SPEC 5.5, R-20: a file starts with a sequence header.
             raise E_NO_SEQUENCE_HEADER("the first unit is not a sequence header", field="unit_type", bit_offset=unit.byte_offset * 8)
         first = False
         frames.extend(dec.decode_unit(unit.data, unit.index, unit.byte_offset * 8))
-    return DecodeResult(dec.header, frames, dec.events)
