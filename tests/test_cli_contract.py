@@ -1,6 +1,6 @@
 """The CLI contract of every console script (tools/_cli.py, README "Tools"): exit status, one-line
 message naming the option or file, never a traceback; atomic outputs; fcdec --resilient on a
-truncated file (SPEC 7.3, R-90)."""
+truncated file (SPEC 7.3, R-99)."""
 
 from __future__ import annotations
 
@@ -308,7 +308,7 @@ def test_fcenc_json_lists_every_group_name(files, tmp_path, capsys):
     assert len(names[1]) == 3
 
 
-# ----------------------------------------------------------------------------- fcdec --resilient, SPEC 7.3, R-90
+# ----------------------------------------------------------------------------- fcdec --resilient, SPEC 7.3, R-99
 def _truncated(files) -> tuple[bytes, bytes, int]:
     """(whole file, file cut inside its unit 12, frames of the complete units before the cut)."""
     data = files["good.fcs"].read_bytes()
@@ -320,7 +320,7 @@ def _truncated(files) -> tuple[bytes, bytes, int]:
 
 
 def test_decode_file_partial_keeps_the_frames_before_a_truncation(files):
-    """R-90: the frames before the framing error are output, then the error class is reported."""
+    """R-99: the frames before the framing error are output, then the error class is reported."""
     data, cut, frames_before = _truncated(files)
     whole = decode_file(data)
     partial = decode_file_partial(cut)

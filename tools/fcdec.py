@@ -29,7 +29,7 @@ Decode a .fcs stream. The output format follows the extension of -o:
 By default decoding is strict: the first error stops it. --resilient applies the loss
 process of SPEC 7 (damaged frames are concealed) and --report lists what every unit did; a
 file that ends inside a unit (truncated) or has a bad unit_size still gives the frames
-before it (SPEC 7.3, R-90): they are written, then the error is reported and fcdec exits
+before it (SPEC 7.3, R-99): they are written, then the error is reported and fcdec exits
 with its status.
 """
 
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     kind = _output_kind(args.output) if args.output else None
     data = read_input(args.file)
     if args.resilient:
-        result = decode_file_partial(data)  # SPEC 7.3, R-90: keep the frames before a framing error
+        result = decode_file_partial(data)  # SPEC 7.3, R-99: keep the frames before a framing error
     else:
         try:
             result = decode_file(data)

@@ -59,7 +59,7 @@ class DecodeResult:
     header: SequenceHeader | None
     frames: list[DecodedFrame]
     events: list[UnitEvent] = field(default_factory=list)
-    #: resilient mode: the storage-format error that ended decoding early (SPEC 7.3, R-90), else None
+    #: resilient mode: the storage-format error that ended decoding early (SPEC 7.3, R-99), else None
     framing_error: FcError | None = None
 
     def matrix(self) -> np.ndarray:
@@ -242,7 +242,7 @@ def decode_file(data: bytes, strict: bool = True) -> DecodeResult:
 def decode_file_partial(data: bytes) -> DecodeResult:
     """Decode a whole ``.fcs`` file in resilient mode, keeping the output of a damaged file.
 
-    SPEC 7.3, R-90: a framing error of the storage format (a truncated file, a bad
+    SPEC 7.3, R-99: a framing error of the storage format (a truncated file, a bad
     ``unit_size``) ends decoding; the frames output before it are the decoder's output, and
     the error is reported in :attr:`DecodeResult.framing_error` instead of being raised.
     """
