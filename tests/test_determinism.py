@@ -1,7 +1,8 @@
 """Committed bytes do not depend on the machine (issue 8, part 4).
 
 The conformance suite is regenerated in subprocesses under other OpenBLAS kernels, BLAS/OpenMP/torch
-thread counts and torch CPU capabilities, and every file is compared with the committed one.
+thread counts, numpy SIMD targets, glibc libm variants and torch CPU capabilities, and every file is
+compared with the committed one.
 :mod:`refcodec.detmath`, which makes that possible, is checked against hand-computed sums, exact
 integer products and Python's ``math`` (a second implementation of the elementary functions).
 """
@@ -41,11 +42,33 @@ for lib in glob.glob(str(Path(numpy.__file__).parent.parent / "numpy.libs" / "*o
 print(core)
 """
 
-# Two machines as different as one x86-64 CPU can pretend to be: OpenBLAS's most generic kernels
-# (Prescott, reported as Katmai) on one thread against its AVX-512 kernels (SkylakeX) on two, and
-# torch's scalar code against its widest vector code.
+def _numpy_simd_targets() -> str:
+    """numpy's runtime-dispatched SIMD targets (e.g. "X86_V3 X86_V4 AVX512_ICL"): disabling them all leaves its baseline code."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__
+    except ImportError:  # another numpy layout: keep its dispatch
+        return ""
+    return " ".join(__cpu_dispatch__)
+
+
+def _glibc_tunables(extra: str) -> str:
+    return ":".join(t for t in (os.environ.get("GLIBC_TUNABLES", ""), extra) if t)
+
+
+# Two machines as different as one x86-64 CPU can pretend to be. "generic": OpenBLAS's most generic
+# kernels (Prescott, reported as Katmai) on one thread, numpy without its SIMD dispatch (no SVML, no
+# AVX-512 or AVX2 loops), glibc's libm without its FMA/AVX2 variants (they give other log/exp/sin
+# results), torch's scalar code. "avx512": OpenBLAS's AVX-512 kernels (SkylakeX) on two threads and
+# torch's widest vector code, numpy and libm as the machine offers.
 VARIANTS = {
-    "generic": {"OPENBLAS_CORETYPE": "Prescott", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "ATEN_CPU_CAPABILITY": "default"},
+    "generic": {
+        "OPENBLAS_CORETYPE": "Prescott",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "ATEN_CPU_CAPABILITY": "default",
+        "NPY_DISABLE_CPU_FEATURES": _numpy_simd_targets(),
+        "GLIBC_TUNABLES": _glibc_tunables("glibc.cpu.hwcaps=-AVX2,-FMA"),
+    },
     "avx512": {"OPENBLAS_CORETYPE": "SkylakeX", "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2", "ATEN_CPU_CAPABILITY": "avx512"},
 }
 
