@@ -10,6 +10,7 @@ kind. Container vectors (kind ``fca``) plug in by adding an in-process adapter t
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import subprocess
 import tempfile
@@ -48,6 +49,7 @@ class DecoderAnswer:
     message: str = ""
     neural: dict[str, np.ndarray] | None = None
     renders: list[np.ndarray] | None = None
+    skipped: dict[str, str] = dataclasses.field(default_factory=dict)  # tolerance outputs not produced: "renders" -> why
 
 
 class Adapter(Protocol):
@@ -127,10 +129,28 @@ class ReferenceContainerAdapter:
                 out["omlp"] = np.stack([mlp.evaluate(assemble_inputs(desc, anchors, avatar.split_params(f))) for f in params])
             answer.neural = out
         if "renders" in exp:
-            from refcodec.render import Renderer
-
-            imgs = Renderer(avatar, backend="cpu").render(params)
+            renderer, missing = _reference_renderer()
+            if renderer is None:  # the tier is skipped with a note, as for an external decoder without {renders}
+                answer.skipped["renders"] = f"the render extra is not installed: no module {missing!r}; pip install 'facecodec[render]'"
+                return
+            imgs = renderer(avatar, backend="cpu").render(params)
             answer.renders = [np.clip(np.rint(255.0 * im.numpy().astype(np.float64)), 0, 255).astype(np.uint8) for im in imgs]
+
+
+RENDER_EXTRA = ("torch", "gsplat", "PIL")
+"""Top-level modules of the ``render`` extra that the reference renderer imports."""
+
+
+def _reference_renderer() -> tuple[type | None, str]:
+    """``(Renderer, "")``, or ``(None, missing module)`` when the render extra is not installed."""
+    try:
+        from refcodec.render import Renderer
+    except ImportError as exc:
+        top = (exc.name or "").split(".")[0]
+        if top in RENDER_EXTRA:
+            return None, top
+        raise
+    return Renderer, ""
 
 
 #: In-process reference adapters by vector kind.

@@ -136,7 +136,7 @@ def _check_tolerance(vector: Vector, adapter: Adapter, answer: DecoderAnswer, re
             extra(vector.path, vector.card, answer)
         except Exception as exc:  # noqa: BLE001 - the decoder under test failed on its tolerance outputs
             return VectorResult(vector.name, "crash", f"tolerance outputs: {type(exc).__name__}: {exc}")
-    why, notes = compare_tolerance(vector.card, vector.directory, answer.neural, answer.renders)
+    why, notes = compare_tolerance(vector.card, vector.directory, answer.neural, answer.renders, answer.skipped)
     if why:
         return VectorResult(vector.name, "fail", why, notes=notes)
     res.notes += notes
