@@ -201,8 +201,9 @@ def morph_weights(avatar: Avatar, groups: dict[str, np.ndarray]) -> np.ndarray:
         src = groups.get(cm.source)
         if src is None:
             return np.zeros(t, F32) if cm.bias is None else cm.bias.astype(F32).copy()
-        w = cm.matrix @ np.asarray(src, F32)
-        return (w if cm.bias is None else w + cm.bias).astype(F32)
+        with np.errstate(over="ignore", invalid="ignore"):  # a weight that overflows is refused by deform_mesh (R-96)
+            w = cm.matrix @ np.asarray(src, F32)
+            return (w if cm.bias is None else w + cm.bias).astype(F32)
     w = np.zeros(t, F32)
     if "ARKIT52" in groups:
         from refcodec import spec_tables
@@ -272,8 +273,10 @@ def deform_mesh(
     head_translation: np.ndarray | None = None,
 ) -> DeformedMesh:
     """Morphs, then LBS (joint local rotations by joint name, axis-angle), then the rigid pose (SPEC 13.1, R-81)."""
-    v = apply_morphs(model, weights)
-    _require_finite("deformation.morphed_vertices", v, "a morphed vertex")  # SPEC 13.1, R-96
+    _require_finite("deformation.morph_weights", np.asarray(weights, F32), "a morph weight")  # SPEC 13.1, R-96
+    with np.errstate(over="ignore", invalid="ignore"):
+        v = apply_morphs(model, weights)
+    _require_finite("deformation.morphed_vertices", v, "a morphed vertex")
     nv = v.shape[0]
     lin = np.broadcast_to(np.eye(3, dtype=F32), (nv, 3, 3))
     s = model.skeleton
@@ -282,7 +285,8 @@ def deform_mesh(
         for name, rot in (joint_rotations or {}).items():
             aa[s.index(name)] = np.asarray(rot, F32).reshape(3)
             _require_finite(f"joint[{name}]", rotation_angle(aa[s.index(name)]), "the rotation angle")
-        v, blend = skin(s, v, joint_world(s, aa))
+        with np.errstate(over="ignore", invalid="ignore"):
+            v, blend = skin(s, v, joint_world(s, aa))
         _require_finite("deformation.skinned_vertices", v, "a skinned vertex")
         lin = blend[:, :, :3]
     elif joint_rotations:
