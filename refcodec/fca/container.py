@@ -66,6 +66,7 @@ class ParsedContainer:
     header: Any = None
     level: ContainerLevel | None = None
     sections: list[Section] = field(default_factory=list)
+    budget: DecodeBudget | None = None  # what decoding used of the level's R-91 limits
 
     def first(self, kind: bytes) -> Section | None:
         return next((s for s in self.sections if s.type == kind), None)
@@ -145,7 +146,8 @@ def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContain
     out = sink if sink is not None else ParsedContainer(header, level)
     out.header, out.level = header, level
     pos, total_raw = syntax.FILE_HEADER_BYTES, 0
-    params: dict[str, Any] = {"level": level, "meta": None, "defm": None, BUDGET: DecodeBudget(level)}
+    out.budget = DecodeBudget(level)
+    params: dict[str, Any] = {"level": level, "meta": None, "defm": None, BUDGET: out.budget}
     for index in range(header.section_count):
         where = f"section[{index}]"
         if len(data) - pos < syntax.SECTION_HEADER_BYTES:
