@@ -10,6 +10,7 @@ import struct
 import tracemalloc
 import zlib
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -332,3 +333,20 @@ def test_non_finite_latent_output_is_rejected():
     read_container(data)  # the syntax is valid
     err = rejected(data)
     assert (err.error_class, err.field, err.section_index) == ("E_VALUE", "section[1]:LATN.latent_decoder", 1)
+
+
+LAM = Path(__file__).resolve().parents[1] / "samples" / "lam_p2-1" / "p2-1.zip"
+
+
+@pytest.mark.skipif(not LAM.exists(), reason="samples/lam_p2-1/p2-1.zip not present")
+def test_the_lam_avatar_fits_its_level():
+    """R-91 limits leave room for the real avatar: LAM (20,018 Gaussians, 51 morphs) packed with the defaults."""
+    from refcodec.avatar.loading import load_avatar
+    from refcodec.fca.codec import encode_avatar
+
+    parsed = read_container(encode_avatar(load_avatar(LAM)))
+    b, level = parsed.budget, parsed.level
+    assert parsed.header.level_idc == 10
+    # at least 3 + 3 + 3 + 4 + 1 attribute values per Gaussian and 3 per base vertex (LAM: V = N = 20,018)
+    assert (14 + 3) * 20018 <= b.decoded_values <= level.max_decoded_values
+    assert b.text_entries <= level.max_text_entries and b.network_macs == 0
