@@ -38,10 +38,11 @@ def f16planes(values) -> bytes:
     return b"".join(((bits >> (8 * k)) & 0xFF).astype(np.uint8).tobytes() for k in range(2))
 
 
-def meta(n: int = 1) -> bytes:
-    """META (SPEC 11.4): n Gaussians, sh_degree 0, no layout, a 64x64 camera at the origin."""
-    body = struct.pack("<IBBHB", n, 0, 0, 0, 0) + struct.pack("<HHffff", 64, 64, 50.0, 50.0, 32.0, 32.0)
-    return body + f32planes(np.eye(4)[:3]) + f32planes([0.0, 0.0, 0.0])
+def meta(n: int = 1, layout=(), size=(64, 64), pose=None) -> bytes:
+    """META (SPEC 11.4): n Gaussians, sh_degree 0, a layout of (semantic, dims), a camera at the origin."""
+    body = struct.pack("<IBBHB", n, 0, 0, 0, len(layout)) + b"".join(struct.pack("<BH", s, d) for s, d in layout)
+    body += struct.pack("<HHffff", *size, 50.0, 50.0, 32.0, 32.0)
+    return body + f32planes(np.eye(4)[:3] if pose is None else pose) + f32planes([0.0, 0.0, 0.0])
 
 
 def attr(attribute_id: int, values) -> bytes:
@@ -350,3 +351,30 @@ def test_the_lam_avatar_fits_its_level():
     # at least 3 + 3 + 3 + 4 + 1 attribute values per Gaussian and 3 per base vertex (LAM: V = N = 20,018)
     assert (14 + 3) * 20018 <= b.decoded_values <= level.max_decoded_values
     assert b.text_entries <= level.max_text_entries and b.network_macs == 0
+
+
+# ------------------------------------------------------------- what the decoder guarantees (R-97)
+@pytest.mark.parametrize(
+    "name, payload, field, at",
+    [
+        ("layout semantic twice", meta(layout=((3, 3), (3, 3))), "layout_semantic[1]", 9 + 3),
+        ("width above 8192", meta(size=(8193, 64)), "render_width", 9),
+        ("2^25 pixels", meta(size=(8192, 4096)), "render_height", 11),
+        ("pose scaled by 2", meta(pose=2 * np.eye(4)[:3]), "camera_to_world", 9 + 4 + 16),
+        ("pose a reflection", meta(pose=np.diag([1.0, 1.0, -1.0, 1.0])[:3]), "camera_to_world", 9 + 4 + 16),
+    ],
+)
+def test_meta_that_a_renderer_would_refuse_is_rejected_by_the_decoder(name, payload, field, at):
+    """R-97 (R-83's camera): 9 bytes of counts precede the layout; width, height, then 4 binary32 precede the pose."""
+    err = rejected(fca([section(b"META", payload), *static_attrs()]))
+    assert (err.error_class, err.field, err.section_index, err.payload_byte_offset) == ("E_VALUE", f"section[0]:META.{field}", 0, at), name
+
+
+def test_morph_name_twice_is_rejected():
+    """R-97: a DEFM of 3 vertices, 1 triangle and two morph targets both named "a"."""
+    defm = struct.pack("<II", 3, 1) + bytes([32]) + f32planes(np.eye(3)) + bytes([0, 1, 2, 0, 0, 0])  # corner-major, 2-byte planes
+    morph = bytes([1]) + b"a" + struct.pack("<I", 0) + bytes([32])  # no moved vertex: empty gaps and deltas
+    defm += struct.pack("<H", 2) + morph + morph + bytes([0, 0, 0]) + f32planes([0.0, 0.0, 0.0])
+    err = rejected(fca([section(b"META", meta()), section(b"DEFM", defm), *static_attrs()]))
+    second_name = 8 + 1 + 36 + 6 + 2 + len(morph) + 1
+    assert (err.error_class, err.field, err.section_index, err.payload_byte_offset) == ("E_VALUE", "section[1]:DEFM.morph_name[1]", 1, second_name)

@@ -230,8 +230,50 @@ CRITICAL_FLAG = 0x01
 
 
 # ----------------------------------------------------------------------------------- META
+def _distinct(name: str):
+    """A check that the values of one array field are distinct (SPEC 11.4, 11.5.1, R-97)."""
+    key = f"_seen_{name}"
+
+    def check(v, ctx):
+        if ctx._index == 0:  # construct arrays expose no earlier items while parsing
+            ctx._[key] = set()
+        seen = ctx._[key]
+        if v in seen:
+            return E_VALUE, f"{name} {v!r} appears twice"
+        seen.add(v)
+        return None
+
+    return check
+
+
 def _semantic(v, ctx):
-    return _ok_if(v in group_semantics(), E_VALUE, f"layout_semantic {v} is reserved")
+    if v not in group_semantics():
+        return E_VALUE, f"layout_semantic {v} is reserved"
+    return _distinct("layout_semantic")(v, ctx)
+
+
+MAX_RENDER_SIDE = 8192
+MAX_RENDER_PIXELS = 1 << 24
+
+
+def _render_width(v, ctx):
+    """SPEC 11.4, R-97: the default image is one every renderer accepts (R-83)."""
+    return _ok_if(1 <= v <= MAX_RENDER_SIDE, E_VALUE, f"{v} is not 1..{MAX_RENDER_SIDE}")
+
+
+def _render_height(v, ctx):
+    if not 1 <= v <= MAX_RENDER_SIDE:
+        return E_VALUE, f"{v} is not 1..{MAX_RENDER_SIDE}"
+    return _ok_if(ctx.render_width * v <= MAX_RENDER_PIXELS, E_VALUE, f"{ctx.render_width} x {v} exceeds {MAX_RENDER_PIXELS} pixels")
+
+
+def _camera_pose(v, ctx):
+    """SPEC 11.4, R-97: finite, and the 3x3 part a rotation (orthonormal within 1e-4, determinant > 0, in binary64)."""
+    if not np.all(np.isfinite(v)):
+        return E_VALUE, "contains NaN or infinity"
+    r = np.asarray(v, np.float64).reshape(3, 4)[:, :3]
+    ok = np.allclose(r.T @ r, np.eye(3), rtol=0.0, atol=1e-4) and np.linalg.det(r) > 0
+    return _ok_if(bool(ok), E_VALUE, "the 3x3 part is not a rotation")
 
 
 def _layout_dims(v, ctx):
@@ -243,7 +285,7 @@ def _positive(v, ctx):
     return _ok_if(np.isfinite(v) and v > 0, E_VALUE, f"{v} is not a positive finite number")
 
 
-META = Struct(  # SPEC 11.4, R-56..R-58
+META = Struct(  # SPEC 11.4, R-56..R-58, R-97
     "gaussian_count" / Checked(Int32ul, _max("max_gaussians", minimum=1)),
     "sh_degree" / Checked(Int8ul, _one_of({0, 1, 2, 3})),
     "convention" / Checked(Int8ul, _one_of({0})),
@@ -257,13 +299,13 @@ META = Struct(  # SPEC 11.4, R-56..R-58
             "layout_dims" / Checked(Int16ul, _layout_dims),
         ),
     ),
-    "render_width" / Checked(Int16ul, lambda v, ctx: _ok_if(v > 0, E_VALUE, "must be > 0")),
-    "render_height" / Checked(Int16ul, lambda v, ctx: _ok_if(v > 0, E_VALUE, "must be > 0")),
+    "render_width" / Checked(Int16ul, _render_width),
+    "render_height" / Checked(Int16ul, _render_height),
     "focal_x" / Checked(Float32l, _positive),
     "focal_y" / Checked(Float32l, _positive),
     "principal_x" / Checked(Float32l, _finite),
     "principal_y" / Checked(Float32l, _finite),
-    "camera_to_world" / Checked(f32planes(12), _finite),
+    "camera_to_world" / Checked(f32planes(12), _camera_pose),
     "background" / Checked(f32planes(3), lambda v, ctx: _ok_if(bool(np.all((v >= 0) & (v <= 1))), E_VALUE, "must lie in [0, 1]")),
 )
 
@@ -373,7 +415,7 @@ DEFM = Struct(  # SPEC 11.5, R-59..R-63
         this.morph_count,
         Struct(
             "morph_name_length" / Int8ul,
-            "morph_name" / Checked(Bytes(this.morph_name_length), _utf8),
+            "morph_name" / Checked(Bytes(this.morph_name_length), _both(_utf8, _distinct("morph_name"))),
             "morph_nnz" / Checked(Int32ul, _nnz),
             "morph_index_gaps" / Checked(planes(this.morph_nnz, lambda ctx: index_width(ctx._.vertex_count)), _gaps),
             "morph_deltas" / quantized_block(lambda ctx: 3, lambda ctx: ctx.morph_nnz),
