@@ -1006,6 +1006,13 @@ def bound_vectors() -> list[ContainerDef]:
             _first_error(rot_zero, "attribute.q_values", 4, "E_VALUE"),
         ),
         n(
+            "n_camera_not_rotation",
+            "META's camera_to_world scaled by 2: a default camera no renderer accepts (R-83) is rejected by the decoder.",
+            ["11.4"],
+            ["R-97"],
+            _first_error([Sec(b"META", av.meta(c2w=[2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 2]))] + m()[1:], "META.camera_to_world", 0, "E_VALUE"),
+        ),
+        n(
             "n_latent_input_overflow",
             "latent_scale 3e38 with a 2-bit latent of -2: the decoder input -6e38 is not a binary32.",
             ["12.2"],
