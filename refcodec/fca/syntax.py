@@ -552,8 +552,13 @@ def _layer_out(v, ctx):
     limit = _level(ctx).max_mlp_weights
     if used > limit:
         return E_LEVEL, f"{used} weights exceed the level's max_mlp_weights {limit}"
-    budget = budget_of(ctx)  # SPEC 11.9, R-91: every Gaussian evaluates every layer once
-    why = budget.charge("max_network_macs", _meta(ctx).gaussian_count * ctx.layer_in * v) if budget is not None else None
+    budget = budget_of(ctx)
+    if budget is None:
+        return None
+    n = _meta(ctx).gaussian_count  # SPEC 11.9, R-91, R-92: activations first, then (latent decoders) multiply-adds
+    why = budget.activations(n * max(ctx.layer_in, v))
+    if why is None and "latent_dims" in ctx._._:  # a LATN decoder runs once per Gaussian at decode time
+        why = budget.charge("max_latent_macs", n * ctx.layer_in * v)
     return None if why is None else (E_LEVEL, why)
 
 
