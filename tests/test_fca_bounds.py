@@ -388,3 +388,14 @@ def test_morph_name_twice_is_rejected():
     err = rejected(fca([section(b"META", meta()), section(b"DEFM", defm), *static_attrs()]))
     second_name = 8 + 1 + 36 + 6 + 2 + len(morph) + 1
     assert (err.error_class, err.field, err.section_index, err.payload_byte_offset) == ("E_VALUE", "section[1]:DEFM.morph_name[1]", 1, second_name)
+
+
+def test_byte_strings_count_as_decoded_values(monkeypatch):
+    """R-91: b(n) adds ceil(n / 4): META's 15 values, key "ab" (1) and a 9-byte value (3) make 19."""
+    entry = struct.pack("<HB", 1, 2) + b"ab" + struct.pack("<H", 9) + b"123456789"
+    data = fca([section(b"META", meta()), section(b"TEXT", entry), *static_attrs()])
+    _small_level(monkeypatch, max_decoded_values=19 + 14)  # 14: the five ATTRs after it
+    decode_avatar(data)
+    _small_level(monkeypatch, max_decoded_values=18)
+    err = rejected(data)
+    assert (err.error_class, err.field, err.section_index, err.payload_byte_offset) == ("E_LEVEL", "section[1]:TEXT.text_value[0]", 1, 2 + 1 + 2 + 2)
