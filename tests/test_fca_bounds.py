@@ -399,3 +399,13 @@ def test_byte_strings_count_as_decoded_values(monkeypatch):
     _small_level(monkeypatch, max_decoded_values=18)
     err = rejected(data)
     assert (err.error_class, err.field, err.section_index, err.payload_byte_offset) == ("E_LEVEL", "section[1]:TEXT.text_value[0]", 1, 2 + 1 + 2 + 2)
+
+
+def test_blocks_that_cannot_give_raw_size_are_rejected_before_decoding():
+    """R-95: one RLE block of 1000 zero bytes (hand-made frame: magic, descriptor 0, window byte, one block) declared as 5000 bytes."""
+    block = (1000 << 3) | (1 << 1) | 1  # Block_Size 1000, RLE, last block
+    frame = bytes.fromhex("28b52ffd") + bytes([0x00, 0x00]) + block.to_bytes(3, "little") + b"\x00"
+    assert zstandard.ZstdDecompressor().decompressobj().decompress(frame) == bytes(1000)  # the frame is valid
+    assert frame_size(frame) == len(frame)
+    err = rejected(fca([section(b"META", bytes(5000), stored=frame), *static_attrs()]))
+    assert (err.error_class, err.byte_offset) == ("E_DECOMPRESS", HEADER + SECTION_HEADER) and "at most 1000 bytes" in err.message
