@@ -1000,6 +1000,14 @@ def bound_vectors() -> list[ContainerDef]:
             _first_error([meta64k, Sec(b"LATN", _latn_payload(65536, [4], 64, 256, 1), zstd=True)], "mlp_layers[0].layer_out", 1, "E_LEVEL"),
         ),
         n(
+            "y_ancillary_not_decompressed",
+            "An unknown ancillary section marked zstd whose stored bytes are no Zstandard frame and whose raw_size is 1 MiB: "
+            "a decoder checks its CRC and skips it without decompressing (a decoder that decompresses it rejects a valid file).",
+            ["11.2.1", "11.3"],
+            ["R-54", "R-56", "R-95"],
+            _valid(m()[:1] + [Sec(b"ZZZZ", raw=b"", compression=1, stored=b"not a zstd frame", raw_size=1 << 20, flags=0)] + m()[1:]),
+        ),
+        n(
             "i_level20_text_entries",
             "1025 TEXT entries (above level 10's max_text_entries 1024) at level 20: a level-20 decoder decodes it.",
             ["11.8", "11.9"],
