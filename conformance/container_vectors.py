@@ -986,18 +986,18 @@ def bound_vectors() -> list[ContainerDef]:
         n(
             "n_activations_level",
             "The issue's 376-byte repro: 65,536 Gaussians through a 1 -> 4096 -> 1 decoder (8,192 weights) holds 65,536 x 4096 "
-            "activations, over level 10's max_activations 2^24: E_LEVEL at layer 0's layer_out, before its weights.",
+            "activations, over level 10's max_activations 2^23: E_LEVEL at layer 0's layer_out, before its weights.",
             ["12.1", "11.9"],
             ["R-91", "R-92"],
             _first_error([meta64k, Sec(b"LATN", _latn_payload(65536, [4], 1, 4096, 1), zstd=True)], "mlp_layers[0].layer_out", 1, "E_LEVEL"),
         ),
         n(
             "n_latent_macs_level",
-            "65,536 Gaussians through a 64 -> 256 layer: 2^24 activations (at the limit) but 2^30 multiply-adds, over level 10's "
+            "65,536 Gaussians through a 64 -> 128 layer: 2^23 activations (at the limit) but 2^29 multiply-adds, over level 10's "
             "max_latent_macs 2^26: E_LEVEL at layer 0's layer_out.",
             ["12.2", "11.9"],
             ["R-91", "R-92"],
-            _first_error([meta64k, Sec(b"LATN", _latn_payload(65536, [4], 64, 256, 1), zstd=True)], "mlp_layers[0].layer_out", 1, "E_LEVEL"),
+            _first_error([meta64k, Sec(b"LATN", _latn_payload(65536, [4], 64, 128, 1), zstd=True)], "mlp_layers[0].layer_out", 1, "E_LEVEL"),
         ),
         n(
             "y_ancillary_not_decompressed",
