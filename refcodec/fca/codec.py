@@ -412,8 +412,11 @@ def _deformation(p) -> DeformationModel:
     )
 
 
-def avatar_from_container(parsed: ParsedContainer) -> Avatar:
-    """Build the in-memory avatar from parsed sections (SPEC 11.4-11.8)."""
+def avatar_from_container(parsed: ParsedContainer, release: bool = False) -> Avatar:
+    """Build the in-memory avatar from parsed sections (SPEC 11.4-11.8).
+
+    With ``release`` the TEXT payloads are dropped from ``parsed`` as their strings are made, so
+    text is not held twice (as parsed bytes and as ``str``)."""
     meta = parsed.first(b"META").payload
     n = meta.gaussian_count
     g = Gaussians.empty(n, meta.sh_degree)
@@ -457,6 +460,8 @@ def avatar_from_container(parsed: ParsedContainer) -> Avatar:
     for sec in parsed.all(b"TEXT"):
         for e in sec.payload.text_entries:
             metadata[_text(e.text_key)] = _text(e.text_value)
+        if release:
+            sec.payload = None
     layout = [(semantic_name(x.layout_semantic), x.layout_dims) for x in meta.layout_groups]
     omlp = parsed.first(b"OMLP")
     offset = _offset_from_payload(omlp.payload, {x.layout_semantic: x.layout_dims for x in meta.layout_groups}) if omlp is not None else None
@@ -465,4 +470,4 @@ def avatar_from_container(parsed: ParsedContainer) -> Avatar:
 
 def decode_avatar(data: bytes) -> Avatar:
     """Read a ``.fca`` file into an Avatar; raises an FcError subclass for malformed input."""
-    return avatar_from_container(read_container(data, keep_raw=False))  # raw payloads are not held once parsed
+    return avatar_from_container(read_container(data, keep_raw=False), release=True)  # nothing is held twice
