@@ -409,3 +409,16 @@ def test_blocks_that_cannot_give_raw_size_are_rejected_before_decoding():
     assert frame_size(frame) == len(frame)
     err = rejected(fca([section(b"META", bytes(5000), stored=frame), *static_attrs()]))
     assert (err.error_class, err.byte_offset) == ("E_DECOMPRESS", HEADER + SECTION_HEADER) and "at most 1000 bytes" in err.message
+
+
+def test_the_encoder_picks_a_level_whose_decode_limits_hold():
+    """R-91: 1,100 TEXT entries (over level 10's 1,024) make the encoder choose level 20, and the file decodes."""
+    from fca_helpers import full_avatar
+
+    from refcodec.fca.codec import encode_avatar
+
+    avatar = full_avatar()
+    avatar.metadata = {f"k{i}": "" for i in range(1100)}
+    data = encode_avatar(avatar)
+    assert data[6] == 20  # level_idc
+    assert len(decode_avatar(data).metadata) == 1100
