@@ -1,6 +1,6 @@
 """Damaged units for invalid and loss vectors: bytes changed at computed element positions.
 
-Each helper takes a valid unit (written by the reference writer), changes it where
+Each helper takes a valid unit (written by :mod:`conformance.stream_bits`), changes it where
 :mod:`conformance.stream_syntax` says an element lies, and returns a
 :class:`~conformance.stream_script.DamagedItem` that states the error class a decoder must
 raise and the element and unit-relative bit at which it detects it.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import struct
 
-from refcodec.checksums import crc32
 from refcodec.fcs.layout import UNIT_SEQUENCE_HEADER, SequenceHeader
 
+from .stream_bits import crc32
 from .stream_script import DamagedItem, FrameItem, HeaderItem
 from .stream_syntax import Element, find
 

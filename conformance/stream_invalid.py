@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from refcodec.fcs.layout import UNIT_I_FRAME, UNIT_P_FRAME
-from refcodec.leb128 import write_leb128
 
 from . import stream_damage as dmg
+from .stream_bits import leb128_bytes
 from .stream_model import ExpectedError
 from .stream_script import Built, DamagedItem, HeaderItem, ReservedItem
 from .stream_syntax import find
@@ -144,7 +144,7 @@ def framing_vectors() -> list[VectorDef]:
 
     def forged_larger(b: Built):
         data = bytearray(b.data)
-        assert len(write_leb128(len(b.units[2]) + 1)) == 1
+        assert len(leb128_bytes(len(b.units[2]) + 1)) == 1
         data[b.size_offsets[2]] += 1  # the unit swallows the next unit's unit_size byte
         return bytes(data), ExpectedError("E_UNIT_SIZE", 2, len(b.units[2]) * 8, "unit_size")
 
@@ -189,7 +189,7 @@ def framing_vectors() -> list[VectorDef]:
             ["4.3", "5.5"],
             ["R-21"],
             items,
-            post=lambda b: (b"FCS1" + write_leb128(65537) + b"\x00" * 8, _framing(0, "E_LEVEL", "unit_size[0]", 32)),
+            post=lambda b: (b"FCS1" + leb128_bytes(65537) + b"\x00" * 8, _framing(0, "E_LEVEL", "unit_size[0]", 32)),
         )
     )
     out.append(_n("n_no_sequence_header_frame", "The first unit is an I-frame.", ["5.5"], ["R-20", "R-22"], items[1:3]))
