@@ -80,6 +80,7 @@ def container_missing(cards: list[dict]) -> dict[str, list[str]]:
 def index(cards: list[dict], kind: str = STREAM_KIND) -> tuple[dict, dict, dict]:
     """requirement -> vectors, element -> vectors, error class -> n_ vectors, for cards of ``kind``."""
     reqs, elems, errs = defaultdict(list), defaultdict(list), defaultdict(list)
+    # vectors written FOR a requirement or element (card "targets") come first, then the others
     for c in sorted(cards, key=lambda c: c["name"]):
         if c["kind"] != kind:
             continue
@@ -89,6 +90,10 @@ def index(cards: list[dict], kind: str = STREAM_KIND) -> tuple[dict, dict, dict]
             elems[e].append(c["name"])
         if c["verdict"] == "reject":
             errs[c["expected"]["error"]["class"]].append(c["name"])
+    targeted = {c["name"]: set(c.get("targets", [])) for c in cards if c["kind"] == kind}
+    for key_map in (reqs, elems):
+        for key, names in key_map.items():
+            names.sort(key=lambda n, key=key: (key not in targeted[n], n))
     return reqs, elems, errs
 
 
