@@ -15,8 +15,8 @@ STREAM_KIND = "fcs"
 
 
 def stream_requirements() -> list[dict]:
-    """Requirement entries of part 1 (R-01..R-49)."""
-    return [r for r in load("requirements")["requirement"] if int(r["id"][2:]) < 50]
+    """Requirement entries of part 1 (R-01..R-49, and R-100..R-119 added by the issue-9 clarifications)."""
+    return [r for r in load("requirements")["requirement"] if int(r["id"][2:]) < 50 or 100 <= int(r["id"][2:]) < 120]
 
 
 def stream_elements() -> list[str]:

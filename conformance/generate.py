@@ -16,6 +16,7 @@ from pathlib import Path
 from . import cards, coverage
 from .container_generate import generate_containers
 from .paths import COVERAGE_REPORT, SUITE
+from .stream_clarity import clarity_vectors
 from .stream_invalid import all_invalid, frame_rate_boundary
 from .stream_model import ExpectedError, Outcome, frame_md5, run_model
 from .stream_script import FrameItem, build_file
@@ -63,6 +64,7 @@ def stream_definitions() -> list[VectorDef]:
         + strict_loss_vectors()
         + loss_vectors()
         + all_invalid()
+        + clarity_vectors()
     )
     names = [d.name for d in defs]
     dupes = {n for n in names if names.count(n) > 1}

@@ -12,9 +12,9 @@ from __future__ import annotations
 SH = "sequence_header_unit"
 FU = "frame_unit"
 
-#: Requirements nearly every vector exercises and none is written for (the generic error report,
-#: strict mode, bit order and the canonical dump).
-GENERIC = {"R-01", "R-07", "R-34", "R-45"}
+#: Requirements nearly every vector exercises and none is written for (the generic error report
+#: and its location rule, strict mode, bit order and the canonical dump).
+GENERIC = {"R-01", "R-07", "R-34", "R-45", "R-105"}
 
 #: Name prefix -> targets of decodable and implementation-defined vectors.
 #: The longest matching key wins.
@@ -31,6 +31,9 @@ BY_NAME: dict[str, list[str]] = {
     "y_gop_varying": ["R-24", f"{FU}.residual"],
     "y_header_avatar_binding": [f"{SH}.avatar_binding_flag", f"{SH}.avatar_hash"],
     "y_header_changed": ["R-23"],
+    "y_header_changed_negative_zero": ["R-23", "R-102", f"{SH}.range_min"],
+    "y_header_repeated_range_update": ["R-23", "R-31", "R-102", f"{FU}.range_update_group_flag"],
+    "y_residual_after_gap": ["R-42", "R-43", "R-101", f"{FU}.residual"],
     "y_header_frame_rate_ntsc": ["R-13", f"{SH}.frame_rate_num", f"{SH}.frame_rate_den"],
     "y_header_only": ["R-20"],
     "y_header_repeated": ["R-23"],
@@ -41,7 +44,7 @@ BY_NAME: dict[str, list[str]] = {
     "y_level_": ["R-09", "R-14", "R-21", f"{SH}.level_idc"],
     "i_level_": ["R-09", "R-14", "R-21", f"{SH}.level_idc"],
     "y_level_frame_rate_fraction": ["R-09", f"{SH}.frame_rate_num", f"{SH}.frame_rate_den"],
-    "y_loss_": ["R-40", "R-41", "R-42", "R-43", "R-44"],
+    "y_loss_": ["R-40", "R-41", "R-42", "R-43", "R-44", "R-107"],
     "y_loss_no_header_yet": ["R-22", "R-40"],
     "y_loss_residual_error": ["R-32", "R-40"],
     "y_range_": ["R-16", "R-30", f"{SH}.range_min", f"{SH}.range_max"],

@@ -634,7 +634,7 @@ def loss_vectors() -> list[VectorDef]:
             out.append(bad[t] if bad and t in bad else f)
         return out
 
-    R = ["R-40", "R-41", "R-42", "R-43", "R-44", "R-45"]
+    R = ["R-40", "R-41", "R-42", "R-43", "R-44", "R-45", "R-107"]
     C = ["7.1", "7.2", "7.3", "8.1"]
     vs = [
         ("y_loss_drop_p", "P-frame 5 lost: one concealed_gap frame, then P-frames without reference until the I-frame at 8.", keep([5])),
