@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from conformance.error_line import format_error_line
 from refcodec.errors import FcError
 from refcodec.fcs.decoder import decode_file
 from refcodec.fcs.dump import canonical_frame_bytes, md5_lines
@@ -45,12 +46,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resilient", action="store_true", help="conceal damaged units instead of stopping (SPEC 7.3)")
     ap.add_argument("--report", action="store_true", help="print what each unit did (kind, error class, frames out)")
     ap.add_argument("--json", action="store_true", help="machine-readable summary on stdout")
+    ap.add_argument("--error-line", action="store_true",
+                    help="on rejection also print 'FCERROR <class> byte=<n> bit=<b> field=<element>' on stderr (conformance/README.md)")
     args = ap.parse_args(argv)
     data = read_input(args.file)
     try:
         result = decode_file(data, strict=not args.resilient)
     except FcError as err:
-        return fail(err, args.json)
+        status = fail(err, args.json)
+        if args.error_line:  # the machine-readable location of the conformance contract (SPEC 4.1, R-105)
+            print(format_error_line(err), file=sys.stderr)
+        return status
     if args.output:
         out = Path(args.output)
         if out.suffix in (".f32", ".bin"):
