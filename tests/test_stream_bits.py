@@ -52,9 +52,6 @@ def test_unit_bytes_by_hand():
 
 
 # ---- a second implementation: the reference writer must produce the same bytes on valid units
-
-
-
 @st.composite
 def headers(draw):
     groups = []
