@@ -64,6 +64,9 @@ CONTAINER_WRITER_ONLY = {
     r"class SectionToWrite\b": "container.py: the writer's section description",
     r"def encode_block\(": "quantized.py: the encoder's quantizer",
     r"def compress\(": "compression.py: the writer's zstd compressor",
+    r"def decode_usage\(": "container.py: what an encoder's sections will charge against the levels (codec.py picks its level with it)",
+    r"if budget is None:  # the writer's checks": "syntax.py _layer_out: only build_payload runs the checks without a budget; "
+    "read_container always gives one",
     r"def _build\(self": "constructs.py: the build half of the shared declarations (IndexedArray, Checked, Planes, F32Array, F16Array)",
 }
 #: Code of the container files that no input can reach (see each reason).
@@ -78,13 +81,12 @@ CONTAINER_ARMS: dict[str, str] = {
     r"^    if parse_sections:$": "container.py: parse_sections=False is a tool option (fcdump framing mode), not part of read_container(data)",
 }
 #: Reading branches left uncovered on purpose (no vector until SPEC and refcodec agree).
-CONTAINER_OPEN = {
-    "refcodec/fca/syntax.py _offset_semantic 'listed twice'": "SPEC 12.3 R-76 says a repeated offset_semantic is E_LAYOUT_MISMATCH, "
-    "the reference reader raises E_VALUE: a vector would fix one of them by fiat",
-}
+CONTAINER_OPEN: dict[str, str] = {}
 #: Reading helpers that read_container + canonical_dump do not call (the decoder and tools do).
 CONTAINER_NOT_ON_PATH = {
     r"def all\(self, kind": "container.py ParsedContainer.all: an accessor for decode_avatar (codec.py)",
+    r"^            if not keep_raw:$": "container.py: keep_raw=False is decode_avatar's memory option (codec.py), not part of read_container(data)",
+    r"def frame_size\(": "compression.py: the frame length alone, for tests and tools; the reader walks the frame with frame_extent",
     r"def record_md5s\(": "dump.py: per-record MD5s for fcdump; the suite hashes canonical_dump's records itself",
     r"def _record\(self": "constructs.py Traced._record: records fcdump's trace (read_container(data, trace=...))",
     r"^\s+if trace is not None:$": "constructs.py Traced._parse: hands over to _record when fcdump asks for a trace",

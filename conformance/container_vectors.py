@@ -1042,4 +1042,122 @@ def all_container_defs() -> list[ContainerDef]:
     """Every container vector, in a fixed order."""
     from .container_reading import reading_vectors
 
-    return valid_vectors() + invalid_vectors() + bound_vectors() + reading_vectors()
+    return valid_vectors() + invalid_vectors() + bound_vectors() + reading_vectors() + coverage_vectors()
+
+
+# ------------------------------------------------------------------ branch-coverage vectors (H10)
+# Vectors that reach the reading branches the hardening of R-90..R-97 left without one
+# (conformance/branch_coverage.json). The Zstandard frames are written here byte by byte
+# from RFC 8878 (3.1.1: magic, Frame_Header_Descriptor, Window_Descriptor, 3-byte block
+# headers), not by a compressor, so each one has exactly the defect its vector names.
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_ZSTD_HEADER_NO_SIZE = _ZSTD_MAGIC + b"\x00\x00"
+"""Frame_Header_Descriptor 0 (no content size, no checksum, no dictionary, not single
+segment), then Window_Descriptor 0: a 1 KiB window (RFC 8878 3.1.1.1.2)."""
+_RAW, _RESERVED = 0, 3
+
+
+def _zstd_block(kind: int, size: int, last: bool = True) -> bytes:
+    """A block header (RFC 8878 3.1.1.2): Last_Block bit 0, Block_Type bits 1-2, Block_Size bits 3-23, little-endian."""
+    return (int(last) | kind << 1 | size << 3).to_bytes(3, "little")
+
+
+def coverage_vectors() -> list[ContainerDef]:
+    """n_ vectors for reading branches that had none: the block walk of R-95, raw_size 0, META values (R-97), R-72, R-76."""
+    m = av.minimal_sections
+    meta_raw = bytes(build([Sec(b"META", av.meta())]).raws[0])
+    lat = lambda: _latn_sections(6, (3, 4), 0, 4, None, False)  # noqa: E731
+    omlp = lambda: [Sec(x.type, x.payload) for x in _omlp_sections(9, 0, 3, 1, 0.6)]  # noqa: E731
+    z = lambda stored, raw_size=None: lambda: _zsec(meta_raw, stored, "E_DECOMPRESS", raw_size)  # noqa: E731
+
+    def n(name, purpose, clauses, reqs, make):
+        return ContainerDef(name, purpose, clauses, reqs, make)
+
+    return [
+        n(
+            "n_zstd_no_block",
+            "A Zstandard frame header (magic, descriptor, window) and no block header after it.",
+            ["11.2.1"],
+            ["R-55", "R-95"],
+            z(_ZSTD_HEADER_NO_SIZE),
+        ),
+        n(
+            "n_zstd_block_reserved",
+            "A Zstandard frame whose one block has the reserved Block_Type 3 (RFC 8878 3.1.1.2.2).",
+            ["11.2.1"],
+            ["R-55", "R-95"],
+            z(_ZSTD_HEADER_NO_SIZE + _zstd_block(_RESERVED, 0)),
+        ),
+        n(
+            "n_zstd_block_overrun",
+            "A Zstandard frame whose last block, a raw block of 200 bytes, runs past the stored payload (10 bytes follow its header).",
+            ["11.2.1"],
+            ["R-55", "R-95"],
+            z(_ZSTD_HEADER_NO_SIZE + _zstd_block(_RAW, 200) + meta_raw[:10]),
+        ),
+        n(
+            "n_zstd_blocks_short",
+            "A frame without content size whose one raw block holds 10 bytes, for a raw_size of the whole META payload: "
+            "its blocks cannot give raw_size bytes, so it is rejected before any output is allocated.",
+            ["11.2.1"],
+            ["R-55", "R-95"],
+            z(_ZSTD_HEADER_NO_SIZE + _zstd_block(_RAW, 10) + meta_raw[:10], raw_size=len(meta_raw)),
+        ),
+        n(
+            "n_zstd_raw_size_zero",
+            "A compressed META with raw_size 0 whose frame (no content size) holds a 1-byte raw block: it expands past raw_size 0.",
+            ["11.2.1"],
+            ["R-55", "R-95"],
+            z(_ZSTD_HEADER_NO_SIZE + _zstd_block(_RAW, 1) + b"\x00", raw_size=0),
+        ),
+        n(
+            "n_layout_semantic_twice",
+            "META lists the group EXPRESSION (1) twice in its layout.",
+            ["11.4"],
+            ["R-97"],
+            _first_error([Sec(b"META", av.meta(layout=[(1, 10), (1, 10)]))] + m()[1:], "META.layout_semantic[1]", 0, "E_VALUE"),
+        ),
+        n(
+            "n_layout_semantic_reserved",
+            "META's layout group has layout_semantic 9, not a group semantic of SPEC 4.2 (ids 0..8).",
+            ["4.2", "11.4"],
+            ["R-90"],
+            _first_error([Sec(b"META", av.meta(layout=[(9, 1)]))] + m()[1:], "META.layout_semantic[0]", 0, "E_VALUE"),
+        ),
+        n(
+            "n_render_width_zero",
+            "META's render_width 0 (1 to 8192).",
+            ["11.4"],
+            ["R-97"],
+            _first_error([Sec(b"META", av.meta(size=(0, 48)))] + m()[1:], "META.render_width", 0, "E_VALUE"),
+        ),
+        n(
+            "n_render_height_over",
+            "META's render_height 8193 (1 to 8192), with render_width 1 so that the product is within 2^24.",
+            ["11.4"],
+            ["R-97"],
+            _first_error([Sec(b"META", av.meta(size=(1, 8193)))] + m()[1:], "META.render_height", 0, "E_VALUE"),
+        ),
+        n(
+            "n_camera_nan",
+            "META's camera_to_world with a NaN translation (binary32 quiet NaN): not finite.",
+            ["11.4"],
+            ["R-97"],
+            _first_error([Sec(b"META", av.meta(c2w=[1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, np.nan]))] + m()[1:], "META.camera_to_world", 0, "E_VALUE"),
+        ),
+        n(
+            "n_latent_sample_over",
+            "A 4-bit latent sample of 16 (above 2^4 - 1) in a stored LATN section.",
+            ["12.2"],
+            ["R-72"],
+            _damaged(lat(), "latent_values", b"\x10", "E_VALUE"),
+        ),
+        n(
+            "n_offset_semantic_twice",
+            "The offset MLP lists ARKIT52 (2) twice (its second input, JAW, rewritten): a group of the layout, so E_VALUE, not E_LAYOUT_MISMATCH.",
+            ["12.3"],
+            ["R-76"],
+            _damaged(omlp(), "offset_semantic[1]", bytes([av.ARKIT52]), "E_VALUE"),
+        ),
+    ]
+

@@ -217,10 +217,9 @@ def read_container(
             _check_attribute_once(out.sections, sec)
         out.sections.append(sec)
         pos = body_at + head.stored_size
-    if pos != len(data):
+    if pos != len(data):  # SPEC 11.2, R-59
         raise E_UNIT_SIZE(f"{len(data) - pos} bytes follow the last section", field="fca_file", bit_offset=8 * pos)
-    if not any(s.type == b"META" for s in out.sections):
-        raise E_SECTION("no META section", field="section[0].section_type", bit_offset=8 * syntax.FILE_HEADER_BYTES)
+    # a META section is present: section_count >= 1 and _check_order made section 0 META
     if parse_sections:
         _check_attributes_complete(out, pos)
     return out

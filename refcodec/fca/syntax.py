@@ -559,7 +559,7 @@ def _layer_out(v, ctx):
     if used > limit:
         return E_LEVEL, f"{used} weights exceed the level's max_mlp_weights {limit}"
     budget = budget_of(ctx)
-    if budget is None:
+    if budget is None:  # the writer's checks (build_payload) run without a budget
         return None
     n = _meta(ctx).gaussian_count  # SPEC 11.9, R-91, R-92: activations first, then (latent decoders) multiply-adds
     why = budget.activations(n * max(ctx.layer_in, v))
@@ -623,10 +623,9 @@ def latent_output_dims(ctx) -> int:
 
 def _latent_values(v, ctx):
     """SPEC 12.2, R-72, R-94: samples fit latent_bits, and every decoder input f32(latent) x scale is finite."""
-    if v.size and int(v.max()) >= 1 << ctx.latent_bits:
+    # latent_dims >= 1 and gaussian_count >= 1 (SPEC 11.4, 12.2): the array is never empty
+    if int(v.max()) >= 1 << ctx.latent_bits:
         return E_VALUE, f"a sample exceeds 2^{ctx.latent_bits} - 1"
-    if not v.size:
-        return None
     per_dim = v.reshape(ctx.latent_dims, -1)
     offset = 1 << (ctx.latent_bits - 1)
     extremes = np.stack([per_dim.min(axis=1), per_dim.max(axis=1)]).astype(np.int64) - offset  # |x| is largest at an extreme latent
@@ -663,7 +662,7 @@ def _offset_semantic(v, ctx):
     if ctx._index == 0:  # construct arrays expose no earlier items while parsing
         ctx._["_offset_seen"] = set()
     seen = ctx._["_offset_seen"]
-    if v in seen:
+    if v in seen:  # R-76: a repeat is E_VALUE (the section's own defect), not E_LAYOUT_MISMATCH
         return E_VALUE, f"offset_semantic {v} is listed twice"
     seen.add(v)
     return None
