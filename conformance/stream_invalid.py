@@ -524,7 +524,27 @@ def frame_vectors() -> list[VectorDef]:
 
 def all_invalid() -> list[VectorDef]:
     """Every invalid stream vector."""
-    return framing_vectors() + header_vectors() + range_vectors() + frame_vectors()
+    return framing_vectors() + header_vectors() + range_vectors() + frame_vectors() + coverage_stream_vectors()
+
+
+# ------------------------------------------------------------------ branch-coverage vectors (H10)
+def coverage_stream_vectors() -> list[VectorDef]:
+    """Stream vectors for decoding branches that had none (conformance/branch_coverage.json)."""
+    h = base_header()
+    items = stream(h, base_q(5, 40))
+    n = len(items)
+    return [
+        _n(
+            "n_truncated_file_resilient",
+            "The last unit is 2 bytes shorter than its unit_size, decoded in resilient mode: a framing error is not concealed, "
+            "it ends decoding with E_TRUNCATED in both modes (the frames before it are output, R-99).",
+            ["5.5", "7.3"],
+            ["R-21", "R-99"],
+            items,
+            mode="resilient",
+            post=lambda b: (b.data[:-2], _framing(n - 1, "E_TRUNCATED", f"unit_size[{n - 1}]", b.size_offsets[-1] * 8)),
+        )
+    ]
 
 
 def frame_rate_boundary() -> VectorDef:

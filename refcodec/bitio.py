@@ -239,7 +239,7 @@ class BitReader:
         """``f32``: IEEE-754 binary32, most significant byte first within the payload."""
         start = self.pos
         v = f32_from_bits(self._take(32, name))
-        if self.trace is not None:
+        if self.trace is not None:  # fcdump's trace: a decoder re-reads only P-frames (E_RESIDUAL), which hold no f32
             self._record(start, name, "f32", v)
         return v
 

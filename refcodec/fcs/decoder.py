@@ -224,7 +224,7 @@ class FcsDecoder:
             if flat_index < grp.dims:
                 return g, flat_index
             flat_index -= grp.dims
-        raise IndexError(flat_index)
+        raise IndexError(flat_index)  # unreachable: residual indices are below the header's total dims
 
 
 def decode_file(data: bytes, strict: bool = True) -> DecodeResult:
