@@ -20,6 +20,7 @@ import ctypes.util
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -41,10 +42,16 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
 
 def configure_allocator() -> bool:
-    """Fixed 128 KiB mmap and trim thresholds (glibc), so freed large blocks leave the RSS."""
+    """Fixed 128 KiB mmap and trim thresholds (glibc), so freed large blocks leave the RSS.
+
+    Free memory the heap already holds is returned too (``malloc_trim``), so that a process
+    that allocated before this call is measured as cleanly as a fresh worker.
+    """
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.mallopt(_M_MMAP_THRESHOLD, 131072)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 131072))
+        ok = bool(libc.mallopt(_M_MMAP_THRESHOLD, 131072)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 131072))
+        libc.malloc_trim(0)
+        return ok
     except (OSError, AttributeError):
         return False
 
@@ -119,24 +126,24 @@ configure_allocator()
 from tools.fcfuzz import KINDS
 kind = KINDS[sys.argv[1]]
 data = open(sys.argv[2], "rb").read()
-kind.run(data)  # warm-up: imports and caches are not the input's cost
+kind.run(open(sys.argv[4], "rb").read() if len(sys.argv) > 4 else data)  # warm-up: imports and caches are not the input's cost
 mem = PeakMemory()
 mem.start()
-t0 = time.process_time()
+times = {}
 try:
-    verdicts = kind.run(data)
+    verdicts = kind.run(data, times)
 except MemoryError:
     verdicts = {"all": "MemoryError"}
-cpu = (time.process_time() - t0) * 1000
-print(json.dumps({"peak_bytes": mem.peak(), "cpu_ms": cpu, "verdicts": verdicts,
+print(json.dumps({"peak_bytes": mem.peak(), "cpu_ms": max(times.values(), default=None), "path_cpu_ms": times, "verdicts": verdicts,
                   "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
 
 
-def measure_isolated(kind: str, data: bytes, memory_cap: int = 6 << 30, cpu_cap_s: int = 120) -> dict:
+def measure_isolated(kind: str, data: bytes, memory_cap: int = 6 << 30, cpu_cap_s: int = 120, warm_up: bytes | None = None) -> dict:
     """Run one input through every path of ``kind`` in a fresh interpreter; its peak and CPU time.
 
-    The child is capped (address space ``memory_cap``, CPU ``cpu_cap_s``) so a runaway input
+    ``cpu_ms`` is the slowest path's CPU time. The child first decodes ``warm_up`` (default: the
+    input itself) so that imports and caches do not count. The child is capped (address space ``memory_cap``, CPU ``cpu_cap_s``) so a runaway input
     cannot take the machine; hitting a cap is reported as such.
     """
 
@@ -144,16 +151,23 @@ def measure_isolated(kind: str, data: bytes, memory_cap: int = 6 << 30, cpu_cap_
         resource.setrlimit(resource.RLIMIT_AS, (memory_cap, memory_cap))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_cap_s, cpu_cap_s))
 
-    with tempfile.NamedTemporaryFile(suffix=f".{kind}", delete=False) as f:
-        f.write(data)
+    files = []
+    for blob in (data, warm_up):
+        if blob is not None:
+            with tempfile.NamedTemporaryFile(suffix=f".{kind}", delete=False) as f:
+                f.write(blob)
+            files.append(f.name)
     try:
         env = {**os.environ, **WORKER_ENV}
-        proc = subprocess.run([sys.executable, "-c", ISOLATED_SCRIPT, kind, f.name, str(REPO)], capture_output=True, text=True, env=env,
-                              preexec_fn=caps, timeout=cpu_cap_s * 3)
+        proc = subprocess.run([sys.executable, "-c", ISOLATED_SCRIPT, kind, files[0], str(REPO), *files[1:]], capture_output=True, text=True,
+                              env=env, preexec_fn=caps, timeout=cpu_cap_s * 3)
     except subprocess.TimeoutExpired:
         return {"error": f"wall-clock timeout after {cpu_cap_s * 3} s"}
     finally:
-        os.unlink(f.name)
+        for name in files:
+            os.unlink(name)
+    if proc.returncode < 0 and -proc.returncode == signal.SIGXCPU:
+        return {"error": f"CPU cap of {cpu_cap_s} s reached"}
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
         return {"error": f"exit {proc.returncode}: {last}"}

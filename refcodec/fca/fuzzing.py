@@ -46,6 +46,8 @@ Mutator = Callable[[random.Random, bytes, bytes], bytes]
 
 #: Largest raw payload a mutator decompresses to edit it (bombs are built, never expanded).
 EDIT_LIMIT = 1 << 20
+#: The fuzz target covers inputs of at most 1 MiB; generators that add bulk stay within it.
+MAX_INPUT_BYTES = 1 << 20
 
 
 # -- valid seed containers --------------------------------------------------------------
@@ -622,7 +624,8 @@ def text_flood(rng: random.Random, data: bytes, other: bytes) -> bytes:
     entries = rng.choice([65535, 65535, 20000, 4096])
     raw = text_flood_payload(entries, rng.choice([b"", b"k"]), rng.choice([b"", b"v"]))
     sec = with_payload(RawSection(b"TEXT", 0, 0, b"", 0), raw, rng.choice([COMPRESSION_NONE, COMPRESSION_ZSTD, COMPRESSION_ZSTD]))
-    for _ in range(rng.randint(1, 16)):
+    room = (MAX_INPUT_BYTES - len(data)) // (SECTION_HEADER_BYTES + len(sec.stored))
+    for _ in range(min(rng.randint(1, 16), room)):
         sections.insert(rng.randint(min(1, len(sections)), len(sections)), sec)
     return join_container(header, sections, tail)
 
@@ -676,6 +679,7 @@ __all__ = [
     "FcError",
     "FileHeader",
     "HEAVY",
+    "MAX_INPUT_BYTES",
     "MUTATORS",
     "Mutator",
     "RawSection",
