@@ -98,6 +98,9 @@ class ContainerLevel:
     max_joints: int
     max_mlp_weights: int
     max_zstd_window_log: int
+    max_decoded_values: int
+    max_text_entries: int
+    max_network_macs: int
 
 
 @cache

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import E_VALUE
 from ..spec_tables import attributes
-from .neural import Dense, Mlp
+from .neural import CHUNK_ROWS, Dense, Mlp
 
 ROTATION, OPACITY, SH_REST = 3, 4, 5
 POSITION = 0
@@ -144,7 +144,12 @@ def decode_latents(latent: LatentAttributes) -> dict[int, np.ndarray]:
     """Decoded attributes by attribute id: ROTATION [N,4] unit w,x,y,z, OPACITY [N] logits,
     SH_REST [N,K,3], others [N,3] (SPEC 12.2, R-74, R-75). Pure numpy binary32."""
     latent.validate()
-    y = latent.mlp.evaluate(decoder_inputs(latent.latents, latent.latent_scale))
+    n = latent.latents.shape[0]
+    y = np.empty((n, latent.mlp.out_dims), np.float32)
+    for start in range(0, n, CHUNK_ROWS):  # SPEC 12.4: inputs and activations of one chunk at a time
+        part = slice(start, start + CHUNK_ROWS)
+        with np.errstate(over="ignore"):  # an overflowing input is rejected by the container syntax (R-94)
+            y[part] = latent.mlp.evaluate(decoder_inputs(latent.latents[part], latent.latent_scale))
     return map_outputs(y, tuple(latent.attribute_ids), latent.sh_degree)
 
 

@@ -30,7 +30,7 @@ from ..errors import E_VALUE
 from ..spec_tables import group_semantics
 from .latents import normalize_quaternions
 from .model import Gaussians
-from .neural import Dense, Mlp
+from .neural import CHUNK_ROWS, Dense, Mlp
 
 OUTPUT_DIMS = 10
 OUTPUT_MAPPINGS = ("additive", "flashavatar")
@@ -225,8 +225,13 @@ def apply_offset_mlp(desc: OffsetMlpDescriptor, mlp: Mlp, canonical_positions: n
     n = gaussians.count
     if np.shape(canonical_positions) != (n, 3):
         raise E_VALUE(f"canonical positions have shape {np.shape(canonical_positions)}, expected ({n}, 3)", field="canonical_positions")
-    x = assemble_inputs(desc, canonical_positions, stream_groups)
-    return map_outputs(desc, mlp.evaluate(x), gaussians)
+    canonical_positions = np.asarray(canonical_positions)
+    raw = np.empty((n, OUTPUT_DIMS), np.float32)
+    for start in range(0, n, CHUNK_ROWS):  # SPEC 12.4: the [N, D] inputs are never held at once
+        part = slice(start, start + CHUNK_ROWS)
+        raw[part] = mlp.evaluate(assemble_inputs(desc, canonical_positions[part], stream_groups))
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are refused after binding (SPEC 13.2, R-96)
+        return map_outputs(desc, raw, gaussians)
 
 
 # ------------------------------------------------------------------------------ construction and loading

@@ -25,11 +25,12 @@ from ..avatar.model import (
 )
 from ..avatar.neural import ACTIVATIONS, Dense, Mlp
 from ..avatar.offset_mlp import OffsetInput, OffsetMlpDescriptor
+from ..errors import E_VALUE
 from ..spec_tables import container_levels, semantic_id, semantic_name
 from .container import ParsedContainer, SectionToWrite, read_container, write_container
 from .precondition import drop_idle_skeleton, floor_log_scales, floor_opacity
 from .quantized import decode_block, encode_block
-from .syntax import OFFSET_ENCODINGS, OUTPUT_MAPPINGS, RAW_F32_BITS, attribute_channels
+from .syntax import OFFSET_ENCODINGS, OUTPUT_MAPPINGS, RAW_F32_BITS, SECTION_HEADER_BYTES, attribute_channels
 
 ATTRIBUTE_IDS = {"positions": 0, "sh_dc": 1, "log_scales": 2, "rotations": 3, "opacity_logits": 4, "sh_rest": 5}
 BINDING_IDS = {"none": 0, "vertex": 1, "triangle": 2}
@@ -435,6 +436,13 @@ def avatar_from_container(parsed: ParsedContainer) -> Avatar:
             meta.sh_degree,
         )
         for attr_id, values in decode_latents(lat).items():
+            if not np.all(np.isfinite(values)):  # SPEC 12.2, R-94: no NaN or infinity is passed on
+                raise E_VALUE(
+                    f"the latent decoder gives a value that is not finite for attribute {attr_id}",
+                    field=f"section[{sec.index}]:LATN.latent_decoder",
+                    bit_offset=8 * (sec.offset + SECTION_HEADER_BYTES),
+                    section_index=sec.index,
+                )
             name = next(k for k, v in ATTRIBUTE_IDS.items() if v == attr_id)
             setattr(g, name, np.ascontiguousarray(values.reshape(getattr(g, name).shape), dtype=np.float32))
     deformation = _deformation(parsed.first(b"DEFM").payload) if parsed.first(b"DEFM") is not None else None

@@ -17,6 +17,7 @@ from ..checksums import crc32
 from ..errors import E_CRC, E_LEVEL, E_SECTION, E_TRUNCATED, E_UNIT_SIZE, E_VALUE, FcError
 from ..spec_tables import ContainerLevel, attributes, container_levels, referenced_models, section_types
 from . import syntax
+from .budget import BUDGET, DecodeBudget
 from .compression import COMPRESSION_NONE, COMPRESSION_ZSTD, compress, decompress
 from .constructs import BASE, WHERE
 
@@ -65,6 +66,7 @@ class ParsedContainer:
     header: Any = None
     level: ContainerLevel | None = None
     sections: list[Section] = field(default_factory=list)
+    budget: DecodeBudget | None = None  # what decoding used of the level's R-91 limits
 
     def first(self, kind: bytes) -> Section | None:
         return next((s for s in self.sections if s.type == kind), None)
@@ -105,12 +107,12 @@ def _update_params(params: dict, kind: bytes, payload: Container) -> None:
 
 
 def _check_order(sections: list[Section], sec: Section, registry: dict) -> None:
-    """SPEC 11.3, R-56: META first; critical ranks non-decreasing; no repeats."""
-    info = registry[sec.type]
+    """SPEC 11.3, R-56: META first (whatever the section, known or not); critical ranks non-decreasing; no repeats."""
     where = f"section[{sec.index}]"
     if sec.index == 0 and sec.type != b"META":
         raise E_SECTION(f"the first section is {sec.name}, not META", field=f"{where}.section_type", bit_offset=8 * sec.offset)
-    if not info["critical"]:
+    info = registry.get(sec.type)
+    if info is None or not info["critical"]:
         return
     prior = [s for s in sections if not s.skipped and registry.get(s.type, {}).get("critical")]
     if prior and registry[prior[-1].type]["rank"] > info["rank"]:
@@ -144,7 +146,8 @@ def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContain
     out = sink if sink is not None else ParsedContainer(header, level)
     out.header, out.level = header, level
     pos, total_raw = syntax.FILE_HEADER_BYTES, 0
-    params: dict[str, Any] = {"level": level, "meta": None, "defm": None}
+    out.budget = DecodeBudget(level)
+    params: dict[str, Any] = {"level": level, "meta": None, "defm": None, BUDGET: out.budget}
     for index in range(header.section_count):
         where = f"section[{index}]"
         if len(data) - pos < syntax.SECTION_HEADER_BYTES:
@@ -192,16 +195,15 @@ def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContain
                 bit_offset=8 * (pos + 4),
             )
         sec.skipped = not known
-        if known:
-            _check_order(out.sections, sec, registry)
-        if head.compression == COMPRESSION_ZSTD:
+        _check_order(out.sections, sec, registry)
+        if not known:
+            sec.raw = b""  # SPEC 11.3, R-56: an unknown ancillary section is skipped, never decompressed
+        elif head.compression == COMPRESSION_ZSTD:  # decompressed once, after every check of R-53..R-56
             sec.raw = decompress(stored, head.raw_size, level.max_zstd_window_log, f"{where}.payload", 8 * body_at)
         else:
             sec.raw = stored
         if known and parse_sections:
-            label = f"{where}:{sec.name}"
-            base = body_at if head.compression == COMPRESSION_NONE else body_at  # offsets inside zstd output are reported from the payload start
-            sec.payload = parse_payload(PAYLOAD_SYNTAX[head.section_type], sec.raw, base, label, **params)
+            sec.payload = _parse_section(sec, body_at, params)
             _update_params(params, head.section_type, sec.payload)
         if parse_sections and sec.type in (b"ATTR", b"LATN"):
             _check_attribute_once(out.sections, sec)
@@ -214,6 +216,20 @@ def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContain
     if parse_sections:
         _check_attributes_complete(out, pos)
     return out
+
+
+def _parse_section(sec: Section, body_at: int, params: dict) -> Container:
+    """Parse a section payload; errors carry the section index and payload offset (SPEC 4.1, R-90).
+
+    Their absolute ``bit_offset`` is the true file position for a stored section and the first
+    stored payload byte for a Zstandard one (no file position exists inside compressed data).
+    """
+    try:
+        return parse_payload(PAYLOAD_SYNTAX[sec.type], sec.raw, 0, f"section[{sec.index}]:{sec.name}", **params)
+    except FcError as exc:
+        inside = exc.bit_offset or 0
+        absolute = 8 * body_at + (inside if sec.compression == COMPRESSION_NONE else 0)
+        raise exc.locate(sec.index, inside, absolute) from None
 
 
 def given_attributes(sec: Section) -> list[int]:
