@@ -133,13 +133,15 @@ def test_text_flood_stays_within_the_input_size():
 def small_level():
     """Level 10 with tiny limits: every crafted file must then be valid and carry the limit's count."""
     return dataclasses.replace(container_levels()[10], max_sections=9, max_section_bytes=4000, max_total_bytes=20000, max_gaussians=5,
-                               max_vertices=7, max_triangles=9, max_morph_targets=3, max_joints=2, max_mlp_weights=300)
+                               max_vertices=7, max_triangles=9, max_morph_targets=3, max_joints=2, max_mlp_weights=300,
+                               max_decoded_values=900, max_text_entries=20, max_network_macs=2000)
 
 
 @pytest.mark.parametrize("limit", sorted(wc.BUILDERS))
 def test_worst_cases_are_valid_files_at_their_limit(limit):
     lv = small_level()
     data = wc.BUILDERS[limit][1](lv)
+    assert data == wc.BUILDERS[limit][1](lv)
     parsed = read_container(data)
     decode_avatar(data)
     meta = parsed.first(b"META").payload
@@ -154,10 +156,11 @@ def test_worst_cases_are_valid_files_at_their_limit(limit):
         "max_triangles": lambda: defm.payload.triangle_count == lv.max_triangles,
         "max_morph_targets": lambda: defm.payload.morph_count == lv.max_morph_targets,
         "max_joints": lambda: defm.payload.skeleton.joint_count == lv.max_joints,
-        "max_mlp_weights": lambda: sum(x.layer_in * x.layer_out for x in parsed.first(b"LATN").payload.latent_decoder.mlp_layers) <= 300,
-        "gaussians_x_widest_layer": lambda: max(x.layer_out for x in parsed.first(b"LATN").payload.latent_decoder.mlp_layers) == 4096,
-        "text_entries": lambda: all(s.payload.text_count == 65535 for s in parsed.all(b"TEXT")),
+        "max_mlp_weights": lambda: 250 < sum(x.layer_in * x.layer_out for x in parsed.first(b"LATN").payload.latent_decoder.mlp_layers) <= 300,
         "max_zstd_window_log": lambda: meta.gaussian_count == lv.max_gaussians,
+        "max_decoded_values": lambda: 500 < parsed.budget.decoded_values <= 900,  # here the section bytes bind first
+        "max_text_entries": lambda: parsed.budget.text_entries == lv.max_text_entries or len(parsed.all(b"TEXT")) == lv.max_sections - 6,
+        "max_network_macs": lambda: 1400 < parsed.budget.network_macs <= 2000,
     }
     assert expected[limit]()
 
@@ -165,6 +168,12 @@ def test_worst_cases_are_valid_files_at_their_limit(limit):
 def test_worst_case_planes_are_byte_planes():
     """SPEC 11.1.2 by hand: values 0x0102 and 0x0304 at width 2 -> low bytes, then high bytes."""
     assert wc.planes([0x0102, 0x0304], 2) == bytes([0x02, 0x04, 0x01, 0x03])
+
+
+def test_level10_decoded_values_case_reaches_its_limit():
+    lv = container_levels()[10]
+    parsed = read_container(wc.BUILDERS["max_decoded_values"][1](lv))
+    assert 0.95 * lv.max_decoded_values < parsed.budget.decoded_values <= lv.max_decoded_values
 
 
 def test_worst_case_files_stay_small():

@@ -124,11 +124,11 @@ def _defm(rng: random.Random, layout: list[tuple[int, int]]) -> dict:
     nrng = np.random.default_rng(rng.getrandbits(32))
     v, f = rng.randint(3, 24), rng.randint(1, 24)
     morphs = []
-    for t in range(rng.randint(0, 4)):
+    names = rng.sample([b"jawOpen", b"eyeBlinkLeft", b"mouthClose", b"m", "é".encode()], rng.randint(0, 4))  # distinct
+    for name in names:
         k = rng.randint(0, v)
         idx = np.sort(nrng.choice(v, k, replace=False))
         gaps = np.diff(np.concatenate([[-1], idx])) - 1
-        name = rng.choice([b"jawOpen", b"eyeBlinkLeft", b"mouthClose", b"m%d" % t, "é".encode()])
         morphs.append({"morph_name_length": len(name), "morph_name": name, "morph_nnz": k, "morph_index_gaps": gaps,
                        "morph_deltas": random_block(rng, 3, k, 0.01)})
     skeleton = None

@@ -20,7 +20,7 @@ import zstandard
 
 from ..spec_tables import ContainerLevel, container_levels
 from .fuzzing import FileHeader, RawSection, join_container
-from .syntax import MAX_LAYER_WIDTH, MAX_LATENT_DIMS, attribute_channels, index_width
+from .syntax import MAX_LATENT_DIMS, MAX_LAYER_WIDTH, attribute_channels, index_width
 
 CHUNK = 1 << 20
 
@@ -73,10 +73,11 @@ def f32planes(values) -> bytes:
     return planes(np.asarray(values, np.float32).view(np.uint32), 4)
 
 
-def zero_block(channels: int, count: int, bits: int = 8) -> list[Segment]:
-    """A quantized block with every range [0, 0] and every sample 0 (SPEC 11.1.3)."""
+def zero_block(channels: int, count: int, bits: int = 8, value: list[float] | None = None) -> list[Segment]:
+    """A quantized block with every sample 0 and each channel's range [value, value] (default 0), SPEC 11.1.3."""
     width = 1 if bits <= 8 else 2
-    return [bytes([bits]) + f32planes(np.zeros(channels)) * 2, Fill(b"\x00", channels * count * width)]
+    const = f32planes(np.zeros(channels) if value is None else value)
+    return [bytes([bits]) + const * 2, Fill(b"\x00", channels * count * width)]
 
 
 def meta(n: int, sh: int = 0) -> list[Segment]:
@@ -87,7 +88,8 @@ def meta(n: int, sh: int = 0) -> list[Segment]:
 
 def attrs(n: int, sh: int, skip: tuple[int, ...] = (), bits: int = 8, **zstd) -> list[RawSection]:
     """One ATTR section per attribute with channels, all samples 0."""
-    return [section(b"ATTR", [bytes([a]), *zero_block(attribute_channels(a, sh), n, bits)], **zstd)
+    identity = {3: [1.0, 0.0, 0.0, 0.0]}  # ROTATION: (1, 0, 0, 0); a zero quaternion is rejected (R-93)
+    return [section(b"ATTR", [bytes([a]), *zero_block(attribute_channels(a, sh), n, bits, identity.get(a))], **zstd)
             for a in range(6) if attribute_channels(a, sh) and a not in skip]
 
 
@@ -203,23 +205,45 @@ def _joints(lv: ContainerLevel) -> bytes:
 
 
 def _mlp_weights(lv: ContainerLevel) -> bytes:
-    """A LATN decoder of max_mlp_weights weights (64 latents, two equal hidden layers) for max_gaussians."""
-    n, dims, outs = lv.max_gaussians, MAX_LATENT_DIMS, 3
+    """A LATN decoder of max_mlp_weights weights (64 latents, two equal hidden layers), for as many
+    Gaussians as max_network_macs then allows."""
+    dims, outs = MAX_LATENT_DIMS, 3
     w = int((-(dims + outs) + ((dims + outs) ** 2 + 4 * lv.max_mlp_weights) ** 0.5) / 2)  # dims*w + w*w + w*outs <= limit
     w = max(1, min(MAX_LAYER_WIDTH, w))
+    n = max(1, min(lv.max_gaussians, lv.max_network_macs // (dims * w + w * w + w * outs)))
     return file(lv.idc, [section(b"META", meta(n)), *attrs(n, 0, skip=(1,)), section(b"LATN", latn(n, [1], 0, dims, [w, w]))])
 
 
-def _gaussians_x_width(lv: ContainerLevel) -> bytes:
-    """max_gaussians through a 1 -> 4096 -> 3 decoder: Gaussians x the widest layer at its largest."""
+def _network_macs(lv: ContainerLevel) -> bytes:
+    """max_gaussians through a 1 -> W -> 3 decoder with W as wide as max_network_macs allows:
+    the multiply-adds and Gaussians x the widest layer at their largest."""
     n = lv.max_gaussians
-    return file(lv.idc, [section(b"META", meta(n)), *attrs(n, 0, skip=(1,)), section(b"LATN", latn(n, [1], 0, 1, [MAX_LAYER_WIDTH]))])
+    w = max(1, min(MAX_LAYER_WIDTH, lv.max_network_macs // (4 * n), lv.max_mlp_weights // 4))
+    return file(lv.idc, [section(b"META", meta(n)), *attrs(n, 0, skip=(1,)), section(b"LATN", latn(n, [1], 0, 1, [w]))])
+
+
+def _decoded_values(lv: ContainerLevel) -> bytes:
+    """max_gaussians at SH degree 3, then morph targets filling max_decoded_values (8-bit samples:
+    each stored byte decodes to a binary32 value)."""
+    n, v, t = lv.max_gaussians, lv.max_vertices, lv.max_morph_targets
+    used = 15 + 118 + 59 * n + 6 + 3 * v + 3 + 3  # META arrays, ATTR blocks, vertices, one triangle, head_pivot (R-91)
+    per_morph_values = (lv.max_decoded_values - used) // t  # K gaps + 6 range values + 3K deltas
+    per_morph_bytes = (lv.max_section_bytes - 64 - 3 * v - 2 * 3) // t - 40
+    k = max(0, min(v, (per_morph_values - 6) // 4, per_morph_bytes // (index_width(v) + 3)))
+    return file(lv.idc, [section(b"META", meta(n, 3)), section(b"DEFM", defm(v, 1, morphs=t, nnz=k)), *attrs(n, 3)])
 
 
 def _text_entries(lv: ContainerLevel) -> bytes:
-    """TEXT sections of 65,535 empty entries, as many as the section count allows."""
-    count = lv.max_sections - 6
-    return file(lv.idc, [*minimal(), *[section(b"TEXT", text(65535)) for _ in range(count)]])
+    """max_text_entries TEXT entries with values as long as the byte limits allow."""
+    entries = lv.max_text_entries
+    value_len = max(0, min(65535, (lv.max_total_bytes - min(1 << 20, lv.max_total_bytes // 4)) // entries - 3))
+    per_section = min(entries, 65535, (lv.max_section_bytes - 2) // (3 + value_len))
+    sections, left = [], entries
+    while left > 0 and len(sections) < lv.max_sections - 6:
+        k = min(per_section, left)
+        sections.append(section(b"TEXT", text(k, bytes(value_len))))
+        left -= k
+    return file(lv.idc, [*minimal(), *sections])
 
 
 def _zstd_window(lv: ContainerLevel) -> bytes:
@@ -229,8 +253,7 @@ def _zstd_window(lv: ContainerLevel) -> bytes:
     return file(lv.idc, [section(b"META", meta(n, 3), **z), *attrs(n, 3, **z)])
 
 
-#: limit name -> (what the file does, builder). Limits H1 adds (decoded values, TEXT entries,
-#: Gaussians x widest layer) have their own rows; every row of SPEC 11.9 has one.
+#: limit name (a column of SPEC 11.9) -> (what the file does, builder); every column has one.
 BUILDERS: dict[str, tuple[str, Callable[[ContainerLevel], bytes]]] = {
     "max_sections": ("max_sections sections, TEXT sections filling the rest", _sections),
     "max_section_bytes": ("one TEXT section of max_section_bytes (65,535-byte values)", _section_bytes),
@@ -240,10 +263,11 @@ BUILDERS: dict[str, tuple[str, Callable[[ContainerLevel], bytes]]] = {
     "max_triangles": ("max_triangles on 3 vertices", _triangles),
     "max_morph_targets": ("max_morph_targets, each moving as many vertices as the section bytes allow", _morph_targets),
     "max_joints": ("max_joints on max_vertices", _joints),
-    "max_mlp_weights": ("LATN decoder of max_mlp_weights weights, max_gaussians", _mlp_weights),
-    "gaussians_x_widest_layer": ("max_gaussians through a 1->4096->3 LATN decoder", _gaussians_x_width),
-    "text_entries": ("TEXT sections of 65,535 empty entries, up to max_sections", _text_entries),
-    "max_zstd_window_log": ("max_gaussians in frames of the largest window, no content size", _zstd_window),
+    "max_mlp_weights": ("LATN decoder of max_mlp_weights weights (64 -> W -> W -> 3), Gaussians up to max_network_macs", _mlp_weights),
+    "max_zstd_window_log": ("max_gaussians at SH degree 3 in frames of the largest window, no content size", _zstd_window),
+    "max_decoded_values": ("max_gaussians at SH degree 3 and morph targets up to max_decoded_values", _decoded_values),
+    "max_text_entries": ("max_text_entries TEXT entries, values as long as the byte limits allow", _text_entries),
+    "max_network_macs": ("max_gaussians through a 1 -> W -> 3 LATN decoder at max_network_macs", _network_macs),
 }
 
 
