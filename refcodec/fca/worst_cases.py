@@ -168,10 +168,14 @@ def _section_bytes(lv: ContainerLevel) -> bytes:
 
 
 def _total_bytes(lv: ContainerLevel) -> bytes:
-    """Unknown ancillary sections of max_section_bytes up to max_total_bytes (to be skipped)."""
-    count = min(lv.max_sections - 6, lv.max_total_bytes // lv.max_section_bytes)
-    bomb = section(b"XTRA", [Fill(b"\x00", lv.max_section_bytes)])
-    return file(lv.idc, [*minimal(), *[bomb] * count])
+    """Unknown ancillary zstd sections filling max_total_bytes exactly (a decoder skips them unread)."""
+    base = minimal()
+    left = lv.max_total_bytes - sum(s.raw_size for s in base)
+    sizes = []
+    while left > 0 and len(sizes) < lv.max_sections - len(base):
+        sizes.append(min(lv.max_section_bytes, left))
+        left -= sizes[-1]
+    return file(lv.idc, [base[0], *[section(b"XTRA", [Fill(b"\x00", n)]) for n in sizes], *base[1:]])
 
 
 def _gaussians(lv: ContainerLevel) -> bytes:
