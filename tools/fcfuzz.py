@@ -27,8 +27,10 @@ import json
 import multiprocessing
 import os
 import random
+import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections import Counter
@@ -307,37 +309,69 @@ def merge(kind: str, parts: list[dict], seed: int, seconds: float, workers: int)
 
 
 def campaign(kind: str, count: int, seed: int, out_dir: Path, workers: int = 0, progress: bool = True, cpu_base_ms: float = 50.0,
-             cpu_us_per_byte: float = 10.0, memory_limit: int = MEMORY_LIMIT, start: int = 0) -> dict:
+             cpu_us_per_byte: float = 10.0, memory_limit: int = MEMORY_LIMIT, start: int = 0, time_limit: float | None = None,
+             checkpoint: Callable[[dict], None] | None = None) -> dict:
     """Run inputs ``start``..``start + count - 1`` of the ``kind`` campaign; returns its report.
 
     ``workers`` 0 runs in this process (tests); otherwise that many spawned worker processes
-    with one BLAS thread and the allocator settings of :mod:`tools.fuzz_measure`.
+    with one BLAS thread and the allocator settings of :mod:`tools.fuzz_measure`. After
+    ``time_limit`` seconds (or on SIGTERM / Ctrl-C) no further chunk is waited for and the
+    report covers the chunks completed (``stopped_early``); ``checkpoint`` receives the report
+    of the chunks completed so far about once a minute.
     """
     tasks = [(kind, seed, a, min(a + CHUNK, start + count), str(out_dir), cpu_base_ms, cpu_us_per_byte, memory_limit)
              for a in range(start, start + count, CHUNK)]
     t0 = time.perf_counter()
-    parts = []
+    parts: list[dict] = []
     bar = tqdm(total=count, disable=not progress, unit="input", mininterval=2.0, desc=kind)
-    if workers == 0:
-        for t in tasks:
-            parts.append(_chunk_task(t))
-            bar.update(t[3] - t[2])
-    else:
-        saved = {k: os.environ.get(k) for k in WORKER_ENV}
-        os.environ.update(WORKER_ENV)  # inherited by the spawned workers
-        try:
-            with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
-                for part in pool.imap_unordered(_chunk_task, tasks):
-                    parts.append(part)
-                    bar.update(part["count"])
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+    last_checkpoint = [t0]
+
+    def done(part: dict) -> bool:
+        """Record a finished chunk; True when the time limit says stop."""
+        parts.append(part)
+        bar.update(part["count"])
+        now = time.perf_counter()
+        if checkpoint is not None and now - last_checkpoint[0] > 60:
+            last_checkpoint[0] = now
+            checkpoint({**merge(kind, parts, seed, now - t0, workers), "stopped_early": True})
+        return time_limit is not None and now - t0 > time_limit
+
+    stopped = False
+    previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() else None
+    try:
+        if workers == 0:
+            for t in tasks:
+                if done(_chunk_task(t)):
+                    stopped = True
+                    break
+        else:
+            saved = {k: os.environ.get(k) for k in WORKER_ENV}
+            os.environ.update(WORKER_ENV)  # inherited by the spawned workers
+            try:
+                with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker) as pool:
+                    for part in pool.imap_unordered(_chunk_task, tasks):
+                        if done(part):
+                            stopped = True
+                            break  # leaving the with-block terminates the workers
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
+    except KeyboardInterrupt:
+        stopped = True
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     bar.close()
-    return merge(kind, parts, seed, time.perf_counter() - t0, workers)
+    report = merge(kind, parts, seed, time.perf_counter() - t0, workers)
+    report["stopped_early"] = stopped
+    return report
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def isolate_peaks(report: dict, count: int) -> None:
@@ -447,6 +481,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-mib", type=float, default=64.0, help="peak memory budget per input above the baseline (default 64)")
     parser.add_argument("--isolate", type=int, default=3, help="largest peaks to measure again in a fresh interpreter (default 3)")
     parser.add_argument("--worst-cases", action="store_true", help="also build and measure the crafted worst case of every container level limit")
+    parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                        help="stop each campaign after this many seconds and report the inputs completed")
     parser.add_argument("--combine", type=Path, nargs="+", default=[], metavar="JSON",
                         help="take the campaigns (and worst cases) of earlier reports into this report, e.g. a stream run and a container run")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
@@ -470,8 +506,12 @@ def main(argv: list[str] | None = None) -> int:
     for kind, count in kinds.items():
         if count == 0 or (args.combine and args.count == 0):
             continue
+        def checkpoint(partial: dict, kind: str = kind) -> None:
+            if args.json:
+                write_atomically(args.json, json.dumps({**report, kind: partial, "passed": False, "summary": "checkpoint"}, indent=2, default=str))
+
         r = campaign(kind, count, args.seed, args.failures / kind, args.workers, not args.no_progress, args.cpu_base_ms, args.cpu_us_per_byte,
-                     int(args.memory_mib * (1 << 20)))
+                     int(args.memory_mib * (1 << 20)), time_limit=args.time_limit, checkpoint=checkpoint)
         if args.isolate:
             isolate_peaks(r, args.isolate)
         report[kind] = r
