@@ -283,3 +283,14 @@ def test_atheris_harness_is_importable_and_keeps_the_contract():
         fuzz_atheris.test_one_container(bytes([i]) + data[1:])
     if fuzz_atheris.atheris is None:
         assert fuzz_atheris.main(["fuzz_atheris", "--kind", "fca"]) == 3
+
+
+def test_time_limit_reports_the_chunks_completed(monkeypatch, tmp_path):
+    kind = fcfuzz.Kind("fca", {"quick": lambda data: None}, lambda seed, gen: [b"x"], lambda rng, a, b: (a, ["none"]))
+    monkeypatch.setitem(fcfuzz.KINDS, "fca", kind)
+    monkeypatch.setattr(fcfuzz, "CHUNK", 10)
+    seen = []
+    r = fcfuzz.campaign("fca", 100, 0, tmp_path, progress=False, time_limit=0.0, checkpoint=seen.append)
+    assert r["stopped_early"] and r["inputs"] == 10 and r["verdicts"] == {"ok": 10}
+    r = fcfuzz.campaign("fca", 100, 0, tmp_path, progress=False)
+    assert not r["stopped_early"] and r["inputs"] == 100

@@ -485,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="stop each campaign after this many seconds and report the inputs completed")
     parser.add_argument("--combine", type=Path, nargs="+", default=[], metavar="JSON",
                         help="take the campaigns (and worst cases) of earlier reports into this report, e.g. a stream run and a container run")
+    parser.add_argument("--summary", default="", help="a sentence put at the top of the report (e.g. the commits the campaigns ran on)")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
     args = parser.parse_args(argv)
     if args.count < 0 or (args.fca_count or 0) < 0 or args.workers < 0:
@@ -530,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
         passed &= not bad
         print(f"worst cases: {len(report['worst_cases'])} measured, {len(bad)} outside the target")
     total = sum(report[k]["inputs"] for k in ("fcs", "fca") if k in report)
-    report["summary"] = f"{total:,} inputs; passed: {passed}."
+    report["summary"] = f"{args.summary + ' ' if args.summary else ''}{total:,} inputs; passed: {passed}."
     report["passed"] = passed
     if args.json:
         write_atomically(args.json, json.dumps(report, indent=2, default=str) + "\n")
