@@ -434,7 +434,8 @@ def markdown(report: dict) -> str:
     if wc:
         lines += ["## Crafted worst case per level limit", "",
                   "Each file is built to be the most expensive that its level allows for one limit, and decoded alone in a fresh "
-                  "interpreter (`read_container` + `decode_avatar`; warm-up run first; address space capped at 6 GiB).", "",
+                  "interpreter (`read_container` + `decode_avatar`; warm-up on a one-Gaussian container first; address space capped "
+                  "at 4 GiB, wall time at 60 s). CPU ms is the slower path (decode_avatar includes read_container).", "",
                   "| Level | Limit | Case | File bytes | Verdict | CPU ms | Budget ms | Peak memory | Within target |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for w in wc:
