@@ -954,7 +954,7 @@ def bound_vectors() -> list[ContainerDef]:
     rot_zero = m()
     rot_zero[4] = Sec(b"ATTR", av.attr(3, av.raw_block([[0.0], [0.0], [0.0], [0.0]])))
     texts = [Sec(b"TEXT", _text_payload(600)), Sec(b"TEXT", _text_payload(425))]
-    big_latn = [Sec(b"LATN", _latn_payload(65536, [a], 64, 4, w), zstd=True) for a, w in ((1, 3), (2, 3), (3, 4), (4, 1))]
+    big_latn = [Sec(b"LATN", _latn_payload(65536, [a], 64, 4, w), zstd=True) for a, w in ((1, 3), (2, 3))]
     overflow = m()[:4] + m()[5:6] + [Sec(b"LATN", _latn_payload(1, [3], 1, 4, 4, scale=3e38, bits=2))]
 
     def n(name, purpose, clauses, reqs, make):
@@ -977,19 +977,27 @@ def bound_vectors() -> list[ContainerDef]:
         ),
         n(
             "n_decoded_values_level",
-            "Four LATN sections of 64 latent dimensions for 65,536 Gaussians (a few hundred bytes of zstd each): "
-            "the fourth one's 65,536 x 64 latent samples bring the decoded values past level 10's max_decoded_values 2^24.",
+            "Two LATN sections of 64 latent dimensions for 65,536 Gaussians (a few hundred bytes of zstd each): "
+            "the second one's 65,536 x 64 latent samples bring the decoded values past level 10's max_decoded_values 2^23.",
             ["12.2", "11.9"],
             ["R-91", "R-92"],
-            _first_error([meta64k] + big_latn, "latent_values", 4, "E_LEVEL"),
+            _first_error([meta64k] + big_latn, "latent_values", 2, "E_LEVEL"),
         ),
         n(
-            "n_mlp_macs_level",
-            "The issue's 376-byte repro: 65,536 Gaussians through a 1 -> 4096 -> 1 decoder (8,192 weights) is 2^29 multiply-adds, "
-            "over level 10's max_network_macs 2^28: E_LEVEL at layer 1's layer_out, before its weights.",
+            "n_activations_level",
+            "The issue's 376-byte repro: 65,536 Gaussians through a 1 -> 4096 -> 1 decoder (8,192 weights) holds 65,536 x 4096 "
+            "activations, over level 10's max_activations 2^24: E_LEVEL at layer 0's layer_out, before its weights.",
             ["12.1", "11.9"],
             ["R-91", "R-92"],
-            _first_error([meta64k, Sec(b"LATN", _latn_payload(65536, [4], 1, 4096, 1), zstd=True)], "mlp_layers[1].layer_out", 1, "E_LEVEL"),
+            _first_error([meta64k, Sec(b"LATN", _latn_payload(65536, [4], 1, 4096, 1), zstd=True)], "mlp_layers[0].layer_out", 1, "E_LEVEL"),
+        ),
+        n(
+            "n_latent_macs_level",
+            "65,536 Gaussians through a 64 -> 256 layer: 2^24 activations (at the limit) but 2^30 multiply-adds, over level 10's "
+            "max_latent_macs 2^26: E_LEVEL at layer 0's layer_out.",
+            ["12.2", "11.9"],
+            ["R-91", "R-92"],
+            _first_error([meta64k, Sec(b"LATN", _latn_payload(65536, [4], 64, 256, 1), zstd=True)], "mlp_layers[0].layer_out", 1, "E_LEVEL"),
         ),
         n(
             "i_level20_text_entries",

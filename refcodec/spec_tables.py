@@ -100,7 +100,8 @@ class ContainerLevel:
     max_zstd_window_log: int
     max_decoded_values: int
     max_text_entries: int
-    max_network_macs: int
+    max_activations: int
+    max_latent_macs: int
 
 
 @cache

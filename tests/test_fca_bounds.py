@@ -266,32 +266,42 @@ def test_text_entries_are_counted_across_sections():
     )
 
 
-def latn(n: int, hidden: int, scale: float = 1.0, bits: int = 1, weight: float = 0.5) -> bytes:
-    """LATN (SPEC 12.2): OPACITY from 1 latent dimension through a 1 -> hidden -> 1 decoder (relu, then none)."""
-    lat = struct.pack("<BBBB", 1, 4, 1, bits) + f32planes([scale]) + bytes(n * (1 if bits <= 8 else 2))
-    layer0 = struct.pack("<HHBB", 1, hidden, 1, 0) + f16planes(np.full(hidden, weight)) + f16planes(np.zeros(hidden))
+def latn(n: int, hidden: int, scale: float = 1.0, bits: int = 1, weight: float = 0.5, dims: int = 1) -> bytes:
+    """LATN (SPEC 12.2): OPACITY from ``dims`` latent dimensions through a dims -> hidden -> 1 decoder (relu, then none)."""
+    lat = struct.pack("<BBBB", 1, 4, dims, bits) + f32planes(np.full(dims, scale)) + bytes(dims * n * (1 if bits <= 8 else 2))
+    layer0 = struct.pack("<HHBB", dims, hidden, 1, 0) + f16planes(np.full(dims * hidden, weight)) + f16planes(np.zeros(hidden))
     layer1 = struct.pack("<HHBB", hidden, 1, 0, 0) + f16planes(np.full(hidden, weight)) + f16planes([0.0])
     return lat + b"\x02" + layer0 + layer1
 
 
-def test_network_macs_bound_the_issue_repro():
-    """R-91: 65,536 Gaussians through 1 -> 4096 -> 1 (8,192 weights, within max_mlp_weights) is 2^29
-    multiply-adds, over level 10's 2^28: E_LEVEL at layer 1's layer_out, before any of its weights is read."""
+def test_activations_bound_the_issue_repro():
+    """R-91: the issue's 376-byte file: 65,536 Gaussians through 1 -> 4096 -> 1 (8,192 weights, within
+    max_mlp_weights) needs 65,536 x 4096 = 2^28 activations, over level 10's 2^24: E_LEVEL at layer 0's
+    layer_out, before any weight is read."""
     n = 65536
     data = fca([zsec(b"META", meta(n)), zsec(b"LATN", latn(n, 4096))])
     assert len(data) < 2000
     err = rejected(data)
-    layer1_out = len(latn(n, 4096)) - (6 + 4096 * 2 + 2) + 2  # layer 1: 6 header bytes, weights, one bias; layer_in precedes layer_out
-    assert (err.error_class, err.section_index, err.payload_byte_offset) == ("E_LEVEL", 1, layer1_out)
-    assert err.field.endswith("layer_out[1]")
+    layer0_out = 4 + 4 + n + 1 + 2  # counts, ids, dims, bits; latent_scale; one-byte samples; mlp_layer_count; layer_in
+    assert (err.error_class, err.section_index, err.payload_byte_offset) == ("E_LEVEL", 1, layer0_out)
+    assert "max_activations" in err.message
 
 
-def test_network_at_the_mac_limit_decodes_in_bounded_memory():
-    """R-91 at equality (65,536 x (2048 + 2048) = 2^28) decodes, and the chunked evaluation (12.4)
-    holds far less than the 512 MiB of 65,536 x 2048 binary32 activations."""
+def test_latent_multiply_adds_are_bounded():
+    """R-91: 65,536 x 64 -> 256 is 2^30 multiply-adds (activations 65,536 x 256 = 2^24, at the limit), over 2^26."""
+    n = 65536
+    err = rejected(fca([zsec(b"META", meta(n)), zsec(b"LATN", latn(n, 256, dims=64))]))
+    layer0_out = 4 + 4 * 64 + 64 * n + 1 + 2
+    assert (err.error_class, err.section_index, err.payload_byte_offset) == ("E_LEVEL", 1, layer0_out)
+    assert "max_latent_macs" in err.message
+
+
+def test_network_at_the_limits_decodes_in_bounded_memory():
+    """R-91 at equality (65,536 x 256 activations = 2^24; 2 x 65,536 x 256 = 2^25 multiply-adds) decodes, and the
+    chunked evaluation (12.4) holds far less than the 64 MiB of 65,536 x 256 binary32 activations."""
     n = 65536
     attrs = [s for i, s in enumerate(static_attrs(n)) if i != 4]  # OPACITY comes from LATN
-    data = fca([zsec(b"META", meta(n)), zsec(b"LATN", latn(n, 2048))] + attrs)
+    data = fca([zsec(b"META", meta(n)), zsec(b"LATN", latn(n, 256))] + attrs)
     tracemalloc.start()
     try:
         avatar = decode_avatar(data)
@@ -300,7 +310,7 @@ def test_network_at_the_mac_limit_decodes_in_bounded_memory():
         tracemalloc.stop()
     # latent 0 -> z = -1 (1 bit: u - 2^0), x = -1; relu(-0.5) = 0 for every hidden unit, output 0
     assert np.array_equal(avatar.gaussians.opacity_logits, np.zeros(n, np.float32))
-    assert peak < 96 << 20
+    assert peak < 40 << 20
 
 
 # ----------------------------------------------------------------------------- values (R-93, R-94)
@@ -350,7 +360,7 @@ def test_the_lam_avatar_fits_its_level():
     assert parsed.header.level_idc == 10
     # at least 3 + 3 + 3 + 4 + 1 attribute values per Gaussian and 3 per base vertex (LAM: V = N = 20,018)
     assert (14 + 3) * 20018 <= b.decoded_values <= level.max_decoded_values
-    assert b.text_entries <= level.max_text_entries and b.network_macs == 0
+    assert b.text_entries <= level.max_text_entries and b.latent_macs == 0
 
 
 # ------------------------------------------------------------- what the decoder guarantees (R-97)
@@ -378,3 +388,14 @@ def test_morph_name_twice_is_rejected():
     err = rejected(fca([section(b"META", meta()), section(b"DEFM", defm), *static_attrs()]))
     second_name = 8 + 1 + 36 + 6 + 2 + len(morph) + 1
     assert (err.error_class, err.field, err.section_index, err.payload_byte_offset) == ("E_VALUE", "section[1]:DEFM.morph_name[1]", 1, second_name)
+
+
+def test_byte_strings_count_as_decoded_values(monkeypatch):
+    """R-91: b(n) adds ceil(n / 4): META's 15 values, key "ab" (1) and a 9-byte value (3) make 19."""
+    entry = struct.pack("<HB", 1, 2) + b"ab" + struct.pack("<H", 9) + b"123456789"
+    data = fca([section(b"META", meta()), section(b"TEXT", entry), *static_attrs()])
+    _small_level(monkeypatch, max_decoded_values=19 + 14)  # 14: the five ATTRs after it
+    decode_avatar(data)
+    _small_level(monkeypatch, max_decoded_values=18)
+    err = rejected(data)
+    assert (err.error_class, err.field, err.section_index, err.payload_byte_offset) == ("E_LEVEL", "section[1]:TEXT.text_value[0]", 1, 2 + 1 + 2 + 2)

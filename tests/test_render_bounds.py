@@ -76,3 +76,19 @@ def test_camera_values_beyond_binary32_are_refused():
     with pytest.raises(RenderError) as info:
         Camera(64, 64, 50.0, 50.0, 32.0, 32.0, pose)
     assert info.value.field == "camera.camera_to_world"
+
+
+def test_offset_mlp_correction_that_overflows_is_refused_by_name():
+    """R-96: a rot6d input of angle past binary32 gives NaN network inputs; the correction is refused, not passed on."""
+    from refcodec.avatar.deform import DeformationError
+    from refcodec.avatar.model import Gaussians
+    from refcodec.avatar.offset_mlp import OffsetInput, apply_offset_mlp, synthetic_offset_mlp
+
+    desc, mlp = synthetic_offset_mlp(seed=1, inputs=(OffsetInput(3, 3, "rot6d"),))
+    g = Gaussians.empty(4, 0)
+    g.rotations[:, 0] = 1.0
+    anchors = np.zeros((4, 3), np.float32)
+    apply_offset_mlp(desc, mlp, anchors, {3: np.full(3, 1e38, np.float32)}, g)  # |a| = 1.7e38 is still an angle
+    with pytest.raises(DeformationError) as info:
+        apply_offset_mlp(desc, mlp, anchors, {3: np.full(3, 3.4e38, np.float32)}, g)
+    assert info.value.field.startswith("gaussians.")

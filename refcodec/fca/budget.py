@@ -2,7 +2,8 @@
 
 The level's byte limits bound the stored and raw payloads; the limits here bound what decoding
 them produces: decoded values (a one-byte sample becomes a binary32 value), TEXT entries, and
-the work and activations of the neural networks (Gaussians x network size). A
+the activations of every network (Gaussians x widest layer) and the work of the latent decoders
+(Gaussians x weights). A
 :class:`DecodeBudget` keeps the running totals over one container; :class:`Counted` charges an
 array's length before the array is read or allocated.
 """
@@ -28,15 +29,22 @@ class DecodeBudget:
     level: ContainerLevel
     decoded_values: int = 0
     text_entries: int = 0
-    network_macs: int = 0
+    latent_macs: int = 0
+    widest_activations: int = 0  # the largest Gaussians x layer width seen (a maximum, not a sum)
 
     def charge(self, limit: str, amount: int) -> str | None:
         """Add ``amount`` to the total that ``limit`` bounds; a message when it goes over, else None."""
-        total_name = {"max_decoded_values": "decoded_values", "max_text_entries": "text_entries", "max_network_macs": "network_macs"}[limit]
+        total_name = {"max_decoded_values": "decoded_values", "max_text_entries": "text_entries", "max_latent_macs": "latent_macs"}[limit]
         total = getattr(self, total_name) + amount
         setattr(self, total_name, total)
         cap = getattr(self.level, limit)
         return None if total <= cap else f"{total_name.replace('_', ' ')} reach {total}, over the level's {limit} {cap}"
+
+    def activations(self, amount: int) -> str | None:
+        """Check one layer's Gaussians x width against max_activations (SPEC 11.9, R-91)."""
+        self.widest_activations = max(self.widest_activations, amount)
+        cap = self.level.max_activations
+        return None if amount <= cap else f"Gaussians x layer width is {amount}, over the level's max_activations {cap}"
 
 
 def budget_of(context) -> DecodeBudget | None:

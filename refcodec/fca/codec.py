@@ -465,4 +465,4 @@ def avatar_from_container(parsed: ParsedContainer) -> Avatar:
 
 def decode_avatar(data: bytes) -> Avatar:
     """Read a ``.fca`` file into an Avatar; raises an FcError subclass for malformed input."""
-    return avatar_from_container(read_container(data))
+    return avatar_from_container(read_container(data, keep_raw=False))  # raw payloads are not held once parsed

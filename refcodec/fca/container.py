@@ -122,14 +122,16 @@ def _check_order(sections: list[Section], sec: Section, registry: dict) -> None:
         raise E_SECTION(f"{sec.name} repeats or conflicts with {same_rank[0].name}", field=f"{where}.section_type", bit_offset=8 * sec.offset)
 
 
-def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContainer | None = None) -> ParsedContainer:
+def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContainer | None = None, keep_raw: bool = True) -> ParsedContainer:
     """Check the framing of a ``.fca`` file and parse its known sections (SPEC 11.2, 11.3).
 
     Raises an FcError subclass, with its field and byte offset, for any malformed input.
     Unknown ancillary sections are kept with ``skipped=True``; unknown critical ones raise
     E_SECTION. Section payloads that need earlier sections (BIND, ATTR) see them through the
     parameters ``meta`` and ``defm``. When ``sink`` is given it is filled as reading goes, so a
-    caller (``fcdump``) keeps everything read before an error.
+    caller (``fcdump``) keeps everything read before an error. With ``keep_raw`` False a parsed
+    section's raw payload is dropped (``raw`` becomes empty), so a decoder holds the decoded
+    values and not the bytes they came from as well.
     """
     data = bytes(data)
     if len(data) < syntax.FILE_HEADER_BYTES:
@@ -205,6 +207,8 @@ def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContain
         if known and parse_sections:
             sec.payload = _parse_section(sec, body_at, params)
             _update_params(params, head.section_type, sec.payload)
+            if not keep_raw:
+                sec.raw = b""
         if parse_sections and sec.type in (b"ATTR", b"LATN"):
             _check_attribute_once(out.sections, sec)
         out.sections.append(sec)

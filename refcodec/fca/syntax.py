@@ -21,6 +21,7 @@ from construct import (
     Int16ul,
     Int32ul,
     Struct,
+    evaluate,
     this,
 )
 
@@ -117,6 +118,11 @@ def planes(count, width) -> Counted:
 def f32planes(count) -> Counted:
     """``f32planes(n)`` (SPEC 11.1.2), charged like :func:`planes`."""
     return Counted(F32Array(count), count)
+
+
+def byte_string(length) -> Counted:
+    """``b(n)`` inside a payload; its bytes are charged as ceil(n / 4) decoded values (SPEC 11.9, R-91)."""
+    return Counted(Bytes(length), lambda ctx: (int(evaluate(length, ctx)) + 3) // 4)
 
 
 def f16planes(count) -> Counted:
@@ -325,9 +331,9 @@ TEXT = Struct(  # SPEC 11.8
         this.text_count,
         Struct(
             "text_key_length" / Int8ul,
-            "text_key" / Checked(Bytes(this.text_key_length), _utf8),
+            "text_key" / Checked(byte_string(this.text_key_length), _utf8),
             "text_value_length" / Int16ul,
-            "text_value" / Checked(Bytes(this.text_value_length), _utf8),
+            "text_value" / Checked(byte_string(this.text_value_length), _utf8),
         ),
     ),
 )
@@ -393,7 +399,7 @@ SKELETON = Struct(
         this.joint_count,
         Struct(
             "joint_name_length" / Int8ul,
-            "joint_name" / Checked(Bytes(this.joint_name_length), _utf8),
+            "joint_name" / Checked(byte_string(this.joint_name_length), _utf8),
             "joint_parent" / Checked(Int16sl, _parent),
             "rest_local" / Checked(f32planes(12), _finite),
             "inverse_bind" / Checked(f32planes(12), _finite),
@@ -415,7 +421,7 @@ DEFM = Struct(  # SPEC 11.5, R-59..R-63
         this.morph_count,
         Struct(
             "morph_name_length" / Int8ul,
-            "morph_name" / Checked(Bytes(this.morph_name_length), _both(_utf8, _distinct("morph_name"))),
+            "morph_name" / Checked(byte_string(this.morph_name_length), _both(_utf8, _distinct("morph_name"))),
             "morph_nnz" / Checked(Int32ul, _nnz),
             "morph_index_gaps" / Checked(planes(this.morph_nnz, lambda ctx: index_width(ctx._.vertex_count)), _gaps),
             "morph_deltas" / quantized_block(lambda ctx: 3, lambda ctx: ctx.morph_nnz),
@@ -458,8 +464,8 @@ def _model_name(v, ctx):
 
 DEFR = Struct(  # SPEC 11.5.2, R-64
     "model_name_length" / Int8ul,
-    "model_name" / Checked(Bytes(this.model_name_length), _model_name),
-    "model_sha256" / Bytes(32),
+    "model_name" / Checked(byte_string(this.model_name_length), _model_name),
+    "model_sha256" / byte_string(32),
 )
 
 
@@ -552,8 +558,13 @@ def _layer_out(v, ctx):
     limit = _level(ctx).max_mlp_weights
     if used > limit:
         return E_LEVEL, f"{used} weights exceed the level's max_mlp_weights {limit}"
-    budget = budget_of(ctx)  # SPEC 11.9, R-91: every Gaussian evaluates every layer once
-    why = budget.charge("max_network_macs", _meta(ctx).gaussian_count * ctx.layer_in * v) if budget is not None else None
+    budget = budget_of(ctx)
+    if budget is None:
+        return None
+    n = _meta(ctx).gaussian_count  # SPEC 11.9, R-91, R-92: activations first, then (latent decoders) multiply-adds
+    why = budget.activations(n * max(ctx.layer_in, v))
+    if why is None and "latent_dims" in ctx._._:  # a LATN decoder runs once per Gaussian at decode time
+        why = budget.charge("max_latent_macs", n * ctx.layer_in * v)
     return None if why is None else (E_LEVEL, why)
 
 
@@ -576,7 +587,7 @@ MLP_LAYER = Struct(
     "layer_out" / Checked(Int16ul, _layer_out),
     "layer_activation" / Checked(Int8ul, _one_of(set(range(len(ACTIVATIONS))))),
     "layer_mask_flag" / Checked(Int8ul, _flag),
-    "layer_mask" / If(this.layer_mask_flag == 1, Checked(Bytes(lambda ctx: (ctx.layer_in * ctx.layer_out + 7) // 8), _mask_padding)),
+    "layer_mask" / If(this.layer_mask_flag == 1, Checked(byte_string(lambda ctx: (ctx.layer_in * ctx.layer_out + 7) // 8), _mask_padding)),
     "layer_weights" / Checked(f16planes(mask_count), _finite),
     "layer_bias" / Checked(f16planes(this.layer_out), _finite),
 )
