@@ -132,7 +132,7 @@ def small_level():
     """Level 10 with tiny limits: every crafted file must then be valid and carry the limit's count."""
     return dataclasses.replace(container_levels()[10], max_sections=9, max_section_bytes=4000, max_total_bytes=20000, max_gaussians=5,
                                max_vertices=7, max_triangles=9, max_morph_targets=3, max_joints=2, max_mlp_weights=300,
-                               max_decoded_values=900, max_text_entries=20, max_network_macs=2000)
+                               max_decoded_values=900, max_text_entries=20, max_activations=100, max_latent_macs=2000)
 
 
 @pytest.mark.parametrize("limit", sorted(wc.BUILDERS))
@@ -154,11 +154,12 @@ def test_worst_cases_are_valid_files_at_their_limit(limit):
         "max_triangles": lambda: defm.payload.triangle_count == lv.max_triangles,
         "max_morph_targets": lambda: defm.payload.morph_count == lv.max_morph_targets,
         "max_joints": lambda: defm.payload.skeleton.joint_count == lv.max_joints,
-        "max_mlp_weights": lambda: 250 < sum(x.layer_in * x.layer_out for x in parsed.first(b"LATN").payload.latent_decoder.mlp_layers) <= 300,
+        "max_mlp_weights": lambda: 200 < sum(x.layer_in * x.layer_out for x in parsed.first(b"LATN").payload.latent_decoder.mlp_layers) <= 300,
         "max_zstd_window_log": lambda: meta.gaussian_count == lv.max_gaussians,
-        "max_decoded_values": lambda: 500 < parsed.budget.decoded_values <= 900,  # here the section bytes bind first
+        "max_decoded_values": lambda: parsed.budget.decoded_values <= 900,  # reaching the limit: the level-10 test below
         "max_text_entries": lambda: parsed.budget.text_entries == lv.max_text_entries or len(parsed.all(b"TEXT")) == lv.max_sections - 6,
-        "max_network_macs": lambda: 1400 < parsed.budget.network_macs <= 2000,
+        "max_activations": lambda: 0.7 * lv.max_activations < parsed.budget.widest_activations <= lv.max_activations,
+        "max_latent_macs": lambda: 0.5 * lv.max_latent_macs < parsed.budget.latent_macs <= lv.max_latent_macs,
     }
     assert expected[limit]()
 

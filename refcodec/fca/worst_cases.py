@@ -23,6 +23,7 @@ from .fuzzing import FileHeader, RawSection, join_container
 from .syntax import MAX_LATENT_DIMS, MAX_LAYER_WIDTH, attribute_channels, index_width
 
 CHUNK = 1 << 20
+DECODED_MARGIN = 4096  # decoded values left for the small arrays and names a builder does not count exactly
 
 
 @dataclass(frozen=True)
@@ -195,11 +196,13 @@ def _triangles(lv: ContainerLevel) -> bytes:
 
 
 def _morph_targets(lv: ContainerLevel) -> bytes:
-    """max_morph_targets, each moving as many vertices as max_section_bytes leaves (8-bit deltas)."""
+    """max_morph_targets, each moving as many vertices as max_section_bytes and max_decoded_values leave (8-bit deltas)."""
     v, t = lv.max_vertices, lv.max_morph_targets
     per_vertex = index_width(v) + 3
     fixed = 64 + 3 * v + t * 40
-    nnz = max(1, min(v, (lv.max_section_bytes - fixed) // (t * per_vertex)))
+    by_bytes = (lv.max_section_bytes - fixed) // (t * per_vertex)
+    by_values = (lv.max_decoded_values - DECODED_MARGIN - 3 * v - 300) // t // 4 - 2  # K gaps + 3K deltas + 6 range values
+    nnz = max(1, min(v, by_bytes, by_values))
     return file(lv.idc, [section(b"META", meta(1)), section(b"DEFM", defm(v, 1, morphs=t, nnz=nnz)), *attrs(1, 0)])
 
 
@@ -208,29 +211,46 @@ def _joints(lv: ContainerLevel) -> bytes:
     return file(lv.idc, [section(b"META", meta(1)), section(b"DEFM", defm(v, 1, joints=lv.max_joints)), *attrs(1, 0)])
 
 
+def _widest(lv: ContainerLevel, n: int) -> int:
+    """The widest layer ``n`` Gaussians may have under max_activations (R-91)."""
+    return max(1, min(MAX_LAYER_WIDTH, lv.max_activations // n))
+
+
 def _mlp_weights(lv: ContainerLevel) -> bytes:
     """A LATN decoder of max_mlp_weights weights (64 latents, two equal hidden layers), for as many
-    Gaussians as max_network_macs then allows."""
+    Gaussians as max_latent_macs and max_activations then allow."""
     dims, outs = MAX_LATENT_DIMS, 3
     w = int((-(dims + outs) + ((dims + outs) ** 2 + 4 * lv.max_mlp_weights) ** 0.5) / 2)  # dims*w + w*w + w*outs <= limit
     w = max(1, min(MAX_LAYER_WIDTH, w))
-    n = max(1, min(lv.max_gaussians, lv.max_network_macs // (dims * w + w * w + w * outs)))
+    n = max(1, min(lv.max_gaussians, lv.max_latent_macs // (dims * w + w * w + w * outs), lv.max_activations // w))
     return file(lv.idc, [section(b"META", meta(n)), *attrs(n, 0, skip=(1,)), section(b"LATN", latn(n, [1], 0, dims, [w, w]))])
 
 
-def _network_macs(lv: ContainerLevel) -> bytes:
-    """max_gaussians through a 1 -> W -> 3 decoder with W as wide as max_network_macs allows:
-    the multiply-adds and Gaussians x the widest layer at their largest."""
+def _activations(lv: ContainerLevel) -> bytes:
+    """max_gaussians through 1 -> W -> 3 with W as wide as max_activations (and the multiply-adds) allow."""
     n = lv.max_gaussians
-    w = max(1, min(MAX_LAYER_WIDTH, lv.max_network_macs // (4 * n), lv.max_mlp_weights // 4))
+    w = max(1, min(_widest(lv, n), lv.max_latent_macs // (4 * n), lv.max_mlp_weights // 4))
     return file(lv.idc, [section(b"META", meta(n)), *attrs(n, 0, skip=(1,)), section(b"LATN", latn(n, [1], 0, 1, [w]))])
+
+
+def _latent_macs(lv: ContainerLevel) -> bytes:
+    """A deep LATN decoder (64 latents, 7 hidden layers at the widest the activations allow) for as
+    many Gaussians as max_latent_macs allows: the most multiply-adds per Gaussian."""
+    dims, outs, hidden = MAX_LATENT_DIMS, 3, 7
+    n = lv.max_gaussians
+    w = 1
+    for _ in range(8):  # n and the width depend on each other: a few rounds settle them
+        w = max(1, min(_widest(lv, n), int(((lv.max_mlp_weights - dims) / (hidden - 1)) ** 0.5)))
+        per = dims * w + (hidden - 1) * w * w + w * outs
+        n = max(1, min(lv.max_gaussians, lv.max_latent_macs // per))
+    return file(lv.idc, [section(b"META", meta(n)), *attrs(n, 0, skip=(1,)), section(b"LATN", latn(n, [1], 0, dims, [w] * hidden))])
 
 
 def _decoded_values(lv: ContainerLevel) -> bytes:
     """max_gaussians at SH degree 3, then morph targets filling max_decoded_values (8-bit samples:
     each stored byte decodes to a binary32 value)."""
     n, v, t = lv.max_gaussians, lv.max_vertices, lv.max_morph_targets
-    used = 15 + 118 + 59 * n + 6 + 3 * v + 3 + 3  # META arrays, ATTR blocks, vertices, one triangle, head_pivot (R-91)
+    used = 15 + 118 + 59 * n + 6 + 3 * v + 3 + 3 + DECODED_MARGIN  # META arrays, ATTR blocks, vertices, one triangle, pivot, names (R-91)
     per_morph_values = (lv.max_decoded_values - used) // t  # K gaps + 6 range values + 3K deltas
     per_morph_bytes = (lv.max_section_bytes - 64 - 3 * v - 2 * 3) // t - 40
     k = max(0, min(v, (per_morph_values - 6) // 4, per_morph_bytes // (index_width(v) + 3)))
@@ -240,7 +260,9 @@ def _decoded_values(lv: ContainerLevel) -> bytes:
 def _text_entries(lv: ContainerLevel) -> bytes:
     """max_text_entries TEXT entries with values as long as the byte limits allow."""
     entries = lv.max_text_entries
-    value_len = max(0, min(65535, (lv.max_total_bytes - min(1 << 20, lv.max_total_bytes // 4)) // entries - 3))
+    by_bytes = (lv.max_total_bytes - min(1 << 20, lv.max_total_bytes // 4)) // entries - 3
+    by_values = 4 * ((lv.max_decoded_values - DECODED_MARGIN) // entries)  # a value of n bytes counts ceil(n / 4) (R-91)
+    value_len = max(0, min(65535, by_bytes, by_values))
     per_section = min(entries, 65535, (lv.max_section_bytes - 2) // (3 + value_len))
     sections, left = [], entries
     while left > 0 and len(sections) < lv.max_sections - 6:
@@ -267,11 +289,12 @@ BUILDERS: dict[str, tuple[str, Callable[[ContainerLevel], bytes]]] = {
     "max_triangles": ("max_triangles on 3 vertices", _triangles),
     "max_morph_targets": ("max_morph_targets, each moving as many vertices as the section bytes allow", _morph_targets),
     "max_joints": ("max_joints on max_vertices", _joints),
-    "max_mlp_weights": ("LATN decoder of max_mlp_weights weights (64 -> W -> W -> 3), Gaussians up to max_network_macs", _mlp_weights),
+    "max_mlp_weights": ("LATN decoder of max_mlp_weights weights (64 -> W -> W -> 3), Gaussians up to max_latent_macs", _mlp_weights),
     "max_zstd_window_log": ("max_gaussians at SH degree 3 in frames of the largest window, no content size", _zstd_window),
     "max_decoded_values": ("max_gaussians at SH degree 3 and morph targets up to max_decoded_values", _decoded_values),
     "max_text_entries": ("max_text_entries TEXT entries, values as long as the byte limits allow", _text_entries),
-    "max_network_macs": ("max_gaussians through a 1 -> W -> 3 LATN decoder at max_network_macs", _network_macs),
+    "max_activations": ("max_gaussians through a 1 -> W -> 3 LATN decoder, W as wide as max_activations allows", _activations),
+    "max_latent_macs": ("64 -> 7 hidden layers -> 3 LATN decoder at max_latent_macs", _latent_macs),
 }
 
 
