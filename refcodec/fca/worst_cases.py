@@ -240,7 +240,8 @@ def _latent_macs(lv: ContainerLevel) -> bytes:
     n = lv.max_gaussians
     w = 1
     for _ in range(8):  # n and the width depend on each other: a few rounds settle them
-        w = max(1, min(_widest(lv, n), int(((lv.max_mlp_weights - dims) / (hidden - 1)) ** 0.5)))
+        k, lin = hidden - 1, dims + outs  # weights: k*w*w + lin*w <= max_mlp_weights
+        w = max(1, min(_widest(lv, n), int((-lin + (lin * lin + 4 * k * lv.max_mlp_weights) ** 0.5) / (2 * k))))
         per = dims * w + (hidden - 1) * w * w + w * outs
         n = max(1, min(lv.max_gaussians, lv.max_latent_macs // per))
     return file(lv.idc, [section(b"META", meta(n)), *attrs(n, 0, skip=(1,)), section(b"LATN", latn(n, [1], 0, dims, [w] * hidden))])
