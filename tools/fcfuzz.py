@@ -405,7 +405,8 @@ def markdown(report: dict) -> str:
             continue
         s = r["slowest"][0] if r["slowest"] else {}
         peak = r["peak_memory"]
-        lines.append(f"| {kind} | {r['inputs']:,} | {r['seed']} | {r['workers']} | {r['seconds']} | {r['inputs_per_second']} | "
+        stopped = " (time limit)" if r.get("stopped_early") else ""
+        lines.append(f"| {kind} | {r['inputs']:,}{stopped} | {r['seed']} | {r['workers']} | {r['seconds']} | {r['inputs_per_second']} | "
                      f"{r['largest_input_bytes']:,} B | {r['unexpected_exceptions']} ({len(r['distinct_findings'])} distinct) | "
                      f"{r['over_cpu_budget']} (first run only: {r['over_cpu_first_run_only']}) | {r['over_memory']} | "
                      f"{s.get('min_ms', 'n/a')} ms (input {s.get('index')}, {s.get('bytes')} B, {s.get('path')}, budget {s.get('limit_ms')} ms) | "
