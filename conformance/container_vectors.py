@@ -980,24 +980,32 @@ def bound_vectors() -> list[ContainerDef]:
             "Two LATN sections of 64 latent dimensions for 65,536 Gaussians (a few hundred bytes of zstd each): "
             "the second one's 65,536 x 64 latent samples bring the decoded values past level 10's max_decoded_values 2^23.",
             ["12.2", "11.9"],
-            ["R-91", "R-92"],
+            ["R-90", "R-91", "R-92"],
             _first_error([meta64k] + big_latn, "latent_values", 2, "E_LEVEL"),
         ),
         n(
             "n_activations_level",
             "The issue's 376-byte repro: 65,536 Gaussians through a 1 -> 4096 -> 1 decoder (8,192 weights) holds 65,536 x 4096 "
-            "activations, over level 10's max_activations 2^24: E_LEVEL at layer 0's layer_out, before its weights.",
+            "activations, over level 10's max_activations 2^23: E_LEVEL at layer 0's layer_out, before its weights.",
             ["12.1", "11.9"],
             ["R-91", "R-92"],
             _first_error([meta64k, Sec(b"LATN", _latn_payload(65536, [4], 1, 4096, 1), zstd=True)], "mlp_layers[0].layer_out", 1, "E_LEVEL"),
         ),
         n(
             "n_latent_macs_level",
-            "65,536 Gaussians through a 64 -> 256 layer: 2^24 activations (at the limit) but 2^30 multiply-adds, over level 10's "
+            "65,536 Gaussians through a 64 -> 128 layer: 2^23 activations (at the limit) but 2^29 multiply-adds, over level 10's "
             "max_latent_macs 2^26: E_LEVEL at layer 0's layer_out.",
             ["12.2", "11.9"],
             ["R-91", "R-92"],
-            _first_error([meta64k, Sec(b"LATN", _latn_payload(65536, [4], 64, 256, 1), zstd=True)], "mlp_layers[0].layer_out", 1, "E_LEVEL"),
+            _first_error([meta64k, Sec(b"LATN", _latn_payload(65536, [4], 64, 128, 1), zstd=True)], "mlp_layers[0].layer_out", 1, "E_LEVEL"),
+        ),
+        n(
+            "y_ancillary_not_decompressed",
+            "An unknown ancillary section marked zstd whose stored bytes are no Zstandard frame and whose raw_size is 1 MiB: "
+            "a decoder checks its CRC and skips it without decompressing (a decoder that decompresses it rejects a valid file).",
+            ["11.2.1", "11.3"],
+            ["R-54", "R-56", "R-95"],
+            _valid(m()[:1] + [Sec(b"ZZZZ", raw=b"", compression=1, stored=b"not a zstd frame", raw_size=1 << 20, flags=0)] + m()[1:]),
         ),
         n(
             "i_level20_text_entries",

@@ -44,8 +44,8 @@ CONTAINER_KIND = "fca"
 
 
 def container_requirements() -> list[dict]:
-    """Requirement entries of part 2 and of rendering (R-50..R-89): container vectors carry the renders."""
-    return [r for r in load("requirements")["requirement"] if 50 <= int(r["id"][2:]) < 90]
+    """Requirement entries of part 2 and of rendering (R-50..R-89, and the container bounds R-90..R-97): container vectors carry the renders."""
+    return [r for r in load("requirements")["requirement"] if 50 <= int(r["id"][2:]) < 98]
 
 
 def container_elements() -> list[str]:

@@ -276,7 +276,7 @@ def latn(n: int, hidden: int, scale: float = 1.0, bits: int = 1, weight: float =
 
 def test_activations_bound_the_issue_repro():
     """R-91: the issue's 376-byte file: 65,536 Gaussians through 1 -> 4096 -> 1 (8,192 weights, within
-    max_mlp_weights) needs 65,536 x 4096 = 2^28 activations, over level 10's 2^24: E_LEVEL at layer 0's
+    max_mlp_weights) needs 65,536 x 4096 = 2^28 activations, over level 10's 2^23: E_LEVEL at layer 0's
     layer_out, before any weight is read."""
     n = 65536
     data = fca([zsec(b"META", meta(n)), zsec(b"LATN", latn(n, 4096))])
@@ -288,20 +288,20 @@ def test_activations_bound_the_issue_repro():
 
 
 def test_latent_multiply_adds_are_bounded():
-    """R-91: 65,536 x 64 -> 256 is 2^30 multiply-adds (activations 65,536 x 256 = 2^24, at the limit), over 2^26."""
+    """R-91: 65,536 x 64 -> 128 is 2^29 multiply-adds (activations 65,536 x 128 = 2^23, at the limit), over 2^26."""
     n = 65536
-    err = rejected(fca([zsec(b"META", meta(n)), zsec(b"LATN", latn(n, 256, dims=64))]))
+    err = rejected(fca([zsec(b"META", meta(n)), zsec(b"LATN", latn(n, 128, dims=64))]))
     layer0_out = 4 + 4 * 64 + 64 * n + 1 + 2
     assert (err.error_class, err.section_index, err.payload_byte_offset) == ("E_LEVEL", 1, layer0_out)
     assert "max_latent_macs" in err.message
 
 
 def test_network_at_the_limits_decodes_in_bounded_memory():
-    """R-91 at equality (65,536 x 256 activations = 2^24; 2 x 65,536 x 256 = 2^25 multiply-adds) decodes, and the
-    chunked evaluation (12.4) holds far less than the 64 MiB of 65,536 x 256 binary32 activations."""
+    """R-91 at equality (65,536 x 128 activations = 2^23; 2 x 65,536 x 128 = 2^24 multiply-adds) decodes, and the
+    chunked evaluation (12.4) holds far less than the 32 MiB of 65,536 x 128 binary32 activations."""
     n = 65536
     attrs = [s for i, s in enumerate(static_attrs(n)) if i != 4]  # OPACITY comes from LATN
-    data = fca([zsec(b"META", meta(n)), zsec(b"LATN", latn(n, 256))] + attrs)
+    data = fca([zsec(b"META", meta(n)), zsec(b"LATN", latn(n, 128))] + attrs)
     tracemalloc.start()
     try:
         avatar = decode_avatar(data)
@@ -310,7 +310,7 @@ def test_network_at_the_limits_decodes_in_bounded_memory():
         tracemalloc.stop()
     # latent 0 -> z = -1 (1 bit: u - 2^0), x = -1; relu(-0.5) = 0 for every hidden unit, output 0
     assert np.array_equal(avatar.gaussians.opacity_logits, np.zeros(n, np.float32))
-    assert peak < 40 << 20
+    assert peak < 24 << 20
 
 
 # ----------------------------------------------------------------------------- values (R-93, R-94)
@@ -399,3 +399,26 @@ def test_byte_strings_count_as_decoded_values(monkeypatch):
     _small_level(monkeypatch, max_decoded_values=18)
     err = rejected(data)
     assert (err.error_class, err.field, err.section_index, err.payload_byte_offset) == ("E_LEVEL", "section[1]:TEXT.text_value[0]", 1, 2 + 1 + 2 + 2)
+
+
+def test_blocks_that_cannot_give_raw_size_are_rejected_before_decoding():
+    """R-95: one RLE block of 1000 zero bytes (hand-made frame: magic, descriptor 0, window byte, one block) declared as 5000 bytes."""
+    block = (1000 << 3) | (1 << 1) | 1  # Block_Size 1000, RLE, last block
+    frame = bytes.fromhex("28b52ffd") + bytes([0x00, 0x00]) + block.to_bytes(3, "little") + b"\x00"
+    assert zstandard.ZstdDecompressor().decompressobj().decompress(frame) == bytes(1000)  # the frame is valid
+    assert frame_size(frame) == len(frame)
+    err = rejected(fca([section(b"META", bytes(5000), stored=frame), *static_attrs()]))
+    assert (err.error_class, err.byte_offset) == ("E_DECOMPRESS", HEADER + SECTION_HEADER) and "at most 1000 bytes" in err.message
+
+
+def test_the_encoder_picks_a_level_whose_decode_limits_hold():
+    """R-91: 1,100 TEXT entries (over level 10's 1,024) make the encoder choose level 20, and the file decodes."""
+    from fca_helpers import full_avatar
+
+    from refcodec.fca.codec import encode_avatar
+
+    avatar = full_avatar()
+    avatar.metadata = {f"k{i}": "" for i in range(1100)}
+    data = encode_avatar(avatar)
+    assert data[6] == 20  # level_idc
+    assert len(decode_avatar(data).metadata) == 1100

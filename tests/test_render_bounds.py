@@ -92,3 +92,12 @@ def test_offset_mlp_correction_that_overflows_is_refused_by_name():
     with pytest.raises(DeformationError) as info:
         apply_offset_mlp(desc, mlp, anchors, {3: np.full(3, 3.4e38, np.float32)}, g)
     assert info.value.field.startswith("gaussians.")
+
+
+@pytest.mark.parametrize(
+    "field, caller",
+    [("camera.cx", True), ("orbit.distance", True), ("backend", True), ("params[0, 3]", True),
+     ("HEAD_ROTATION", False), ("joint[head]", False), ("gaussians.positions", False), ("deformation.vertices", False), ("avatar", False)],
+)
+def test_render_errors_say_whether_the_caller_chose_the_field(field, caller):
+    assert RenderError(field, "x").from_caller is caller

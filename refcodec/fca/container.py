@@ -8,7 +8,7 @@ and parsed sections; :func:`write_container` does the reverse. Payload structure
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from construct import ConstructError, Container, StreamError
@@ -275,6 +275,22 @@ def build_payload(kind: bytes, payload: Any, **params) -> bytes:
     return PAYLOAD_SYNTAX[kind].build(payload, **params, **{BASE: 0, WHERE: kind.decode()})
 
 
+def decode_usage(sections: list[SectionToWrite]) -> DecodeBudget:
+    """What decoding ``sections`` would charge against the limits of SPEC 11.9 (R-91), measured by
+    parsing their raw payloads under a level without limits; the encoder picks its level with it."""
+    top = container_levels()[max(container_levels())]
+    unlimited = replace(top, **{name: 1 << 62 for name in top.__dataclass_fields__ if name.startswith("max_") and name != "max_zstd_window_log"})
+    budget = DecodeBudget(unlimited)
+    params: dict[str, Any] = {"level": unlimited, "meta": None, "defm": None}
+    for sec in sections:
+        if sec.type not in PAYLOAD_SYNTAX:
+            continue
+        raw = sec.raw if sec.raw is not None else build_payload(sec.type, sec.payload, **params)
+        payload = parse_payload(PAYLOAD_SYNTAX[sec.type], raw, 0, sec.type.decode(), **params, **{BUDGET: budget})
+        _update_params(params, sec.type, payload)
+    return budget
+
+
 def write_container(sections: list[SectionToWrite], level_idc: int = 10, zstd_level: int = 19, profile_idc: int = 0) -> bytes:
     """Assemble a ``.fca`` file (SPEC 11.2). Payloads are built with the parameters the reader
     will see (``meta``, ``defm``), so the writer cannot emit what the reader rejects."""
@@ -323,4 +339,14 @@ def write_container(sections: list[SectionToWrite], level_idc: int = 10, zstd_le
     return top + b"".join(blobs)
 
 
-__all__ = ["FcError", "ParsedContainer", "Section", "SectionToWrite", "read_container", "write_container", "build_payload", "parse_payload"]
+__all__ = [
+    "FcError",
+    "ParsedContainer",
+    "Section",
+    "SectionToWrite",
+    "read_container",
+    "write_container",
+    "build_payload",
+    "parse_payload",
+    "decode_usage",
+]
