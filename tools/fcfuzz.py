@@ -279,7 +279,7 @@ def merge(kind: str, parts: list[dict], seed: int, seconds: float, workers: int)
             peak = p["peak"]
     count = sum(p["count"] for p in parts)
     first = next(iter(KINDS[kind].paths))
-    slowest = sorted(slowest, key=lambda e: -e.get("min_ms", 0))[:5]
+    slowest = sorted(slowest + slow, key=lambda e: -e.get("min_ms", 0))[:5]
     unexpected = sum(f["count"] for f in findings.values())
     return {
         "kind": kind,
@@ -389,6 +389,11 @@ def isolate_peaks(report: dict, count: int) -> None:
 
 # -- report --------------------------------------------------------------------------
 
+def campaigns(report: dict) -> list[str]:
+    """The keys of a report that hold a campaign (``fcs``, ``fca``, and combined ones such as ``fca-seed2027``)."""
+    return [k for k, v in report.items() if isinstance(v, dict) and "kind" in v and "inputs" in v]
+
+
 def _mib(n: int | None) -> str:
     return "n/a" if n is None or n < 0 else f"{n / (1 << 20):.1f} MiB"
 
@@ -399,24 +404,22 @@ def markdown(report: dict) -> str:
              "| Parser | Inputs | Seed | Workers | Wall s | Inputs/s | Largest input | Unexpected exceptions | Over CPU budget (re-timed) "
              "| Over 64 MiB | Slowest input (CPU, min of re-runs) | Peak memory |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for kind in ("fcs", "fca"):
-        r = report.get(kind)
-        if not r:
-            continue
-        s = r["slowest"][0] if r["slowest"] else {}
+    for name in campaigns(report):
+        r = report[name]
+        timed = r["slowest"] + r["over_cpu_after_retiming"]  # the slowest input may be one over the budget
+        s = max(timed, key=lambda e: e.get("min_ms", 0)) if timed else {}
         peak = r["peak_memory"]
-        stopped = " (time limit)" if r.get("stopped_early") else ""
-        lines.append(f"| {kind} | {r['inputs']:,}{stopped} | {r['seed']} | {r['workers']} | {r['seconds']} | {r['inputs_per_second']} | "
+        stopped = " (stopped early)" if r.get("stopped_early") else ""
+        lines.append(f"| {name} | {r['inputs']:,}{stopped} | {r['seed']} | {r['workers']} | {r['seconds']} | {r['inputs_per_second']} | "
                      f"{r['largest_input_bytes']:,} B | {r['unexpected_exceptions']} ({len(r['distinct_findings'])} distinct) | "
                      f"{r['over_cpu_budget']} (first run only: {r['over_cpu_first_run_only']}) | {r['over_memory']} | "
                      f"{s.get('min_ms', 'n/a')} ms (input {s.get('index')}, {s.get('bytes')} B, {s.get('path')}, budget {s.get('limit_ms')} ms) | "
                      f"{_mib(peak.get('bytes'))} (input {peak.get('index')}) |")
-    total = sum(report[k]["inputs"] for k in ("fcs", "fca") if report.get(k))
-    lines += ["", f"Total: {total:,} inputs.", ""]
-    for kind in ("fcs", "fca"):
-        r = report.get(kind)
-        if not r:
-            continue
+    total = sum(report[k]["inputs"] for k in campaigns(report))
+    per_kind = {k: sum(report[c]["inputs"] for c in campaigns(report) if report[c]["kind"] == k) for k in ("fcs", "fca")}
+    lines += ["", f"Total: {total:,} inputs ({', '.join(f'{k} {n:,}' for k, n in per_kind.items())}).", ""]
+    for kind in campaigns(report):
+        r = report[kind]
         lines += [f"## Verdicts per path ({kind})", "", "| Path | " + " | ".join(["verdict: count"]) + " |", "|---|---|"]
         for path, v in r["verdicts_per_path"].items():
             lines.append(f"| {path} | " + ", ".join(f"{k} {n:,}" for k, n in v.items()) + " |")
@@ -502,10 +505,13 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError) as exc:
             print(f"fcfuzz: cannot read {earlier}: {exc}", file=sys.stderr)
             return 3
-        for key in ("fcs", "fca", "worst_cases"):
-            if key in old:
-                report[key] = old[key]
-                passed &= old[key]["passed"] if key != "worst_cases" else all(w.get("within_target") for w in old[key])
+        if "worst_cases" in old:
+            report["worst_cases"] = old["worst_cases"]
+            passed &= all(w.get("within_target") for w in old["worst_cases"])
+        for key in campaigns(old):
+            name = key if key not in report else f"{old[key]['kind']}-seed{old[key]['seed']}"
+            report[name] = old[key]
+            passed &= old[key]["passed"]
     for kind, count in kinds.items():
         if count == 0 or (args.combine and args.count == 0):
             continue
@@ -532,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
         bad = [w for w in report["worst_cases"] if not w.get("within_target")]
         passed &= not bad
         print(f"worst cases: {len(report['worst_cases'])} measured, {len(bad)} outside the target")
-    total = sum(report[k]["inputs"] for k in ("fcs", "fca") if k in report)
+    total = sum(report[k]["inputs"] for k in campaigns(report))
     report["summary"] = f"{args.summary + ' ' if args.summary else ''}{total:,} inputs; passed: {passed}."
     report["passed"] = passed
     if args.json:
