@@ -383,7 +383,8 @@ def isolate_peaks(report: dict, count: int) -> None:
             continue
         seen.add(s["index"])
         m = measure_isolated(report["kind"], reproduce(report["kind"], report["seed"], s["index"]))
-        out.append({"index": s["index"], "in_campaign_bytes": s.get("bytes", s.get("peak_bytes")), **m})
+        in_campaign = s["peak_bytes"] if "peak_bytes" in s else s["bytes"]  # over_memory rows vs the peak_memory row
+        out.append({"index": s["index"], "in_campaign_bytes": in_campaign, **m})
     report["peak_memory_isolated"] = out
 
 
