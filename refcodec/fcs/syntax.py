@@ -30,6 +30,7 @@ from ..errors import (
 from ..quant import dequant_step, dequantize
 from ..spec_tables import canonical_dims, levels, profiles
 from .layout import UNIT_I_FRAME, UNIT_P_FRAME, UNIT_SEQUENCE_HEADER, GroupLayout, SequenceHeader
+from .main_profile import MAIN_PROFILE_IDC, MainPacket, packet_syntax
 
 SUPPORTED_VERSION = 1
 FRAME_COUNTER_BITS = 4
@@ -217,7 +218,7 @@ def _frame_unit_syntax(io: BitIO, f: FrameUnit, h: SequenceHeader) -> FrameUnit:
     return f
 
 
-Unit = SequenceHeader | FrameUnit | ReservedUnit
+Unit = SequenceHeader | FrameUnit | ReservedUnit | MainPacket
 
 
 def read_unit(
@@ -239,6 +240,8 @@ def read_unit(
     elif unit_type in (UNIT_I_FRAME, UNIT_P_FRAME):
         if active is None:
             raise E_NO_SEQUENCE_HEADER("frame unit before any sequence header", field="unit_type", bit_offset=at)
+        if active.profile_idc == MAIN_PROFILE_IDC:  # SPEC 14.2: a packet of range-coded frames
+            return packet_syntax(io, MainPacket(unit_type, 0, 1), active)
         unit = _frame_unit_syntax(io, FrameUnit(unit_type, 0), active)
     else:
         return ReservedUnit(unit_type)  # SPEC 5.1, R-11: skipped whole
@@ -247,7 +250,7 @@ def read_unit(
     return unit
 
 
-def write_unit(unit: SequenceHeader | FrameUnit, active: SequenceHeader | None = None) -> bytes:
+def write_unit(unit: SequenceHeader | FrameUnit | MainPacket, active: SequenceHeader | None = None) -> bytes:
     """Serialise one unit with the same syntax declaration the reader uses."""
     io = BitWriter()
     if isinstance(unit, SequenceHeader):
@@ -257,5 +260,8 @@ def write_unit(unit: SequenceHeader | FrameUnit, active: SequenceHeader | None =
         if active is None:
             raise ValueError("a frame unit needs its sequence header")
         io.ue("unit_type", unit.unit_type)
-        _frame_unit_syntax(io, unit, active)
+        if isinstance(unit, MainPacket):
+            packet_syntax(io, unit, active)
+        else:
+            _frame_unit_syntax(io, unit, active)
     return io.getvalue()

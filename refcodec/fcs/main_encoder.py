@@ -1,0 +1,95 @@
+"""Reference encoder of the Main profile (informative, SPEC 14.7).
+
+The frames are quantized and predicted exactly as in the Baseline encoder (:class:`FcsEncoder`);
+only their units differ: consecutive frames are gathered into packet units, a packet starts at
+every I-frame, and each packet's payload is range coded with the adaptive state that the decoder
+will have (SPEC 14.4, 14.5).
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+
+import numpy as np
+
+from ..spec_tables import levels
+from .encoder import EncoderConfig, FcsEncoder
+from .layout import UNIT_I_FRAME, UNIT_P_FRAME, SequenceHeader
+from .main_profile import MAIN_COUNTER_MODULUS, MAX_PACKET_FRAMES, UNARY_BINS, MainPacket, MainState, encode_payload
+from .syntax import FrameUnit, write_unit
+
+
+def best_rice_parameter(residuals: np.ndarray, max_k: int = 15) -> int:
+    """The Rice parameter k (``eg_order`` in the Main profile) that codes the nonzero residuals of one
+    dimension in the fewest bits, estimated as the zero-order entropy of the unary prefix plus k
+    suffix bits (SPEC 14.7)."""
+    m = np.abs(np.asarray(residuals, dtype=np.int64))
+    m = m[m > 0] - 1
+    if m.size == 0:
+        return 0
+    best, best_k = None, 0
+    for k in range(max_k + 1):
+        prefix = np.minimum(m >> k, UNARY_BINS)
+        escape = np.maximum((m >> k) - UNARY_BINS, 0)
+        counts = np.bincount(prefix)
+        p = counts[counts > 0] / m.size
+        bits = -(counts[counts > 0] * np.log2(p)).sum() + m.size * k + (2 * np.floor(np.log2(escape + 1)) + 1)[m >> k >= UNARY_BINS].sum()
+        if best is None or bits < best:
+            best, best_k = bits, k
+    return best_k
+
+
+class MainEncoder(FcsEncoder):
+    """Frame-by-frame Main-profile encoder: the units of :class:`FcsEncoder`, gathered into packets.
+
+    A packet is sent when it holds ``config.packet_frames`` frames (0: a whole I-frame period, at
+    most 256), when the next I-frame starts a new one, or at :meth:`flush`. The latency is the
+    packet's duration: one frame with ``packet_frames=1``.
+    """
+
+    def __init__(self, header: SequenceHeader, config: EncoderConfig | None = None):
+        super().__init__(header, config)
+        if not 0 <= self.config.packet_frames <= MAX_PACKET_FRAMES:
+            raise ValueError(f"packet_frames {self.config.packet_frames} must be in 0..{MAX_PACKET_FRAMES}")
+        self._state = MainState(header)
+        self._pending: list[FrameUnit] = []
+        self._first_counter = 0
+        self._max_unit_bytes = levels()[header.level_idc].max_unit_bytes
+        #: coder rng after every frame written so far (the state conformance checks, SPEC 14.6)
+        self.final_ranges: list[int] = []
+
+    def _emit(self, unit: FrameUnit) -> list[bytes]:
+        out: list[bytes] = []
+        if unit.is_intra:
+            out += self.flush()
+            if self.config.repeat_header and self.frame_index > 0:
+                out.append(self._header_unit)
+        if not self._pending:
+            self._first_counter = self.frame_index % MAIN_COUNTER_MODULUS
+        self._pending.append(unit)
+        limit = self.config.packet_frames or MAX_PACKET_FRAMES
+        if len(self._pending) >= limit:
+            out += self.flush()
+        return out
+
+    def flush(self) -> list[bytes]:
+        """The pending frames as packet units (split where one would exceed the level's unit size)."""
+        frames, self._pending = self._pending, []
+        return self._packets(frames, self._first_counter)
+
+    def _packets(self, frames: list[FrameUnit], counter: int) -> list[bytes]:
+        if not frames:
+            return []
+        snap = self._state.snapshot()
+        first = frames[0]
+        rows = [list(chain.from_iterable(f.values)) for f in frames]
+        payload, ranges = encode_payload(rows, first.is_intra, self._state)
+        packet = MainPacket(UNIT_I_FRAME if first.is_intra else UNIT_P_FRAME, counter, len(frames),
+                            first.range_update_flag, first.range_updates, payload)
+        data = write_unit(packet, self.header)
+        if len(data) > self._max_unit_bytes and len(frames) > 1:  # SPEC 4.3, R-21: split in two
+            self._state.restore(snap)
+            half = len(frames) // 2
+            return self._packets(frames[:half], counter) + self._packets(frames[half:], (counter + half) % MAIN_COUNTER_MODULUS)
+        self.final_ranges += ranges
+        return [data]

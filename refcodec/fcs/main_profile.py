@@ -1,0 +1,317 @@
+"""The Main profile (SPEC 14): packet units whose frames are coded with the adaptive range coder.
+
+A packet unit (unit_type 0 or 1 when ``profile_idc`` is 1) carries ``frame_count`` consecutive
+frames: a short fixed-length header (frame counter, frame count, the I-frame's range updates),
+then the range-coded payload up to the end of the unit. The adaptive state (contexts and the
+per-dimension history that selects them, :class:`MainState`) runs on from packet to packet
+and is reset at every reset point: the first frame of a packet with unit_type 1 (SPEC 14.5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..bitio import BitReader, BitWriter, TraceEntry
+from ..checksums import crc8
+from ..errors import E_EXPGOLOMB, E_UNIT_SIZE, E_VALUE
+from .layout import UNIT_I_FRAME, SequenceHeader
+from .rangecoder import Contexts, RangeDecoder, RangeEncoder
+
+MAIN_PROFILE_IDC = 1
+MAIN_COUNTER_BITS = 8
+MAIN_COUNTER_MODULUS = 1 << MAIN_COUNTER_BITS  # SPEC 14.2, R-125
+MAX_PACKET_FRAMES = 256  # frame_count_minus1 <= 255 (R-124)
+UNARY_BINS = 12  # SPEC 14.4: adaptive prefix bins before the Exp-Golomb escape
+MAX_ESCAPE_ZEROS = 16  # R-126
+
+# Context index layout (SPEC 14.4, table 14-1).
+CTX_FRAME_ZERO = 0  # + previous frame all zero (0/1)
+CTX_GROUP_BASE = 2  # + 2 g + previous residuals of g all zero (0/1)
+CTX_PER_DIM = 3 + 3 + 3 * UNARY_BINS  # nonzero[c], sign[s], prefix[c][u]
+
+
+@dataclass
+class MainPacket:
+    """A Main-profile packet unit as parsed before its payload is decoded (SPEC 14.2)."""
+
+    unit_type: int
+    frame_counter: int
+    frame_count: int
+    range_update_flag: bool = False
+    range_updates: dict[int, tuple[list[float], list[float]]] = field(default_factory=dict)
+    payload: bytes = b""
+    payload_bit: int = 0  # absolute bit offset of the payload's first byte
+
+    @property
+    def is_intra(self) -> bool:
+        """True when the packet starts with an I-frame (a reset point)."""
+        return self.unit_type == UNIT_I_FRAME
+
+
+def packet_syntax(io: BitReader | BitWriter, p: MainPacket, h: SequenceHeader) -> MainPacket:
+    """SPEC 14.2, syntax table 14-1 (main_packet_unit), after unit_type; the payload is the rest."""
+    from .syntax import _crc_field, _range_pair, _require
+
+    p.frame_counter = io.u(MAIN_COUNTER_BITS, "frame_counter", p.frame_counter)
+    at = io.at()
+    p.frame_count = io.ue("frame_count_minus1", None if io.reading else p.frame_count - 1) + 1
+    _require(io, p.frame_count <= MAX_PACKET_FRAMES, E_VALUE,
+             f"frame_count_minus1 {p.frame_count - 1} exceeds {MAX_PACKET_FRAMES - 1}", "frame_count_minus1", at)
+    if p.unit_type == UNIT_I_FRAME:  # the same range update syntax as a Baseline I-frame (SPEC 5.3)
+        p.range_update_flag = bool(io.u(1, "range_update_flag", int(p.range_update_flag)))
+        if p.range_update_flag:
+            for g, grp in enumerate(h.groups):
+                upd = io.u(1, f"range_update_group_flag[{g}]", int(g in p.range_updates))
+                if upd:
+                    mins, maxs = p.range_updates.get(g, ([None] * grp.dims, [None] * grp.dims))
+                    pairs = [_range_pair(io, g, d, grp.bit_depth, mins[d], maxs[d]) for d in range(grp.dims)]
+                    p.range_updates[g] = ([q[0] for q in pairs], [q[1] for q in pairs])
+    io.byte_alignment()
+    crc_bytes = 1 if h.frame_crc_flag else 0
+    if io.reading:
+        start = io.pos // 8
+        end = len(io.data) - crc_bytes
+        _require(io, end >= start, E_UNIT_SIZE, "the unit ends before its frame_crc", "frame_crc", io.at())
+        p.payload = bytes(io.data[start:end])
+        p.payload_bit = io.at()
+        if io.trace is not None:
+            io.trace.append(_payload_entry(io.at(), p.payload))
+        io.pos = end * 8
+    else:
+        for b in p.payload:
+            io.u(8, "packet_payload", b)
+    if h.frame_crc_flag:
+        _crc_field(io, 8, "frame_crc", crc8)
+    return p
+
+
+def _payload_entry(bit_offset: int, payload: bytes) -> TraceEntry:
+    return TraceEntry(bit_offset, "packet_payload", f"b({len(payload)})", payload.hex(), f"{len(payload)} bytes")
+
+
+class MainState:
+    """The adaptive state of SPEC 14.5: contexts plus the history that selects them."""
+
+    def __init__(self, h: SequenceHeader):
+        self.dims = h.total_dims
+        self.groups = [(g.dims, g.bit_depth, g.zero_flag_enabled, list(g.eg_orders)) for g in h.groups]
+        self.ctx = Contexts(CTX_GROUP_BASE + 2 * len(h.groups) + CTX_PER_DIM * self.dims)
+        self.payload_bit = 0  # where the packet being decoded starts, for error offsets
+        self.reset()
+
+    def reset(self) -> None:
+        """SPEC 14.5, R-127: the state at a reset point."""
+        self.ctx.reset()
+        self.frame_zero = 0
+        self.group_zero = [0] * len(self.groups)
+        self.cls = [0] * self.dims  # 0: previous residual 0, 1: |r| = 1, 2: |r| >= 2
+        self.sgn = [0] * self.dims  # 0: previous residual 0, 1: positive, 2: negative
+
+    def snapshot(self) -> tuple:
+        """A copy to return to (the encoder re-codes a packet that grew too large)."""
+        return (list(self.ctx.p), list(self.ctx.n), self.frame_zero, list(self.group_zero), list(self.cls), list(self.sgn))
+
+    def restore(self, snap: tuple) -> None:
+        """Return to a :meth:`snapshot`."""
+        p, n, fz, gz, cls, sgn = snap
+        self.ctx.p, self.ctx.n = list(p), list(n)
+        self.frame_zero, self.group_zero, self.cls, self.sgn = fz, list(gz), list(cls), list(sgn)
+
+
+def _after_intra(state: MainState) -> None:
+    """The history after an I-frame: as at a reset point (SPEC 14.5)."""
+    state.frame_zero = 0
+    state.group_zero = [0] * len(state.groups)
+    state.cls = [0] * state.dims
+    state.sgn = [0] * state.dims
+
+
+def decode_payload(packet: MainPacket, state: MainState, trace: list | None = None) -> tuple[list[list[int]], list[int]]:
+    """SPEC 14.4: the frames of a packet's payload.
+
+    Returns the flat vectors (quantized values for the I-frame, residuals for P-frames) and the
+    coder's ``rng`` after each frame (the per-frame state that conformance checks, R-128).
+    ``trace`` collects (frame, element, value, rng) tuples for ``fcdump``.
+    """
+    dec = RangeDecoder(packet.payload)
+    ctx = state.ctx
+    state.payload_bit = packet.payload_bit
+    frames: list[list[int]] = []
+    ranges: list[int] = []
+    for f in range(packet.frame_count):
+        if f == 0 and packet.is_intra:
+            state.reset()  # SPEC 14.5, R-127: a reset point
+            row = []
+            for g, (dims, depth, _, _) in enumerate(state.groups):
+                for d in range(dims):
+                    v = dec.bypass_bits(depth)
+                    row.append(v)
+                    if trace is not None:
+                        trace.append((f, f"intra_value[{g}][{d}]", v, dec.rng))
+            _after_intra(state)
+        else:
+            row = _decode_p_frame(dec, ctx, state, f, trace)
+        frames.append(row)
+        ranges.append(dec.rng)
+    if len(packet.payload) > dec.consumed():  # SPEC 14.3.2, R-123
+        raise E_UNIT_SIZE(f"payload of {len(packet.payload)} bytes, the coder read only {dec.consumed()}",
+                          field="packet_payload", bit_offset=packet.payload_bit + 8 * dec.consumed())
+    return frames, ranges
+
+
+def _decode_p_frame(dec: RangeDecoder, ctx: Contexts, state: MainState, f: int, trace: list | None) -> list[int]:
+    """SPEC 14.4, table 14-2: one P-frame's residuals."""
+    zero = dec.bin(ctx, CTX_FRAME_ZERO + state.frame_zero)
+    if trace is not None:
+        trace.append((f, "frame_zero_flag", zero, dec.rng))
+    state.frame_zero = zero
+    if zero:
+        state.group_zero = [1] * len(state.groups)
+        state.cls = [0] * state.dims
+        state.sgn = [0] * state.dims
+        return [0] * state.dims
+    row: list[int] = []
+    cls, sgn = state.cls, state.sgn
+    j = 0
+    for g, (dims, _, zero_flag_enabled, orders) in enumerate(state.groups):
+        gz = 0
+        if zero_flag_enabled:
+            gz = dec.bin(ctx, CTX_GROUP_BASE + 2 * g + state.group_zero[g])
+            if trace is not None:
+                trace.append((f, f"group_zero_flag[{g}]", gz, dec.rng))
+        if gz:
+            row.extend([0] * dims)
+            for jj in range(j, j + dims):
+                cls[jj] = 0
+                sgn[jj] = 0
+            state.group_zero[g] = 1
+            j += dims
+            continue
+        any_nonzero = 0
+        base0 = CTX_GROUP_BASE + 2 * len(state.groups)
+        for d in range(dims):
+            base = base0 + CTX_PER_DIM * j
+            c = cls[j]
+            if not dec.bin(ctx, base + c):
+                row.append(0)
+                cls[j] = 0
+                sgn[j] = 0
+                j += 1
+                continue
+            negative = dec.bin(ctx, base + 3 + sgn[j])
+            prefix = 0
+            mbase = base + 6 + UNARY_BINS * c
+            while prefix < UNARY_BINS and dec.bin(ctx, mbase + prefix):
+                prefix += 1
+            if prefix == UNARY_BINS:
+                prefix += _decode_escape(dec, f"residual_escape[{g}][{d}]", state.payload_bit)
+            k = orders[d]
+            magnitude = (prefix << k) + (dec.bypass_bits(k) if k else 0) + 1
+            v = -magnitude if negative else magnitude
+            row.append(v)
+            if trace is not None:
+                trace.append((f, f"residual[{g}][{d}]", v, dec.rng))
+            cls[j] = 1 if magnitude == 1 else 2
+            sgn[j] = 2 if negative else 1
+            any_nonzero = 1
+            j += 1
+        state.group_zero[g] = 1 - any_nonzero
+    return row
+
+
+def _decode_escape(dec: RangeDecoder, name: str, payload_bit: int) -> int:
+    """Zero-order Exp-Golomb value from bypass bins (SPEC 14.4, R-126)."""
+    zeros = 0
+    while not dec.bypass():
+        zeros += 1
+        if zeros > MAX_ESCAPE_ZEROS:
+            raise E_EXPGOLOMB(f"escape with more than {MAX_ESCAPE_ZEROS} leading zero bins", field=name,
+                              bit_offset=payload_bit + 8 * max(dec.consumed() - 4, 0))
+    return (1 << zeros) - 1 + dec.bypass_bits(zeros)
+
+
+def encode_payload(rows: list[list[int]], intra_first: bool, state: MainState) -> tuple[bytes, list[int]]:
+    """The payload of a packet holding ``rows`` (quantized values for a first I-frame, else residuals).
+
+    Mirrors :func:`decode_payload` bin for bin; returns the bytes and the per-frame ``rng``.
+    """
+    enc = RangeEncoder()
+    ctx = state.ctx
+    ranges = []
+    for f, row in enumerate(rows):
+        if f == 0 and intra_first:
+            state.reset()
+            j = 0
+            for dims, depth, _, _ in state.groups:
+                for _ in range(dims):
+                    enc.bypass_bits(row[j], depth)
+                    j += 1
+            _after_intra(state)
+        else:
+            _encode_p_frame(enc, ctx, state, row)
+        ranges.append(enc.rng)
+    return enc.finish(), ranges
+
+
+def _encode_p_frame(enc: RangeEncoder, ctx: Contexts, state: MainState, row: list[int]) -> None:
+    zero = 0 if any(row) else 1
+    enc.bin(ctx, CTX_FRAME_ZERO + state.frame_zero, zero)
+    state.frame_zero = zero
+    if zero:
+        state.group_zero = [1] * len(state.groups)
+        state.cls = [0] * state.dims
+        state.sgn = [0] * state.dims
+        return
+    cls, sgn = state.cls, state.sgn
+    base0 = CTX_GROUP_BASE + 2 * len(state.groups)
+    j = 0
+    for g, (dims, _, zero_flag_enabled, orders) in enumerate(state.groups):
+        values = row[j : j + dims]
+        gz = 0 if any(values) else 1
+        if zero_flag_enabled:
+            enc.bin(ctx, CTX_GROUP_BASE + 2 * g + state.group_zero[g], gz)
+            if gz:
+                for jj in range(j, j + dims):
+                    cls[jj] = 0
+                    sgn[jj] = 0
+                state.group_zero[g] = 1
+                j += dims
+                continue
+        for d, v in enumerate(values):
+            base = base0 + CTX_PER_DIM * j
+            c = cls[j]
+            if not v:
+                enc.bin(ctx, base + c, 0)
+                cls[j] = 0
+                sgn[j] = 0
+                j += 1
+                continue
+            enc.bin(ctx, base + c, 1)
+            negative = 1 if v < 0 else 0
+            enc.bin(ctx, base + 3 + sgn[j], negative)
+            magnitude = -v if negative else v
+            k = orders[d]
+            m = magnitude - 1
+            prefix = m >> k
+            mbase = base + 6 + UNARY_BINS * c
+            for u in range(min(prefix, UNARY_BINS)):
+                enc.bin(ctx, mbase + u, 1)
+            if prefix < UNARY_BINS:
+                enc.bin(ctx, mbase + prefix, 0)
+            else:
+                _encode_escape(enc, prefix - UNARY_BINS)
+            if k:
+                enc.bypass_bits(m & ((1 << k) - 1), k)
+            cls[j] = 1 if magnitude == 1 else 2
+            sgn[j] = 2 if negative else 1
+            j += 1
+        state.group_zero[g] = gz
+
+
+def _encode_escape(enc: RangeEncoder, value: int) -> None:
+    zeros = (value + 1).bit_length() - 1
+    if zeros > MAX_ESCAPE_ZEROS:
+        raise ValueError(f"escape value {value} too large")
+    enc.bypass_bits(0, zeros)
+    enc.bypass(1)
+    enc.bypass_bits(value + 1 - (1 << zeros), zeros)
