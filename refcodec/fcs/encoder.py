@@ -147,6 +147,10 @@ def build_header(
             grp.zero_flag_enabled = bool(np.sum(bits[all_zero]) > res.shape[0])
         else:
             grp.zero_flag_enabled = bool(zero_flags)
+        if profile_idc == MAIN_PROFILE_IDC:
+            from .main_encoder import nonzero_init_indices
+
+            grp.nonzero_init = nonzero_init_indices(q, intra_interval)
         groups.append(grp)
     total = sum(g.dims for g in groups)
     num, den = track.frame_rate

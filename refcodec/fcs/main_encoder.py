@@ -93,3 +93,28 @@ class MainEncoder(FcsEncoder):
             return self._packets(frames[:half], counter) + self._packets(frames[half:], (counter + half) % MAIN_COUNTER_MODULUS)
         self.final_ranges += ranges
         return [data]
+
+
+def nonzero_init_indices(q: np.ndarray, intra_interval: int) -> list[list[int]]:
+    """``nonzero_init`` of every dimension of a group (SPEC 14.1, 14.7): for each class c of the previous
+    residual, the 4-bit index of the frequency of a zero residual, counted over the P-frames of the
+    track whose group residuals are not all zero (those are the frames where the flag is coded)."""
+    dims = q.shape[1]
+    if q.shape[0] < 2:
+        return [[8, 8, 8] for _ in range(dims)]
+    r = np.diff(q, axis=0)
+    is_p = (np.arange(1, q.shape[0]) % intra_interval) != 0
+    prev = np.vstack([np.zeros((1, dims), np.int64), r[:-1]])
+    prev[~np.concatenate([[False], is_p[:-1]])] = 0  # the first P-frame after an I-frame has no previous residual
+    cls = np.minimum(np.abs(prev), 2)
+    coded = is_p & np.any(r != 0, axis=1)
+    out = []
+    for d in range(dims):
+        row = []
+        for c in range(3):
+            sel = coded & (cls[:, d] == c)
+            zeros = np.count_nonzero(r[sel, d] == 0)
+            p0 = (zeros + 0.5) / (np.count_nonzero(sel) + 1)
+            row.append(int(min(max(int(p0 * 16), 0), 15)))
+        out.append(row)
+    return out

@@ -24,10 +24,15 @@ MAX_PACKET_FRAMES = 256  # frame_count_minus1 <= 255 (R-124)
 UNARY_BINS = 12  # SPEC 14.4: adaptive prefix bins before the Exp-Golomb escape
 MAX_ESCAPE_ZEROS = 16  # R-126
 
-# Context index layout (SPEC 14.4, table 14-1).
-CTX_FRAME_ZERO = 0  # + previous frame all zero (0/1)
-CTX_GROUP_BASE = 2  # + 2 g + previous residuals of g all zero (0/1)
-CTX_PER_DIM = 3 + 3 + 3 * UNARY_BINS  # nonzero[c], sign[s], prefix[c][u]
+NONZERO_INIT_COUNT = 8  # SPEC 14.5, R-127: the counter n of a nonzero-flag context after its initialisation
+
+# Context index layout (SPEC 14.4, table 14-3): two frame contexts, then one block per group, then
+# one block per dimension (flat index j in layout order).
+CTX_FRAME_ZERO = 0  # + 1 when the previous frame was all zero
+G_ZERO, G_SIGN, G_PREFIX, G_INTRA = 0, 2, 5, 5 + 3 * UNARY_BINS  # offsets in a group's block
+CTX_PER_GROUP = G_INTRA + 16  # group_zero[2], sign[3], prefix[3][UNARY_BINS] (u >= 1), intra_length[16]
+D_NONZERO, D_PREFIX0 = 0, 3  # offsets in a dimension's block
+CTX_PER_DIM = 6  # nonzero[3], prefix bin u = 0 [3]
 
 
 @dataclass
@@ -95,13 +100,26 @@ class MainState:
     def __init__(self, h: SequenceHeader):
         self.dims = h.total_dims
         self.groups = [(g.dims, g.bit_depth, g.zero_flag_enabled, list(g.eg_orders)) for g in h.groups]
-        self.ctx = Contexts(CTX_GROUP_BASE + 2 * len(h.groups) + CTX_PER_DIM * self.dims)
+        self.group_base = [2 + CTX_PER_GROUP * g for g in range(len(h.groups))]
+        self.dim_base = [2 + CTX_PER_GROUP * len(h.groups) + CTX_PER_DIM * j for j in range(self.dims)]
+        self.dim_group = [g for g, grp in enumerate(h.groups) for _ in range(grp.dims)]
+        self.ctx = Contexts(2 + CTX_PER_GROUP * len(h.groups) + CTX_PER_DIM * self.dims)
+        self._inits = [(self.dim_base[j] + D_NONZERO + c, init_probability(idx))
+                       for j, init in enumerate(i for g in h.groups for i in (g.nonzero_init or [[8, 8, 8]] * g.dims))
+                       for c, idx in enumerate(init)]
         self.payload_bit = 0  # where the packet being decoded starts, for error offsets
         self.reset()
 
     def reset(self) -> None:
         """SPEC 14.5, R-127: the state at a reset point."""
         self.ctx.reset()
+        for i, p in self._inits:
+            self.ctx.p[i] = p
+            self.ctx.n[i] = NONZERO_INIT_COUNT
+        self.clear_history()
+
+    def clear_history(self) -> None:
+        """The history after an I-frame (SPEC 14.5): no previous residual."""
         self.frame_zero = 0
         self.group_zero = [0] * len(self.groups)
         self.cls = [0] * self.dims  # 0: previous residual 0, 1: |r| = 1, 2: |r| >= 2
@@ -118,12 +136,9 @@ class MainState:
         self.frame_zero, self.group_zero, self.cls, self.sgn = fz, list(gz), list(cls), list(sgn)
 
 
-def _after_intra(state: MainState) -> None:
-    """The history after an I-frame: as at a reset point (SPEC 14.5)."""
-    state.frame_zero = 0
-    state.group_zero = [0] * len(state.groups)
-    state.cls = [0] * state.dims
-    state.sgn = [0] * state.dims
+def init_probability(index: int) -> int:
+    """SPEC 14.5, R-127: p of a nonzero-flag context with ``nonzero_init`` = index (0..15)."""
+    return (2 * index + 1) << 10
 
 
 def decode_payload(packet: MainPacket, state: MainState, trace: list | None = None) -> tuple[list[list[int]], list[int]]:
@@ -134,23 +149,15 @@ def decode_payload(packet: MainPacket, state: MainState, trace: list | None = No
     ``trace`` collects (frame, element, value, rng) tuples for ``fcdump``.
     """
     dec = RangeDecoder(packet.payload)
-    ctx = state.ctx
     state.payload_bit = packet.payload_bit
     frames: list[list[int]] = []
     ranges: list[int] = []
     for f in range(packet.frame_count):
         if f == 0 and packet.is_intra:
             state.reset()  # SPEC 14.5, R-127: a reset point
-            row = []
-            for g, (dims, depth, _, _) in enumerate(state.groups):
-                for d in range(dims):
-                    v = dec.bypass_bits(depth)
-                    row.append(v)
-                    if trace is not None:
-                        trace.append((f, f"intra_value[{g}][{d}]", v, dec.rng))
-            _after_intra(state)
+            row = _decode_i_frame(dec, state, f, trace)
         else:
-            row = _decode_p_frame(dec, ctx, state, f, trace)
+            row = _decode_p_frame(dec, state, f, trace)
         frames.append(row)
         ranges.append(dec.rng)
     if len(packet.payload) > dec.consumed():  # SPEC 14.3.2, R-123
@@ -159,8 +166,28 @@ def decode_payload(packet: MainPacket, state: MainState, trace: list | None = No
     return frames, ranges
 
 
-def _decode_p_frame(dec: RangeDecoder, ctx: Contexts, state: MainState, f: int, trace: list | None) -> list[int]:
-    """SPEC 14.4, table 14-2: one P-frame's residuals."""
+def _decode_i_frame(dec: RangeDecoder, state: MainState, f: int, trace: list | None) -> list[int]:
+    """SPEC 14.4, table 14-2, intra_frame(): each value as its bit length (adaptive unary), then its
+    bits below the leading one (bypass)."""
+    ctx = state.ctx
+    row = []
+    for g, (dims, depth, _, _) in enumerate(state.groups):
+        base = state.group_base[g] + G_INTRA
+        for d in range(dims):
+            length = 0
+            while length < depth and dec.bin(ctx, base + length):
+                length += 1
+            v = (1 << (length - 1)) | dec.bypass_bits(length - 1) if length else 0
+            row.append(v)
+            if trace is not None:
+                trace.append((f, f"intra_value[{g}][{d}]", v, dec.rng))
+    state.clear_history()
+    return row
+
+
+def _decode_p_frame(dec: RangeDecoder, state: MainState, f: int, trace: list | None) -> list[int]:
+    """SPEC 14.4, table 14-2, inter_frame(): one P-frame's residuals."""
+    ctx = state.ctx
     zero = dec.bin(ctx, CTX_FRAME_ZERO + state.frame_zero)
     if trace is not None:
         trace.append((f, "frame_zero_flag", zero, dec.rng))
@@ -171,40 +198,41 @@ def _decode_p_frame(dec: RangeDecoder, ctx: Contexts, state: MainState, f: int, 
         state.sgn = [0] * state.dims
         return [0] * state.dims
     row: list[int] = []
-    cls, sgn = state.cls, state.sgn
+    cls, sgn, dim_base = state.cls, state.sgn, state.dim_base
     j = 0
     for g, (dims, _, zero_flag_enabled, orders) in enumerate(state.groups):
+        gbase = state.group_base[g]
         gz = 0
         if zero_flag_enabled:
-            gz = dec.bin(ctx, CTX_GROUP_BASE + 2 * g + state.group_zero[g])
+            gz = dec.bin(ctx, gbase + G_ZERO + state.group_zero[g])
             if trace is not None:
                 trace.append((f, f"group_zero_flag[{g}]", gz, dec.rng))
         if gz:
             row.extend([0] * dims)
-            for jj in range(j, j + dims):
-                cls[jj] = 0
-                sgn[jj] = 0
+            cls[j : j + dims] = [0] * dims
+            sgn[j : j + dims] = [0] * dims
             state.group_zero[g] = 1
             j += dims
             continue
         any_nonzero = 0
-        base0 = CTX_GROUP_BASE + 2 * len(state.groups)
         for d in range(dims):
-            base = base0 + CTX_PER_DIM * j
+            base = dim_base[j]
             c = cls[j]
-            if not dec.bin(ctx, base + c):
+            if not dec.bin(ctx, base + D_NONZERO + c):
                 row.append(0)
                 cls[j] = 0
                 sgn[j] = 0
                 j += 1
                 continue
-            negative = dec.bin(ctx, base + 3 + sgn[j])
+            negative = dec.bin(ctx, gbase + G_SIGN + sgn[j])
             prefix = 0
-            mbase = base + 6 + UNARY_BINS * c
-            while prefix < UNARY_BINS and dec.bin(ctx, mbase + prefix):
-                prefix += 1
-            if prefix == UNARY_BINS:
-                prefix += _decode_escape(dec, f"residual_escape[{g}][{d}]", state.payload_bit)
+            if dec.bin(ctx, base + D_PREFIX0 + c):
+                prefix = 1
+                mbase = gbase + G_PREFIX + UNARY_BINS * c
+                while prefix < UNARY_BINS and dec.bin(ctx, mbase + prefix):
+                    prefix += 1
+                if prefix == UNARY_BINS:
+                    prefix += _decode_escape(dec, f"residual_escape[{g}][{d}]", state.payload_bit)
             k = orders[d]
             magnitude = (prefix << k) + (dec.bypass_bits(k) if k else 0) + 1
             v = -magnitude if negative else magnitude
@@ -236,24 +264,37 @@ def encode_payload(rows: list[list[int]], intra_first: bool, state: MainState) -
     Mirrors :func:`decode_payload` bin for bin; returns the bytes and the per-frame ``rng``.
     """
     enc = RangeEncoder()
-    ctx = state.ctx
     ranges = []
     for f, row in enumerate(rows):
         if f == 0 and intra_first:
             state.reset()
-            j = 0
-            for dims, depth, _, _ in state.groups:
-                for _ in range(dims):
-                    enc.bypass_bits(row[j], depth)
-                    j += 1
-            _after_intra(state)
+            _encode_i_frame(enc, state, row)
         else:
-            _encode_p_frame(enc, ctx, state, row)
+            _encode_p_frame(enc, state, row)
         ranges.append(enc.rng)
     return enc.finish(), ranges
 
 
-def _encode_p_frame(enc: RangeEncoder, ctx: Contexts, state: MainState, row: list[int]) -> None:
+def _encode_i_frame(enc: RangeEncoder, state: MainState, row: list[int]) -> None:
+    ctx = state.ctx
+    j = 0
+    for g, (dims, depth, _, _) in enumerate(state.groups):
+        base = state.group_base[g] + G_INTRA
+        for _ in range(dims):
+            v = row[j]
+            length = v.bit_length()
+            for u in range(length):
+                enc.bin(ctx, base + u, 1)
+            if length < depth:
+                enc.bin(ctx, base + length, 0)
+            if length > 1:
+                enc.bypass_bits(v - (1 << (length - 1)), length - 1)
+            j += 1
+    state.clear_history()
+
+
+def _encode_p_frame(enc: RangeEncoder, state: MainState, row: list[int]) -> None:
+    ctx = state.ctx
     zero = 0 if any(row) else 1
     enc.bin(ctx, CTX_FRAME_ZERO + state.frame_zero, zero)
     state.frame_zero = zero
@@ -262,44 +303,45 @@ def _encode_p_frame(enc: RangeEncoder, ctx: Contexts, state: MainState, row: lis
         state.cls = [0] * state.dims
         state.sgn = [0] * state.dims
         return
-    cls, sgn = state.cls, state.sgn
-    base0 = CTX_GROUP_BASE + 2 * len(state.groups)
+    cls, sgn, dim_base = state.cls, state.sgn, state.dim_base
     j = 0
     for g, (dims, _, zero_flag_enabled, orders) in enumerate(state.groups):
+        gbase = state.group_base[g]
         values = row[j : j + dims]
         gz = 0 if any(values) else 1
         if zero_flag_enabled:
-            enc.bin(ctx, CTX_GROUP_BASE + 2 * g + state.group_zero[g], gz)
+            enc.bin(ctx, gbase + G_ZERO + state.group_zero[g], gz)
             if gz:
-                for jj in range(j, j + dims):
-                    cls[jj] = 0
-                    sgn[jj] = 0
+                cls[j : j + dims] = [0] * dims
+                sgn[j : j + dims] = [0] * dims
                 state.group_zero[g] = 1
                 j += dims
                 continue
         for d, v in enumerate(values):
-            base = base0 + CTX_PER_DIM * j
+            base = dim_base[j]
             c = cls[j]
             if not v:
-                enc.bin(ctx, base + c, 0)
+                enc.bin(ctx, base + D_NONZERO + c, 0)
                 cls[j] = 0
                 sgn[j] = 0
                 j += 1
                 continue
-            enc.bin(ctx, base + c, 1)
+            enc.bin(ctx, base + D_NONZERO + c, 1)
             negative = 1 if v < 0 else 0
-            enc.bin(ctx, base + 3 + sgn[j], negative)
+            enc.bin(ctx, gbase + G_SIGN + sgn[j], negative)
             magnitude = -v if negative else v
             k = orders[d]
             m = magnitude - 1
             prefix = m >> k
-            mbase = base + 6 + UNARY_BINS * c
-            for u in range(min(prefix, UNARY_BINS)):
-                enc.bin(ctx, mbase + u, 1)
-            if prefix < UNARY_BINS:
-                enc.bin(ctx, mbase + prefix, 0)
-            else:
-                _encode_escape(enc, prefix - UNARY_BINS)
+            enc.bin(ctx, base + D_PREFIX0 + c, 1 if prefix else 0)
+            if prefix:
+                mbase = gbase + G_PREFIX + UNARY_BINS * c
+                for u in range(1, min(prefix, UNARY_BINS)):
+                    enc.bin(ctx, mbase + u, 1)
+                if prefix < UNARY_BINS:
+                    enc.bin(ctx, mbase + prefix, 0)
+                else:
+                    _encode_escape(enc, prefix - UNARY_BINS)
             if k:
                 enc.bypass_bits(m & ((1 << k) - 1), k)
             cls[j] = 1 if magnitude == 1 else 2

@@ -169,6 +169,13 @@ def _sequence_header_syntax(io: BitIO, h: SequenceHeader) -> SequenceHeader:
                 if io.reading:
                     grp.dim_index.append(idx)
             grp.eg_orders[d] = io.u(4, f"eg_order[{g}][{d}]", grp.eg_orders[d])
+            if h.profile_idc == MAIN_PROFILE_IDC:  # SPEC 14.1: initial probabilities of the nonzero flags
+                if io.reading:
+                    grp.nonzero_init = grp.nonzero_init or []
+                    grp.nonzero_init.append([io.u(4, f"nonzero_init[{g}][{d}][{c}]") for c in range(3)])
+                else:
+                    for c in range(3):
+                        io.u(4, f"nonzero_init[{g}][{d}][{c}]", grp.nonzero_init[d][c])
             grp.range_min[d], grp.range_max[d] = _range_pair(io, g, d, grp.bit_depth, grp.range_min[d], grp.range_max[d])
     io.byte_alignment()
     if h.header_crc_flag:
