@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import E_NO_SEQUENCE_HEADER, E_RESIDUAL, FcError
 from ..spec_tables import levels, max_unit_bytes_any_level
 from .layout import UNIT_I_FRAME, UNIT_SEQUENCE_HEADER, ActiveRanges, SequenceHeader
-from .main_profile import MAIN_COUNTER_MODULUS, MAIN_PROFILE_IDC, MainPacket, MainState, decode_payload
+from .main_profile import MAIN_COUNTER_MODULUS, MAIN_PROFILE_IDC, MAX_PACKET_FRAMES, MainPacket, MainState, decode_payload
 from .storage import iter_units
 from .syntax import FRAME_COUNTER_MODULUS, FrameUnit, ReservedUnit, read_unit
 
@@ -80,6 +80,20 @@ def _peek_unit_type(data: bytes) -> int | None:
         return BitReader(data).ue("unit_type")
     except FcError:
         return None
+
+
+def _peek_frame_count(data: bytes) -> int:
+    """frame_count of a Main packet that failed a later check, or 1 when it is unreadable (SPEC 14.5, R-129)."""
+    from ..bitio import BitReader
+
+    try:
+        io = BitReader(data)
+        io.ue("unit_type")
+        io.u(8, "frame_counter")
+        count = io.ue("frame_count_minus1") + 1
+    except FcError:
+        return 1
+    return count if count <= MAX_PACKET_FRAMES else 1
 
 
 class FcsDecoder:
@@ -227,7 +241,7 @@ class FcsDecoder:
         if unit_type == UNIT_SEQUENCE_HEADER:
             self.events.append(UnitEvent(index, "error", err.error_class))
             return []
-        count = packet.frame_count if packet is not None else 1
+        count = packet.frame_count if packet is not None else _peek_frame_count(data)
         self._ref = None  # the adaptive state is invalid with it: P packets wait for a reset point
         if self._expected is not None:
             self._expected = (self._expected + count) % MAIN_COUNTER_MODULUS

@@ -91,7 +91,7 @@ def packet_syntax(io: BitReader | BitWriter, p: MainPacket, h: SequenceHeader) -
 
 
 def _payload_entry(bit_offset: int, payload: bytes) -> TraceEntry:
-    return TraceEntry(bit_offset, "packet_payload", f"b({len(payload)})", payload.hex(), f"{len(payload)} bytes")
+    return TraceEntry(bit_offset, "packet_payload", "b(*)", "".join(f"{b:08b}" for b in payload), f"{len(payload)} bytes")
 
 
 class MainState:
