@@ -38,16 +38,17 @@ import numpy as np
 from refcodec.fcs.decoder import decode_file
 from refcodec.fcs.encoder import EncoderConfig, build_header, encode_track
 from refcodec.fcs.encoder_ranges import choose_ranges, flatten_noise, noise_dimensions
-from refcodec.fcs.main_profile import MAIN_PROFILE_IDC
 from refcodec.fcs.layout import SequenceHeader
+from refcodec.fcs.main_profile import MAIN_PROFILE_IDC
 from refcodec.fcs.storage import FCS_SIGNATURE, iter_units
 from refcodec.fcs.syntax import FrameUnit, read_unit
 from refcodec.spec_tables import arkit52_names, max_unit_bytes_any_level
 from refcodec.track import Track, TrackGroup
 
-from .bench_peers import constriction_code, entropy_bits as residual_entropy_bits, residual_array, xz_bytes, zstd_bytes
 from ._cli import EXIT_OK, entry_point, file_error, int_range, make_out_dir, write_atomic
 from ._cli import parser as cli_parser
+from .bench_peers import constriction_code, residual_array, xz_bytes, zstd_bytes
+from .bench_peers import entropy_bits as residual_entropy_bits
 
 REPO = Path(__file__).resolve().parent.parent
 #: Where the tracks are looked for without --data: the bundled samples (a source checkout), then the
