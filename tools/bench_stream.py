@@ -333,7 +333,8 @@ def main_checks(rows: list[dict]) -> list[dict]:
     t = MAIN_TARGETS
     checks = []
     for r in rows:
-        checks.append((f"{r['track']} {r['bit_depth']} bit: Main <= constriction", r["main_over_constriction"], "<= 1", r["main_over_constriction"] <= 1))
+        ratio = r["main_over_constriction"]
+        checks.append((f"{r['track']} {r['bit_depth']} bit: Main <= constriction", ratio, "<= 1", ratio <= 1))
         if r["bit_depth"] != 8:
             continue
         if r["track"].startswith("FACEGOOD"):
