@@ -160,6 +160,9 @@ def loss_vectors() -> list[MainVector]:
         _vector("y_main_loss_i_packet", "An I packet is lost: its period is concealed; later decoded frames equal the error-free ones.",
                 ["R-129", "R-130"], units[:5] + units[6:], "resilient", ["7.1", "7.4"]),
     ]
+    whole = _units(h, q)  # header, then three packets of one 24-frame period each
+    out.append(_vector("y_main_loss_long_packet", "A whole 24-frame I packet is lost: the gap of 24 frames is only visible "
+                       "with the Main counter modulus 256.", ["R-125", "R-129", "R-130"], whole[:2] + whole[3:], "resilient", ["7.1", "7.4"]))
     bad = bytearray(units[6])
     bad[len(bad) // 2] ^= 0x21
     out.append(_vector("y_main_damaged_packet", "A P packet with a damaged payload fails its CRC: its 6 frames are concealed "
