@@ -286,3 +286,39 @@ def lam_track():
     from refcodec.importers import load_track
 
     return load_track(Path(__file__).resolve().parents[1] / "samples/lam_p2-1/test_expression_1s.json")
+
+
+# -- tools (fcenc --profile main, fcdec, fcdump) --------------------------------------------------
+def test_fcenc_main_fcdec_and_fcdump(tmp_path, capsys):
+    """fcenc --profile main writes profile_idc 1; fcdec decodes it to fcenc's own reconstruction; fcdump
+    traces the payload elements with the coder state, and the elements' costs add up to the payload size
+    within the coder's 4-byte look-ahead and its termination."""
+    from refcodec.fcs.inspect import summarize, trace_file
+    from refcodec.importers import save_track
+    from tools import fcdec, fcdump, fcenc
+
+    track = _track(frames=75)
+    src = tmp_path / "t.npz"
+    save_track(track, src)
+    out = tmp_path / "t.fcs"
+    assert fcenc.main([str(src), "-o", str(out), "--profile", "main", "--packet-frames", "10", "--ranges", "data"]) == 0
+    data = out.read_bytes()
+    result = decode_file(data)
+    assert result.header.profile_idc == 1 and len(result.frames) == 75
+    assert fcdec.main([str(out), "-o", str(tmp_path / "t.npz.out.npz")]) == 0
+    trace = trace_file(data)
+    assert trace.error is None
+    packets = [u for u in trace.units if u.frame_types]
+    assert sum(len(u.frame_types) for u in packets) == 75
+    for u in packets:
+        payload = next(e for e in u.entries if e.name == "packet_payload")
+        cost = sum(b[4] for b in u.bins)
+        assert -40 <= cost - len(payload.bits) <= 40
+        assert {b[1].split("[")[0] for b in u.bins} <= {"intra_value", "frame_zero_flag", "group_zero_flag", "residual"}
+    summary = summarize(trace)
+    assert summary["frames_by_type"]["I"] + summary["frames_by_type"]["P"] == 75
+    assert {g["group"] for g in summary["groups"]} == {0, 1}
+    capsys.readouterr()
+    assert fcdump.main([str(out), "--max-units", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "frame 0 (I) intra_value[0][0]" in text and "rng=" in text

@@ -146,7 +146,7 @@ def decode_payload(packet: MainPacket, state: MainState, trace: list | None = No
 
     Returns the flat vectors (quantized values for the I-frame, residuals for P-frames) and the
     coder's ``rng`` after each frame (the per-frame state that conformance checks, R-128).
-    ``trace`` collects (frame, element, value, rng) tuples for ``fcdump``.
+    ``trace`` collects (frame, element, value, rng, bytes read) tuples for ``fcdump``, one per element.
     """
     dec = RangeDecoder(packet.payload)
     state.payload_bit = packet.payload_bit
@@ -180,7 +180,7 @@ def _decode_i_frame(dec: RangeDecoder, state: MainState, f: int, trace: list | N
             v = (1 << (length - 1)) | dec.bypass_bits(length - 1) if length else 0
             row.append(v)
             if trace is not None:
-                trace.append((f, f"intra_value[{g}][{d}]", v, dec.rng))
+                trace.append((f, f"intra_value[{g}][{d}]", v, dec.rng, dec.pos))
     state.clear_history()
     return row
 
@@ -190,7 +190,7 @@ def _decode_p_frame(dec: RangeDecoder, state: MainState, f: int, trace: list | N
     ctx = state.ctx
     zero = dec.bin(ctx, CTX_FRAME_ZERO + state.frame_zero)
     if trace is not None:
-        trace.append((f, "frame_zero_flag", zero, dec.rng))
+        trace.append((f, "frame_zero_flag", zero, dec.rng, dec.pos))
     state.frame_zero = zero
     if zero:
         state.group_zero = [1] * len(state.groups)
@@ -206,7 +206,7 @@ def _decode_p_frame(dec: RangeDecoder, state: MainState, f: int, trace: list | N
         if zero_flag_enabled:
             gz = dec.bin(ctx, gbase + G_ZERO + state.group_zero[g])
             if trace is not None:
-                trace.append((f, f"group_zero_flag[{g}]", gz, dec.rng))
+                trace.append((f, f"group_zero_flag[{g}]", gz, dec.rng, dec.pos))
         if gz:
             row.extend([0] * dims)
             cls[j : j + dims] = [0] * dims
@@ -220,6 +220,8 @@ def _decode_p_frame(dec: RangeDecoder, state: MainState, f: int, trace: list | N
             c = cls[j]
             if not dec.bin(ctx, base + D_NONZERO + c):
                 row.append(0)
+                if trace is not None:
+                    trace.append((f, f"residual[{g}][{d}]", 0, dec.rng, dec.pos))
                 cls[j] = 0
                 sgn[j] = 0
                 j += 1
@@ -238,7 +240,7 @@ def _decode_p_frame(dec: RangeDecoder, state: MainState, f: int, trace: list | N
             v = -magnitude if negative else magnitude
             row.append(v)
             if trace is not None:
-                trace.append((f, f"residual[{g}][{d}]", v, dec.rng))
+                trace.append((f, f"residual[{g}][{d}]", v, dec.rng, dec.pos))
             cls[j] = 1 if magnitude == 1 else 2
             sgn[j] = 2 if negative else 1
             any_nonzero = 1
