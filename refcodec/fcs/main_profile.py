@@ -82,7 +82,7 @@ def packet_syntax(io: BitReader | BitWriter, p: MainPacket, h: SequenceHeader) -
         if io.trace is not None:
             io.trace.append(_payload_entry(io.at(), p.payload))
         io.pos = end * 8
-    else:
+    else:  # a writer's payload bytes
         for b in p.payload:
             io.u(8, "packet_payload", b)
     if h.frame_crc_flag:

@@ -173,7 +173,7 @@ def _sequence_header_syntax(io: BitIO, h: SequenceHeader) -> SequenceHeader:
                 if io.reading:
                     grp.nonzero_init = grp.nonzero_init or []
                     grp.nonzero_init.append([io.u(4, f"nonzero_init[{g}][{d}][{c}]") for c in range(3)])
-                else:
+                else:  # a writer's nonzero_init
                     for c in range(3):
                         io.u(4, f"nonzero_init[{g}][{d}][{c}]", grp.nonzero_init[d][c])
             grp.range_min[d], grp.range_max[d] = _range_pair(io, g, d, grp.bit_depth, grp.range_min[d], grp.range_max[d])
