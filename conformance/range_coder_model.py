@@ -86,6 +86,7 @@ class _Group:
     init: list[list[int]]
     rmin: list[float]
     rmax: list[float]
+    predictor: int
 
 
 @dataclass
@@ -121,7 +122,7 @@ def _parse_header(b: _Bits) -> _Header:
         zero_flag = bool(b.read(1, "group_zero_flag_enabled"))
         index_map = b.read(1, "group_index_map_flag")
         b.read(2, "group_reserved_2bits")
-        g = _Group(dims, depth, zero_flag, [], [], [], [])
+        g = _Group(dims, depth, zero_flag, [], [], [], [], b.read(1, "group_predictor"))
         for _ in range(dims):
             if index_map:
                 b.read(16, "group_dim_index")
@@ -327,6 +328,7 @@ def decode_main(data: bytes, strict: bool) -> ModelOutcome:
     header: _Header | None = None
     state: _Adaptive | None = None
     ref: list[int] | None = None
+    ref2: list[int] | None = None
     last: np.ndarray | None = None
     expected: int | None = None
     rmin = rmax = depth = None
@@ -399,8 +401,14 @@ def decode_main(data: bytes, strict: bool) -> ModelOutcome:
             elements.update(f"packet_payload.{n}" for n in names)
             decoded = []
             q = ref
+            momentum = [g.predictor for g in header.groups for _ in range(g.dims)]
             for f, row in enumerate(rows):
-                q = list(row) if (f == 0 and unit_type == 1) else [a + r for a, r in zip(q, row, strict=True)]
+                if f == 0 and unit_type == 1:
+                    q, ref2 = list(row), None
+                else:  # SPEC 14.4.2, R-132: the previous frame, plus half its change where the group says so
+                    pred = [a + ((a - b) // 2 if m else 0) for a, b, m in zip(q, ref2, momentum, strict=True)] if ref2 is not None else q
+                    ref2 = q
+                    q = [p + r for p, r in zip(pred, row, strict=True)]
                 top = (1 << depth) - 1
                 bad = [i for i, v in enumerate(q) if not 0 <= v <= top[i]]
                 if bad:

@@ -18,7 +18,7 @@ import numpy as np
 
 from refcodec.fcs.encoder import EncoderConfig, build_header, encode_track
 from refcodec.fcs.layout import GroupLayout, SequenceHeader
-from refcodec.fcs.main_encoder import MainEncoder, best_rice_parameter, nonzero_init_indices
+from refcodec.fcs.main_encoder import MainEncoder, best_rice_parameter, nonzero_init_indices, prediction_residuals
 from refcodec.fcs.main_profile import (
     CTX_FRAME_ZERO,
     D_NONZERO,
@@ -57,15 +57,19 @@ class MainVector:
 
 # ----------------------------------------------------------------------------- building blocks
 def _header(depths: list[int], dims: list[int], q: np.ndarray, interval: int, zero_flags: list[bool] | None = None,
-            rice: list[list[int]] | None = None, frame_crc: bool = False) -> SequenceHeader:
+            rice: list[list[int]] | None = None, frame_crc: bool = False, predictors: list[int] | None = None) -> SequenceHeader:
     """A Main header over [0, 1] ranges whose Rice parameters and nonzero_init suit ``q``."""
     groups, start = [], 0
     for g, (b, n) in enumerate(zip(depths, dims, strict=True)):
         block = q[:, start : start + n]
         res = np.diff(block, axis=0)[(np.arange(1, len(block)) % interval) != 0]
         k = rice[g] if rice else [best_rice_parameter(res[:, d]) for d in range(n)]
+        predictor = predictors[g] if predictors else 0
+        res = prediction_residuals(block, interval, predictor)[0][(np.arange(len(block)) % interval) != 0]
+        if not rice:
+            k = [best_rice_parameter(res[:, d]) for d in range(n)]
         groups.append(GroupLayout(0, b, [0.0] * n, [1.0] * n, k, bool(zero_flags[g]) if zero_flags else n > 1,
-                                  nonzero_init=nonzero_init_indices(block, interval)))
+                                  nonzero_init=nonzero_init_indices(block, interval, predictor), predictor=predictor))
         start += n
     return SequenceHeader(groups, max_intra_interval=interval, frame_crc_flag=frame_crc, profile_idc=1)
 
@@ -106,9 +110,10 @@ def decodable_vectors() -> list[MainVector]:
     q[20:30, 5:] = q[19, 5:]  # an all-zero group (group_zero_flag, GZ[g][1])
     q[33, 0] = 255 - q[32, 0] if q[32, 0] < 128 else 0  # a jump: prefix 12 and escape
     q[33, 0] = min(max(q[33, 0], 0), 255)
-    h = _header(depths, dims, q, 16)
+    h = _header(depths, dims, q, 16, predictors=[1, 0])
     out.append(_vector("y_main_contexts", "Two groups, one packet per I-frame period: intra lengths, frame and group zero flags, "
-                       "nonzero/sign/prefix contexts of every class, an escape.", ["R-120", "R-122", "R-127", "R-128", "R-125"], _units(h, q)))
+                       "nonzero/sign/prefix contexts of every class, an escape; group 0 predicts with momentum.",
+                       ["R-120", "R-122", "R-127", "R-128", "R-125", "R-132"], _units(h, q)))
     out.append(_vector("y_main_live", "The same frames, one frame per packet: the adaptive state runs on across packets.",
                        ["R-120", "R-125", "R-127", "R-128"], _units(h, q, packet_frames=1)))
     out.append(_vector("y_main_packets_of_5", "The same frames in packets of five: packets that start mid-period and run across no reset point.",

@@ -8,6 +8,7 @@ adapter and the named vectors must fail (frame dumps, statuses, the coder's fina
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from conformance import cards
@@ -46,6 +47,14 @@ def _history_kept(self):
     self.sgn = sgn if sgn is not None else [0] * self.dims
 
 
+def _momentum_ignored(orig):
+    def f(self, h):  # Bug: group_predictor read but not applied
+        orig(self, h)
+        self._momentum = np.zeros_like(self._momentum)
+
+    return f
+
+
 BUGS = {
     "fixed_shift_5": ([(rangecoder, "SHIFT", lambda o: [5] * 31)], ["y_main_contexts", "y_main_live"]),
     "no_fast_start": ([(rangecoder, "SHIFT", lambda o: [4] * 14 + o[14:])], ["y_main_contexts"]),
@@ -58,6 +67,7 @@ BUGS = {
     "counter_modulus_16": ([(decoder, "MAIN_COUNTER_MODULUS", lambda o: 16)], ["y_main_loss_long_packet"]),
     "escape_17_zeros_allowed": ([(main_profile, "MAX_ESCAPE_ZEROS", lambda o: 17)], ["n_main_escape"]),
     "payload_size_unchecked": ([(rangecoder.RangeDecoder, "consumed", lambda o: lambda self: 1 << 30)], ["n_main_payload_too_long"]),
+    "momentum_ignored": ([(decoder.FcsDecoder, "_activate", _momentum_ignored)], ["y_main_contexts"]),
     "unary_cap_11": ([(main_profile, "UNARY_BINS", lambda o: 11)], ["y_main_escape_15"]),
 }
 

@@ -322,3 +322,27 @@ def test_fcenc_main_fcdec_and_fcdump(tmp_path, capsys):
     assert fcdump.main([str(out), "--max-units", "2"]) == 0
     text = capsys.readouterr().out
     assert "frame 0 (I) intra_value[0][0]" in text and "rng=" in text
+
+
+@pytest.mark.parametrize(("predictor", "expected"), [(0, [10, 14, 14, 13, 11]), (1, [10, 14, 16, 16, 14])])
+def test_predictors_by_hand(predictor, expected):
+    """R-132: residuals 4, 0, -1, -2 after an I-frame value 10. Predictor 0: 14, 14, 13, 11. Momentum:
+    the first P-frame uses the reference alone (14); then 14 + floor(4 / 2) = 16; 16 + floor(2 / 2) + -1 = 16;
+    16 + floor(0 / 2) - 2 = 14."""
+    grp = GroupLayout(0, 8, [0.0], [1.0], [0], nonzero_init=[[8, 8, 8]], predictor=predictor)
+    h = SequenceHeader([grp], profile_idc=1)
+    payload, _ = encode_payload([[10], [4], [0], [-1], [-2]], True, MainState(h))
+    dec = FcsDecoder()
+    dec.decode_unit(write_unit(h))
+    frames = dec.decode_unit(write_unit(MainPacket(1, 0, 5, payload=payload), h))
+    assert [int(f.quantized[0]) for f in frames] == expected
+
+
+def test_momentum_rounds_down():
+    """R-132: floor((q1 - q2) / 2) for a negative change: 20 -> 15 gives pred 15 + floor(-5 / 2) = 12."""
+    grp = GroupLayout(0, 8, [0.0], [1.0], [0], nonzero_init=[[8, 8, 8]], predictor=1)
+    h = SequenceHeader([grp], profile_idc=1)
+    payload, _ = encode_payload([[20], [-5], [0]], True, MainState(h))
+    dec = FcsDecoder()
+    dec.decode_unit(write_unit(h))
+    assert [int(f.quantized[0]) for f in dec.decode_unit(write_unit(MainPacket(1, 0, 3, payload=payload), h))] == [20, 15, 12]

@@ -140,6 +140,8 @@ class FcsDecoder:
         self._last_good = None
         self._expected = None
         self._main_state = None  # SPEC 14.5: made at the first packet of the header
+        self._ref2 = None  # SPEC 14.4.2: the frame before the reference, within the I-frame period
+        self._momentum = np.array([g.predictor for g in h.groups for _ in range(g.dims)], dtype=np.int64)
 
     def _set_ranges(self, ranges: ActiveRanges) -> None:
         """Make ``ranges`` the ones in effect (SPEC 6.3) and prepare their dequantization."""
@@ -267,13 +269,15 @@ class FcsDecoder:
         if p.is_intra:  # SPEC 6.3, R-31
             self._set_ranges(self._seq_ranges.with_updates(self.header.groups, p.range_updates) if p.range_update_flag else self._seq_ranges)
         decoded: list[DecodedFrame] = []
-        ref = self._ref
+        ref, ref2 = self._ref, self._ref2
         for f, row in enumerate(rows):
             flat = np.array(row, dtype=np.int64)
             if f == 0 and p.is_intra:
-                q = flat
+                q, ref2 = flat, None
             else:
-                q = ref + flat  # SPEC 6.4, R-32
+                pred = ref if ref2 is None else ref + self._momentum * ((ref - ref2) >> 1)  # SPEC 14.4.2, R-132
+                q = pred + flat  # SPEC 6.4, R-32
+                ref2 = ref
                 if (q.view(np.uint64) > self._top_unsigned).any():
                     bad = int(np.argmax((q < 0) | (q > self._top)))
                     g, d = self._group_dim(bad)
@@ -283,7 +287,7 @@ class FcsDecoder:
             ref = q
             decoded.append(DecodedFrame(self._dequantize(q), FrameStatus.DECODED, index, "I" if f == 0 and p.is_intra else "P", q,
                                         final_range=ranges[f]))
-        self._ref = ref
+        self._ref, self._ref2 = ref, ref2
         self._last_good = decoded[-1].values
         return out + decoded
 

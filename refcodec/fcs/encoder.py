@@ -130,6 +130,12 @@ def build_header(
         ar = ActiveRanges.from_groups([grp], [grp.range_min], [grp.range_max])
         q = quantize(track.values[:, sl], ar.range_min, ar.step, depths[g])
         res = _p_residuals(q, intra_interval)
+        if profile_idc == MAIN_PROFILE_IDC:  # SPEC 14.7: the predictor first; the residuals the coder sees follow it
+            from .main_encoder import best_predictor, prediction_residuals
+
+            grp.predictor = best_predictor(q, intra_interval)
+            full, is_p = prediction_residuals(q, intra_interval, grp.predictor)
+            res = full[is_p]
         if eg_orders == "auto" and profile_idc == MAIN_PROFILE_IDC:
             from .main_encoder import best_rice_parameter
 
@@ -150,7 +156,7 @@ def build_header(
         if profile_idc == MAIN_PROFILE_IDC:
             from .main_encoder import nonzero_init_indices
 
-            grp.nonzero_init = nonzero_init_indices(q, intra_interval)
+            grp.nonzero_init = nonzero_init_indices(q, intra_interval, grp.predictor)
         groups.append(grp)
     total = sum(g.dims for g in groups)
     num, den = track.frame_rate

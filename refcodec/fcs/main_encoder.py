@@ -53,13 +53,34 @@ class MainEncoder(FcsEncoder):
             raise ValueError(f"packet_frames {self.config.packet_frames} must be in 0..{MAX_PACKET_FRAMES}")
         self._state = MainState(header)
         self._pending: list[FrameUnit] = []
+        self._momentum = [g.predictor == 1 for g in header.groups for _ in range(g.dims)]
+        self._q1: list[int] = []
+        self._q2: list[int] | None = None
         self._first_counter = 0
         self._max_unit_bytes = levels()[header.level_idc].max_unit_bytes
         #: coder rng after every frame written so far (the state conformance checks, SPEC 14.6)
         self.final_ranges: list[int] = []
 
+    def _predicted(self, unit: FrameUnit) -> FrameUnit:
+        """The unit with its residuals taken against the Main predictors (SPEC 14.4.2, R-132); the
+        Baseline encoder gives residuals against the previous frame."""
+        flat = list(chain.from_iterable(unit.values))
+        if unit.is_intra:
+            self._q1, self._q2 = flat, None
+            return unit
+        q = [a + r for a, r in zip(self._q1, flat, strict=True)]
+        pred = list(self._q1)
+        if self._q2 is not None:
+            for i, (a, b) in enumerate(zip(self._q1, self._q2, strict=True)):
+                if self._momentum[i]:
+                    pred[i] = a + ((a - b) >> 1)
+        self._q2, self._q1 = self._q1, q
+        residual = [x - p for x, p in zip(q, pred, strict=True)]
+        return FrameUnit(unit.unit_type, unit.frame_counter, self._split(residual))
+
     def _emit(self, unit: FrameUnit) -> list[bytes]:
         out: list[bytes] = []
+        unit = self._predicted(unit)
         if unit.is_intra:
             out += self.flush()
             if self.config.repeat_header and self.frame_index > 0:
@@ -95,15 +116,43 @@ class MainEncoder(FcsEncoder):
         return [data]
 
 
-def nonzero_init_indices(q: np.ndarray, intra_interval: int) -> list[list[int]]:
+def prediction_residuals(q: np.ndarray, intra_interval: int, predictor: int) -> tuple[np.ndarray, np.ndarray]:
+    """Residuals of every frame against its prediction (SPEC 14.4.2, R-132) and which frames are P-frames.
+
+    Row t is ``q[t] - pred(t)``; rows of I-frames (t a multiple of the interval) are not residuals.
+    """
+    q = np.asarray(q, dtype=np.int64)
+    pred = np.zeros_like(q)
+    pred[1:] = q[:-1]
+    since_intra = np.arange(len(q)) % intra_interval
+    if predictor == 1 and len(q) > 2:
+        momentum = since_intra[2:] >= 2  # the first P-frame after an I-frame has no second reference
+        pred[2:] += np.where(momentum[:, None], (q[1:-1] - q[:-2]) >> 1, 0)
+    return q - pred, since_intra != 0
+
+
+def best_predictor(q: np.ndarray, intra_interval: int) -> int:
+    """The predictor whose P-frame residuals have the smaller summed zero-order entropy (SPEC 14.7)."""
+    costs = []
+    for predictor in (0, 1):
+        res, is_p = prediction_residuals(q, intra_interval, predictor)
+        bits = 0.0
+        for d in range(q.shape[1]):
+            _, counts = np.unique(res[is_p, d], return_counts=True)
+            bits += float(-(counts * np.log2(counts / counts.sum())).sum()) if counts.size else 0.0
+        costs.append(bits)
+    return int(costs[1] < costs[0])
+
+
+def nonzero_init_indices(q: np.ndarray, intra_interval: int, predictor: int = 0) -> list[list[int]]:
     """``nonzero_init`` of every dimension of a group (SPEC 14.1, 14.7): for each class c of the previous
     residual, the 4-bit index of the frequency of a zero residual, counted over the P-frames of the
     track whose group residuals are not all zero (those are the frames where the flag is coded)."""
     dims = q.shape[1]
     if q.shape[0] < 2:
         return [[8, 8, 8] for _ in range(dims)]
-    r = np.diff(q, axis=0)
-    is_p = (np.arange(1, q.shape[0]) % intra_interval) != 0
+    r, is_p = prediction_residuals(q, intra_interval, predictor)
+    r, is_p = r[1:], is_p[1:]
     prev = np.vstack([np.zeros((1, dims), np.int64), r[:-1]])
     prev[~np.concatenate([[False], is_p[:-1]])] = 0  # the first P-frame after an I-frame has no previous residual
     cls = np.minimum(np.abs(prev), 2)

@@ -156,6 +156,8 @@ def _sequence_header_syntax(io: BitIO, h: SequenceHeader) -> SequenceHeader:
         grp.zero_flag_enabled = bool(io.u(1, f"group_zero_flag_enabled[{g}]", int(grp.zero_flag_enabled)))
         index_map = io.u(1, f"group_index_map_flag[{g}]", int(grp.dim_index is not None))
         h.group_reserved_bits[g] = io.u(2, f"group_reserved_2bits[{g}]", h.group_reserved_bits[g])
+        if h.profile_idc == MAIN_PROFILE_IDC:  # SPEC 14.1, R-132
+            grp.predictor = io.u(1, f"group_predictor[{g}]", grp.predictor)
         if io.reading:
             grp.dim_index = [] if index_map else None
             grp.eg_orders, grp.range_min, grp.range_max = [0] * dims, [0.0] * dims, [0.0] * dims
