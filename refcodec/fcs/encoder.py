@@ -133,7 +133,7 @@ def build_header(
         if profile_idc == MAIN_PROFILE_IDC:  # SPEC 14.7: the predictor first; the residuals the coder sees follow it
             from .main_encoder import best_predictor, prediction_residuals
 
-            grp.predictor = best_predictor(q, intra_interval)
+            grp.predictor = best_predictor(q, intra_interval, depths[g])
             full, is_p = prediction_residuals(q, intra_interval, grp.predictor)
             res = full[is_p]
         if eg_orders == "auto" and profile_idc == MAIN_PROFILE_IDC:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..spec_tables import levels
 from .encoder import EncoderConfig, FcsEncoder
-from .layout import UNIT_I_FRAME, UNIT_P_FRAME, SequenceHeader
+from .layout import UNIT_I_FRAME, UNIT_P_FRAME, GroupLayout, SequenceHeader
 from .main_profile import MAIN_COUNTER_MODULUS, MAX_PACKET_FRAMES, UNARY_BINS, MainPacket, MainState, encode_payload
 from .syntax import FrameUnit, write_unit
 
@@ -131,17 +131,31 @@ def prediction_residuals(q: np.ndarray, intra_interval: int, predictor: int) -> 
     return q - pred, since_intra != 0
 
 
-def best_predictor(q: np.ndarray, intra_interval: int) -> int:
-    """The predictor whose P-frame residuals have the smaller summed zero-order entropy (SPEC 14.7)."""
-    costs = []
+def group_choices(q: np.ndarray, intra_interval: int, depth: int, predictor: int) -> GroupLayout:
+    """A Main group for the quantized values ``q`` of one group with the given predictor: Rice
+    parameters, zero flag and nonzero_init from its residuals (SPEC 14.7); ranges are left empty."""
+    full, is_p = prediction_residuals(q, intra_interval, predictor)
+    res = full[is_p]
+    dims = q.shape[1]
+    return GroupLayout(0, depth, [0.0] * dims, [0.0] * dims, [best_rice_parameter(res[:, d]) for d in range(dims)],
+                       bool(res.size and dims > 1 and np.mean(np.all(res == 0, axis=1)) >= 0.05),
+                       nonzero_init=nonzero_init_indices(q, intra_interval, predictor), predictor=predictor)
+
+
+def best_predictor(q: np.ndarray, intra_interval: int, depth: int) -> int:
+    """The predictor that codes the group in fewer bytes, measured by coding the group alone with
+    the Main coder (SPEC 14.7): zero-order entropies mislead where the contexts model what remains."""
+    sizes = []
     for predictor in (0, 1):
-        res, is_p = prediction_residuals(q, intra_interval, predictor)
-        bits = 0.0
-        for d in range(q.shape[1]):
-            _, counts = np.unique(res[is_p, d], return_counts=True)
-            bits += float(-(counts * np.log2(counts / counts.sum())).sum()) if counts.size else 0.0
-        costs.append(bits)
-    return int(costs[1] < costs[0])
+        grp = group_choices(q, intra_interval, depth, predictor)
+        state = MainState(SequenceHeader([grp], profile_idc=1))
+        full, _ = prediction_residuals(q, intra_interval, predictor)
+        total = 0
+        for t in range(0, len(q), intra_interval):
+            rows = [q[t].tolist()] + full[t + 1 : t + intra_interval].tolist()
+            total += len(encode_payload(rows, True, state)[0])
+        sizes.append(total)
+    return int(sizes[1] < sizes[0])
 
 
 def nonzero_init_indices(q: np.ndarray, intra_interval: int, predictor: int = 0) -> list[list[int]]:
