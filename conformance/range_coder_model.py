@@ -228,8 +228,11 @@ def _payload_frames(h: _Header, payload: bytes, payload_bit: int, intra: bool, c
             for gi, g in enumerate(h.groups):
                 for _ in range(g.dims):
                     length = 0
-                    while length < g.depth and dec.decode_bin(("IL", gi, length)):
-                        length += 1
+                    if dec.decode_bin(("IL", gi, 0)):  # 14.4.3: nonzero, then the leading zeros from the top
+                        z = 0
+                        while z < g.depth - 1 and dec.decode_bin(("IL", gi, 1 + z)):
+                            z += 1
+                        length = g.depth - z
                     names.add("intra_length")
                     if length > 1:
                         names.add("intra_mantissa")

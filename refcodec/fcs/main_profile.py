@@ -175,8 +175,11 @@ def _decode_i_frame(dec: RangeDecoder, state: MainState, f: int, trace: list | N
         base = state.group_base[g] + G_INTRA
         for d in range(dims):
             length = 0
-            while length < depth and dec.bin(ctx, base + length):
-                length += 1
+            if dec.bin(ctx, base):  # intra_nonzero_flag, then the leading zeros from the top (SPEC 14.4.3)
+                zeros = 0
+                while zeros < depth - 1 and dec.bin(ctx, base + 1 + zeros):
+                    zeros += 1
+                length = depth - zeros
             v = (1 << (length - 1)) | dec.bypass_bits(length - 1) if length else 0
             row.append(v)
             if trace is not None:
@@ -285,10 +288,13 @@ def _encode_i_frame(enc: RangeEncoder, state: MainState, row: list[int]) -> None
         for _ in range(dims):
             v = row[j]
             length = v.bit_length()
-            for u in range(length):
-                enc.bin(ctx, base + u, 1)
-            if length < depth:
-                enc.bin(ctx, base + length, 0)
+            enc.bin(ctx, base, 1 if length else 0)
+            if length:
+                zeros = depth - length
+                for u in range(zeros):
+                    enc.bin(ctx, base + 1 + u, 1)
+                if zeros < depth - 1:
+                    enc.bin(ctx, base + 1 + zeros, 0)
             if length > 1:
                 enc.bypass_bits(v - (1 << (length - 1)), length - 1)
             j += 1
