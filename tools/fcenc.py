@@ -42,9 +42,12 @@ DESCRIPTION = """\
 Encode a parameter track into a .fcs stream (SPEC part 1) and print the achieved bitrate.
 
 Each frame is quantized per dimension to the group's bit depth over a [min, max] range,
-sent as an I-frame (fixed-length values) every --intra-interval frames and otherwise as a
-P-frame (signed Exp-Golomb residuals against the previous frame). The result is decoded
-again and the reconstruction error is reported.
+sent as an I-frame every --intra-interval frames and otherwise as a P-frame (residuals
+against a prediction from the previous frames). The Main profile (default, SPEC 14) gathers
+the frames of each I-frame period into one packet (--packet-frames) and codes them with an
+adaptive range coder; the Baseline profile (SPEC 5) sends one unit per frame with fixed-length
+I-frame values and signed Exp-Golomb residuals. The result is decoded again and the
+reconstruction error is reported.
 """
 
 EPILOG = """\
@@ -257,15 +260,15 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--noise-dims", choices=["coarse", "drop", "keep"], default="coarse",
                     help="dimensions varying by less than one step of their nominal range: warn, then code them as "
                          "a constant (coarse, default), drop them, or keep them")
-    ap.add_argument("--profile", choices=["baseline", "main"], default="baseline",
-                    help="baseline (SPEC 5) or main (SPEC 14: adaptive range coding, packets)")
+    ap.add_argument("--profile", choices=["baseline", "main"], default="main",
+                    help="main (default, SPEC 14: adaptive range coding, packets) or baseline (SPEC 5)")
     ap.add_argument("--packet-frames", type=int_range(0, MAX_PACKET_FRAMES), default=0, metavar="N",
                     help="main profile: frames per packet, 0 = one I-frame period (latency: one packet), 1 = live")
     ap.add_argument("--save-ranges", metavar="FILE", help="write the ranges used to a JSON file")
     ap.add_argument("--crc", choices=["none", "header", "frame", "both"], default="none",
                     help="optional CRCs: CRC-32 on the sequence header, CRC-8 on each frame")
     ap.add_argument("--eg-order", type=_eg_order, default="auto", metavar="auto|K",
-                    help="Exp-Golomb order of residuals: auto (per dimension, from the data) or 0..15")
+                    help="Exp-Golomb order of residuals (Main: their Rice parameter): auto (per dimension, from the data) or 0..15")
     ap.add_argument("--zero-flags", choices=["auto", "on", "off"], default="auto",
                     help="all-zero group flags in P-frames (auto: where they save bits)")
     ap.add_argument("--repeat-header", action="store_true", help="repeat the sequence header before every I-frame")
