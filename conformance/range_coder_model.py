@@ -10,6 +10,7 @@ and the coder's final ``rng`` (R-128), or the error a strict decoder must report
 from __future__ import annotations
 
 import struct
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -133,7 +134,9 @@ def _parse_header(b: _Bits) -> _Header:
         groups.append(g)
     b.align()
     if header_crc:
-        b.read(32, "header_crc")
+        at = b.at()
+        if b.read(32, "header_crc") != zlib.crc32(b.data[: at // 8 - b.base // 8]):  # SPEC 3.5, R-19
+            raise ModelError("E_CRC", "header_crc", at)
     return _Header(b.data, bool(frame_crc), groups)
 
 
@@ -346,6 +349,7 @@ def decode_main(data: bytes, strict: bool) -> ModelOutcome:
     for index, (offset, unit) in enumerate(_units(data)):
         b = _Bits(unit, 8 * offset)
         count = None
+        unit_type = None
         try:
             unit_type = b.ue("unit_type")
             if unit_type == 2:
@@ -426,6 +430,9 @@ def decode_main(data: bytes, strict: bool) -> ModelOutcome:
         except ModelError as err:
             if strict:
                 return ModelOutcome(frames, events, err, index, elements)
+            if unit_type == 2 or header is None:  # SPEC 7.3: a damaged header is discarded without output
+                events.append({"unit_index": index, "kind": "error", "error_class": err.error_class, "frames_out": 0})
+                continue
             n = count if count is not None else 1
             ref = None
             if expected is not None:

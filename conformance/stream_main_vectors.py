@@ -168,6 +168,16 @@ def loss_vectors() -> list[MainVector]:
     whole = _units(h, q)  # header, then three packets of one 24-frame period each
     out.append(_vector("y_main_loss_long_packet", "A whole 24-frame I packet is lost: the gap of 24 frames is only visible "
                        "with the Main counter modulus 256.", ["R-125", "R-129", "R-130"], whole[:2] + whole[3:], "resilient", ["7.1", "7.4"]))
+    # a repeated header with a bad CRC-32 (discarded), and a packet cut after its first byte (one concealed frame)
+    hc = _header([8], [6], q, 24, frame_crc=True)
+    hc.header_crc_flag = True
+    with_crc = _units(hc, q, packet_frames=6)
+    bad_header = bytearray(with_crc[0])
+    bad_header[-1] ^= 0x01
+    out.append(_vector("y_main_damaged_units", "A repeated sequence header whose CRC fails is discarded without output; a packet "
+                       "cut to one byte (its frame counter unreadable) is one concealed frame; the following P packets wait "
+                       "for the next I packet.", ["R-129", "R-19", "R-40"],
+                       with_crc[:3] + [bytes(bad_header), with_crc[3][:1]] + with_crc[4:], "resilient", ["7.3", "7.4"]))
     bad = bytearray(units[6])
     bad[len(bad) // 2] ^= 0x21
     out.append(_vector("y_main_damaged_packet", "A P packet with a damaged payload fails its CRC: its 6 frames are concealed "
