@@ -10,6 +10,7 @@ kind. Container vectors (kind ``fca``) plug in by adding an in-process adapter t
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import subprocess
 import tempfile
@@ -20,6 +21,8 @@ from typing import Protocol
 import numpy as np
 
 from refcodec.errors import FcError
+
+from .error_line import parse_error_line
 
 #: A decoder that rejects its input exits with this base + the error code (tools/_cli.py convention).
 EXIT_ERROR_BASE = 16
@@ -44,12 +47,14 @@ class DecoderAnswer:
     error_code: int | None = None
     bit_offset: int | None = None
     field: str | None = None
+    byte_offset: int | None = None  # an external decoder's FCERROR line may give the byte only
     statuses: list[str] | None = None
     message: str = ""
     neural: dict[str, np.ndarray] | None = None
     renders: list[np.ndarray] | None = None
     #: Main profile (SPEC 14.6, R-128): the coder's rng after each output frame (None: concealed), when the adapter can tell
     final_ranges: list[int | None] | None = None
+    skipped: dict[str, str] = dataclasses.field(default_factory=dict)  # tolerance outputs not produced: "renders" -> why
 
 
 class Adapter(Protocol):
@@ -130,10 +135,28 @@ class ReferenceContainerAdapter:
                 out["omlp"] = np.stack([mlp.evaluate(assemble_inputs(desc, anchors, avatar.split_params(f))) for f in params])
             answer.neural = out
         if "renders" in exp:
-            from refcodec.render import Renderer
-
-            imgs = Renderer(avatar, backend="cpu").render(params)
+            renderer, missing = _reference_renderer()
+            if renderer is None:  # the tier is skipped with a note, as for an external decoder without {renders}
+                answer.skipped["renders"] = f"the render extra is not installed: no module {missing!r}; pip install 'facecodec[render]'"
+                return
+            imgs = renderer(avatar, backend="cpu").render(params)
             answer.renders = [np.clip(np.rint(255.0 * im.numpy().astype(np.float64)), 0, 255).astype(np.uint8) for im in imgs]
+
+
+RENDER_EXTRA = ("torch", "gsplat", "PIL")
+"""Top-level modules of the ``render`` extra that the reference renderer imports."""
+
+
+def _reference_renderer() -> tuple[type | None, str]:
+    """``(Renderer, "")``, or ``(None, missing module)`` when the render extra is not installed."""
+    try:
+        from refcodec.render import Renderer
+    except ImportError as exc:
+        top = (exc.name or "").split(".")[0]
+        if top in RENDER_EXTRA:
+            return None, top
+        raise
+    return Renderer, ""
 
 
 #: In-process reference adapters by vector kind.
@@ -151,13 +174,17 @@ class CommandAdapter:
     """An external decoder run as a command (conformance/README.md, "CLI contract").
 
     ``template`` is a command line with the placeholders ``{input}`` (the vector), ``{output}``
-    (where to write the canonical dump; without it the dump is read from stdout) and ``{mode}``
-    (``strict`` or ``resilient``). It is split with shell rules and run without a shell.
-    ``resilient_template`` replaces it for resilient-mode vectors when given.
+    (where to write the canonical dump; without it the dump is read from stdout), ``{mode}``
+    (``strict`` or ``resilient``) and ``{kind}`` (``fcs`` or ``fca``: the vector's format, which
+    a decoder cannot always tell from the bytes, e.g. ``n_signature_container``). It is split
+    with shell rules and run without a shell. ``resilient_template`` replaces it for
+    resilient-mode vectors when given. On rejection, an ``FCERROR`` line on standard error
+    (conformance/error_line.py) gives the location; a rejection's ``{output}`` is ignored.
     """
 
-    def __init__(self, template: str, resilient_template: str | None = None):
+    def __init__(self, template: str, resilient_template: str | None = None, kind: str = ""):
         self.templates = {"strict": template, "resilient": resilient_template or template}
+        self.kind = kind
         self._codes = _error_names()
 
     def run(self, path: Path, mode: str, timeout: float) -> DecoderAnswer:
@@ -168,7 +195,16 @@ class CommandAdapter:
             renders.mkdir()
             params = path.parent / f"{path.stem}.params.npy"
             template = self.templates[mode]
-            fill = {"input": str(path), "output": str(out), "mode": mode, "params": str(params), "neural": str(neural), "renders": str(renders)}
+            kind = self.kind or path.suffix.lstrip(".")
+            fill = {
+                "input": str(path),
+                "output": str(out),
+                "mode": mode,
+                "kind": kind,
+                "params": str(params),
+                "neural": str(neural),
+                "renders": str(renders),
+            }
             argv = [a.format(**fill) for a in shlex.split(template)]
             try:
                 proc = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)
@@ -189,9 +225,18 @@ class CommandAdapter:
                     answer.renders = _read_pngs(sorted(renders.glob("*.png")))
                 return answer
             code = proc.returncode - EXIT_ERROR_BASE
-            if code in self._codes:
-                return DecoderAnswer("rejected", error_class=self._codes[code], error_code=code, message=tail[0])
-            return DecoderAnswer("crash", message=f"exit status {proc.returncode}: {tail[0]}")
+            if code not in self._codes:
+                return DecoderAnswer("crash", message=f"exit status {proc.returncode}: {tail[0]}")
+            answer = DecoderAnswer("rejected", error_class=self._codes[code], error_code=code, message=tail[0])
+            try:
+                line = parse_error_line(proc.stderr.decode(errors="replace"))
+            except ValueError as exc:
+                return DecoderAnswer("crash", message=f"exit status {proc.returncode}: {exc}")
+            if line is not None:
+                if line.error_class != answer.error_class:
+                    return DecoderAnswer("crash", message=f"exit status {proc.returncode} ({answer.error_class}) but FCERROR says {line.error_class}")
+                answer.bit_offset, answer.byte_offset, answer.field = line.bit_offset, line.byte_offset, line.field
+            return answer
 
 
 def _read_pngs(paths: list[Path]) -> list[np.ndarray]:

@@ -64,12 +64,14 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
 
 
-def compare_tolerance(card: dict, directory: Path, neural: dict | None, renders: list | None) -> tuple[str | None, list[str]]:
-    """(failure or None, notes) for the tolerance tier."""
-    exp, notes = card["expected"], []
+def compare_tolerance(
+    card: dict, directory: Path, neural: dict | None, renders: list | None, skipped: dict[str, str] | None = None
+) -> tuple[str | None, list[str]]:
+    """(failure or None, notes) for the tolerance tier; ``skipped`` says why an output is missing ("renders" -> why)."""
+    exp, notes, skipped = card["expected"], [], skipped or {}
     if "neural" in exp:
         if neural is None:
-            notes.append("neural outputs not checked (the decoder gave none)")
+            notes.append(f"neural outputs not checked ({skipped.get('neural', 'the decoder gave none')})")
         else:
             for out in exp["neural"]["outputs"]:
                 if out["name"] not in neural:
@@ -80,7 +82,7 @@ def compare_tolerance(card: dict, directory: Path, neural: dict | None, renders:
                 notes.append(f"{out['name']}: worst error {worst:.2g} x the R-79 bound")
     if "renders" in exp:
         if renders is None:
-            notes.append("renders not checked (the decoder gave none)")
+            notes.append(f"renders not checked ({skipped.get('renders', 'the decoder gave none')})")
             return None, notes
         frames = exp["renders"]["frames"]
         if len(renders) != len(frames):  # R-88: count and size before any PSNR

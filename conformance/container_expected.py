@@ -14,6 +14,8 @@ import struct
 
 import numpy as np
 
+from refcodec import detmath as dm
+
 from .container_bytes import REFERENCED, attr_channels
 
 ATTR_NAMES = {0: "positions", 1: "sh_dc", 2: "log_scales", 3: "rotations", 4: "opacity_logits", 5: "sh_rest"}
@@ -187,7 +189,10 @@ def dump_md5s(recs: list[tuple[str, bytes]]) -> tuple[str, list[dict]]:
 
 
 # ----------------------------------------------------------------------------- tolerance tier
-_ACT64 = {0: lambda v: v, 1: lambda v: np.maximum(v, 0.0), 2: np.tanh, 3: lambda v: 1.0 / (1.0 + np.exp(-v))}
+# The references are committed bytes: binary64 through refcodec.detmath (fixed-order sums, polynomial
+# tanh/exp/sin/cos), never BLAS or numpy's SIMD transcendental functions, so they regenerate
+# identically on every machine.
+_ACT64 = {0: lambda v: v, 1: lambda v: np.maximum(v, 0.0), 2: dm.tanh, 3: dm.sigmoid}
 
 
 def mlp_f64(p: dict, x: np.ndarray) -> np.ndarray:
@@ -196,8 +201,7 @@ def mlp_f64(p: dict, x: np.ndarray) -> np.ndarray:
     for layer in p["mlp_layers"]:
         w = mlp_weights(layer).astype(np.float64)
         b = np.asarray(layer["layer_bias"], np.float16).astype(np.float64)
-        with np.errstate(over="ignore"):
-            y = _ACT64[layer["layer_activation"]](y @ w.T + b)
+        y = _ACT64[layer["layer_activation"]](dm.matmul(y, w.T) + b)
     return y
 
 
@@ -211,14 +215,14 @@ def latent_inputs(p: dict, n: int) -> np.ndarray:
 def _rot6d(r: np.ndarray) -> np.ndarray:
     """SPEC 12.3 R-77 rot6d of one axis-angle triple (binary64 here: an input, tolerance tier)."""
     r = r.astype(np.float64)
-    t2 = float(r @ r)
+    t2 = float(dm.sum_cols(r * r))
     k = np.array([[0, -r[2], r[1]], [r[2], 0, -r[0]], [-r[1], r[0], 0]])
     if np.sqrt(t2) < 1e-4:
         a, b = 1 - t2 / 6, 0.5 - t2 / 24
     else:
         t = np.sqrt(t2)
-        a, b = np.sin(t) / t, (1 - np.cos(t)) / t2
-    m = np.eye(3) + a * k + b * (k @ k)
+        a, b = float(dm.sin(t)) / t, (1 - float(dm.cos(t))) / t2
+    m = np.eye(3) + a * k + b * dm.matmul(k, k)
     return m[:2].reshape(-1)
 
 
@@ -229,7 +233,7 @@ def offset_inputs(p: dict, anchors: np.ndarray, frame_groups: dict[int, np.ndarr
     cols = [pp] if p["pe_include_input"] else []
     for k in range(p["pe_frequencies"]):
         s = pp * np.float32(2.0**k)  # exact
-        cols += [np.sin(s.astype(np.float64)), np.cos(s.astype(np.float64))]
+        cols += [dm.sin(s.astype(np.float64)), dm.cos(s.astype(np.float64))]
     n = anchors.shape[0]
     for i in p["offset_inputs"]:
         vals = np.asarray(frame_groups[i["offset_semantic"]], np.float32)

@@ -915,8 +915,131 @@ def _mlp_budget(secs):
     return data, secs, ExpectedErr("E_LEVEL", tl.field, tl.offset)
 
 
+def _latn_payload(n: int, ids: list[int], dims: int, hidden: int, outputs: int, scale: float = 1.0, bits: int = 1) -> dict:
+    """A LATN payload chosen here: every latent sample 0 and a dims -> hidden -> outputs decoder of 1/4 weights."""
+    return {
+        "latent_attribute_ids": ids,
+        "latent_dims": dims,
+        "latent_bits": bits,
+        "latent_scale": np.full(dims, scale, np.float32),
+        "latent_values": np.zeros(dims * n, np.uint16),
+        "latent_decoder": {
+            "mlp_layers": [
+                {"layer_in": dims, "layer_out": hidden, "layer_activation": 1, "layer_weights": np.full(dims * hidden, 0.25, np.float16),
+                 "layer_bias": np.zeros(hidden, np.float16)},
+                {"layer_in": hidden, "layer_out": outputs, "layer_activation": 0, "layer_weights": np.full(hidden * outputs, 0.25, np.float16),
+                 "layer_bias": np.zeros(outputs, np.float16)},
+            ]
+        },
+    }
+
+
+def _text_payload(count: int) -> dict:
+    return {"text_entries": [{"text_key": b"", "text_value": b""}] * count}
+
+
+def _first_error(secs: list[Sec], suffix: str, section: int, cls: str, **kw) -> Callable:
+    def make():
+        b = build(secs, **kw)
+        t = b.find(suffix, section)
+        return b, secs, ExpectedErr(cls, t.field, t.offset)
+
+    return make
+
+
+def bound_vectors() -> list[ContainerDef]:
+    """What a decoder holds after decoding (SPEC 11.9, R-91, R-92), section order (R-56), values (R-93, R-94)."""
+    m = av.minimal_sections
+    meta64k = Sec(b"META", av.meta(65536), zstd=True)
+    rot_zero = m()
+    rot_zero[4] = Sec(b"ATTR", av.attr(3, av.raw_block([[0.0], [0.0], [0.0], [0.0]])))
+    texts = [Sec(b"TEXT", _text_payload(600)), Sec(b"TEXT", _text_payload(425))]
+    big_latn = [Sec(b"LATN", _latn_payload(65536, [a], 64, 4, w), zstd=True) for a, w in ((1, 3), (2, 3))]
+    overflow = m()[:4] + m()[5:6] + [Sec(b"LATN", _latn_payload(1, [3], 1, 4, 4, scale=3e38, bits=2))]
+
+    def n(name, purpose, clauses, reqs, make):
+        return ContainerDef(name, purpose, clauses, reqs, make)
+
+    return [
+        n(
+            "n_ancillary_before_meta",
+            "An unknown ancillary section (ZZZZ, critical 0) before META: META must be first whatever the section (not an AttributeError).",
+            ["11.3"],
+            ["R-56"],
+            lambda: _order([Sec(b"ZZZZ", raw=b"x", flags=0)] + m(), 0, "E_SECTION", "section[0].section_type"),
+        ),
+        n(
+            "n_text_entries_level",
+            "Two TEXT sections of 600 and 425 empty entries: 1025 in all, over level 10's max_text_entries 1024, at the second text_count.",
+            ["11.8", "11.9"],
+            ["R-91", "R-92"],
+            _first_error(m()[:1] + texts + m()[1:], "TEXT.text_count", 2, "E_LEVEL"),
+        ),
+        n(
+            "n_decoded_values_level",
+            "Two LATN sections of 64 latent dimensions for 65,536 Gaussians (a few hundred bytes of zstd each): "
+            "the second one's 65,536 x 64 latent samples bring the decoded values past level 10's max_decoded_values 2^23.",
+            ["12.2", "11.9"],
+            ["R-90", "R-91", "R-92"],
+            _first_error([meta64k] + big_latn, "latent_values", 2, "E_LEVEL"),
+        ),
+        n(
+            "n_activations_level",
+            "The issue's 376-byte repro: 65,536 Gaussians through a 1 -> 4096 -> 1 decoder (8,192 weights) holds 65,536 x 4096 "
+            "activations, over level 10's max_activations 2^23: E_LEVEL at layer 0's layer_out, before its weights.",
+            ["12.1", "11.9"],
+            ["R-91", "R-92"],
+            _first_error([meta64k, Sec(b"LATN", _latn_payload(65536, [4], 1, 4096, 1), zstd=True)], "mlp_layers[0].layer_out", 1, "E_LEVEL"),
+        ),
+        n(
+            "n_latent_macs_level",
+            "65,536 Gaussians through a 64 -> 128 layer: 2^23 activations (at the limit) but 2^29 multiply-adds, over level 10's "
+            "max_latent_macs 2^26: E_LEVEL at layer 0's layer_out.",
+            ["12.2", "11.9"],
+            ["R-91", "R-92"],
+            _first_error([meta64k, Sec(b"LATN", _latn_payload(65536, [4], 64, 128, 1), zstd=True)], "mlp_layers[0].layer_out", 1, "E_LEVEL"),
+        ),
+        n(
+            "y_ancillary_not_decompressed",
+            "An unknown ancillary section marked zstd whose stored bytes are no Zstandard frame and whose raw_size is 1 MiB: "
+            "a decoder checks its CRC and skips it without decompressing (a decoder that decompresses it rejects a valid file).",
+            ["11.2.1", "11.3"],
+            ["R-54", "R-56", "R-95"],
+            _valid(m()[:1] + [Sec(b"ZZZZ", raw=b"", compression=1, stored=b"not a zstd frame", raw_size=1 << 20, flags=0)] + m()[1:]),
+        ),
+        n(
+            "i_level20_text_entries",
+            "1025 TEXT entries (above level 10's max_text_entries 1024) at level 20: a level-20 decoder decodes it.",
+            ["11.8", "11.9"],
+            ["R-91"],
+            _valid(m()[:1] + texts + m()[1:], level=20),
+        ),
+        n(
+            "n_rotation_zero",
+            "A ROTATION attribute whose one quaternion is (0, 0, 0, 0).",
+            ["11.7"],
+            ["R-93"],
+            _first_error(rot_zero, "attribute.q_values", 4, "E_VALUE"),
+        ),
+        n(
+            "n_camera_not_rotation",
+            "META's camera_to_world scaled by 2: a default camera no renderer accepts (R-83) is rejected by the decoder.",
+            ["11.4"],
+            ["R-97"],
+            _first_error([Sec(b"META", av.meta(c2w=[2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 2]))] + m()[1:], "META.camera_to_world", 0, "E_VALUE"),
+        ),
+        n(
+            "n_latent_input_overflow",
+            "latent_scale 3e38 with a 2-bit latent of -2: the decoder input -6e38 is not a binary32.",
+            ["12.2"],
+            ["R-94"],
+            _first_error(overflow, "latent_values", 5, "E_VALUE"),
+        ),
+    ]
+
+
 def all_container_defs() -> list[ContainerDef]:
     """Every container vector, in a fixed order."""
     from .container_reading import reading_vectors
 
-    return valid_vectors() + invalid_vectors() + reading_vectors()
+    return valid_vectors() + invalid_vectors() + bound_vectors() + reading_vectors()

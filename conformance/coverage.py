@@ -15,8 +15,9 @@ STREAM_KIND = "fcs"
 
 
 def stream_requirements() -> list[dict]:
-    """Requirement entries of part 1 (R-01..R-49) and of the Main profile (R-120..R-149, SPEC 14)."""
-    return [r for r in load("requirements")["requirement"] if int(r["id"][2:]) < 50 or 120 <= int(r["id"][2:]) < 150]
+    """Requirement entries of part 1 (R-01..R-49, R-100..R-119 added by the issue-9 clarifications) and of the
+    Main profile (R-120..R-149, SPEC 14)."""
+    return [r for r in load("requirements")["requirement"] if int(r["id"][2:]) < 50 or 100 <= int(r["id"][2:]) < 150]
 
 
 def stream_elements() -> list[str]:
@@ -44,8 +45,8 @@ CONTAINER_KIND = "fca"
 
 
 def container_requirements() -> list[dict]:
-    """Requirement entries of part 2 and of rendering (R-50..R-89): container vectors carry the renders."""
-    return [r for r in load("requirements")["requirement"] if 50 <= int(r["id"][2:]) < 90]
+    """Requirement entries of part 2 and of rendering (R-50..R-89, and the container bounds R-90..R-97): container vectors carry the renders."""
+    return [r for r in load("requirements")["requirement"] if 50 <= int(r["id"][2:]) < 98]
 
 
 def container_elements() -> list[str]:
@@ -80,6 +81,7 @@ def container_missing(cards: list[dict]) -> dict[str, list[str]]:
 def index(cards: list[dict], kind: str = STREAM_KIND) -> tuple[dict, dict, dict]:
     """requirement -> vectors, element -> vectors, error class -> n_ vectors, for cards of ``kind``."""
     reqs, elems, errs = defaultdict(list), defaultdict(list), defaultdict(list)
+    # vectors written FOR a requirement or element (card "targets") come first, then the others
     for c in sorted(cards, key=lambda c: c["name"]):
         if c["kind"] != kind:
             continue
@@ -89,6 +91,10 @@ def index(cards: list[dict], kind: str = STREAM_KIND) -> tuple[dict, dict, dict]
             elems[e].append(c["name"])
         if c["verdict"] == "reject":
             errs[c["expected"]["error"]["class"]].append(c["name"])
+    targeted = {c["name"]: set(c.get("targets", [])) for c in cards if c["kind"] == kind}
+    for key_map in (reqs, elems):
+        for key, names in key_map.items():
+            names.sort(key=lambda n, key=key: (key not in targeted[n], n))
     return reqs, elems, errs
 
 
@@ -107,9 +113,21 @@ def _names(vectors: list[str], limit: int = 6) -> str:
     return shown + (f" and {len(vectors) - limit} more" if len(vectors) > limit else "")
 
 
+def _targeting(cards: list[dict], kind: str) -> dict[str, set[str]]:
+    """Vector name -> its card's ``targets`` (empty when the card has none)."""
+    return {c["name"]: set(c.get("targets", [])) for c in cards if c["kind"] == kind}
+
+
+def _count(vectors: list[str], key: str, targets: dict[str, set[str]]) -> str:
+    """"n" or "n (k written for it)": how many vectors exercise ``key`` and how many target it."""
+    k = sum(key in targets.get(v, ()) for v in vectors)
+    return f"{len(vectors)} ({k} written for it)" if k else str(len(vectors))
+
+
 def report_markdown(cards: list[dict]) -> str:
     """The coverage report (conformance/coverage.md): requirement -> vectors and more."""
     reqs, elems, errs = index(cards)
+    aims = _targeting(cards, STREAM_KIND)
     stream = [c for c in cards if c["kind"] == STREAM_KIND]
     gaps = missing(cards)
     by_verdict = defaultdict(int)
@@ -126,19 +144,19 @@ def report_markdown(cards: list[dict]) -> str:
         "",
         "## Requirements (SPEC part 1)",
         "",
-        "| Requirement | Clause | Summary | Vectors |",
+        "| Requirement | Clause | Summary | Vectors (those written for it first) |",
         "|---|---|---|---|",
     ]
     for r in stream_requirements():
         vs = reqs.get(r["id"], [])
-        cell = f"{len(vs)}: {_names(vs)}" if vs else f"checked otherwise: {r.get('checked_otherwise', 'NOT COVERED')}"
+        cell = f"{_count(vs, r['id'], aims)}: {_names(vs)}" if vs else f"checked otherwise: {r.get('checked_otherwise', 'NOT COVERED')}"
         if vs and r.get("checked_otherwise"):
             cell += f" (also checked otherwise: {r['checked_otherwise']})"
         lines.append(f"| {r['id']} | {r['clause']} | {r['summary'].replace('|', '/')} | {cell} |")
     lines += ["", "## Syntax elements (spec/syntax.toml, stream structures)", "", "| Element | Vectors |", "|---|---|"]
     for e in stream_elements():
         vs = elems.get(e, [])
-        lines.append(f"| `{e}` | {len(vs)}: {_names(vs, 3)} |" if vs else f"| `{e}` | NOT COVERED |")
+        lines.append(f"| `{e}` | {_count(vs, e, aims)}: {_names(vs, 3)} |" if vs else f"| `{e}` | NOT COVERED |")
     lines += ["", "## Error classes (spec/errors.toml)", "", "| Class | Invalid vectors |", "|---|---|"]
     for e in load("errors")["error"]:
         vs = errs.get(e["name"], [])

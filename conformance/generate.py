@@ -16,10 +16,12 @@ from pathlib import Path
 from . import cards, coverage
 from .container_generate import generate_containers
 from .paths import COVERAGE_REPORT, SUITE
+from .stream_clarity import clarity_vectors
 from .stream_invalid import all_invalid, frame_rate_boundary
 from .stream_main_vectors import generate_main
 from .stream_model import ExpectedError, Outcome, frame_md5, run_model
-from .stream_script import build_file
+from .stream_script import FrameItem, build_file
+from .stream_targets import targets
 from .stream_vectors import (
     VectorDef,
     bit_depth_vectors,
@@ -63,6 +65,7 @@ def stream_definitions() -> list[VectorDef]:
         + strict_loss_vectors()
         + loss_vectors()
         + all_invalid()
+        + clarity_vectors()
     )
     names = [d.name for d in defs]
     dupes = {n for n in names if names.count(n) > 1}
@@ -126,6 +129,12 @@ def build_stream_vector(d: VectorDef) -> tuple[dict, bytes, str, str]:
     with_res = err is not None or d.mode == "resilient" or any(f.status != "decoded" for f in outcome.frames)
     if with_res:
         expected |= {"units": events, "res_file": f"{d.name}.res"}
+    requirements = sorted(set(d.requirements) | {"R-01", "R-34"} if err is None else set(d.requirements) | {"R-01"})
+    damaged = d.items[err.unit_index] if err is not None and err.unit_index is not None and err.unit_index < len(d.items) else None
+    frame_error = isinstance(damaged, FrameItem) or getattr(damaged, "unit_type", None) in (0, 1)
+    aims = targets(d.name, requirements, error, frame_error)
+    # the element at which a decoder stops was read (or partly read), so it is exercised too
+    syntax_elements = sorted({f"{s}.{e}" for s, e in elements} | {t for t in aims if not t.startswith("R-")})
     card = {
         "card_version": 1,
         "name": d.name,
@@ -137,11 +146,14 @@ def build_stream_vector(d: VectorDef) -> tuple[dict, bytes, str, str]:
         "mode": d.mode,
         "purpose": d.purpose,
         "clauses": sorted(set(d.clauses), key=lambda c: [int(x) for x in c.split(".")]),
-        "requirements": sorted(set(d.requirements) | {"R-01", "R-34"} if err is None else set(d.requirements) | {"R-01"}),
-        "syntax_elements": sorted(f"{s}.{e}" for s, e in elements),
+        "requirements": requirements,
+        "syntax_elements": syntax_elements,
+        "targets": aims,
         "expected": expected,
         "tolerance": None,
     }
+    if not set(aims) <= set(requirements) | set(syntax_elements):
+        raise AssertionError(f"{d.name}: targets {sorted(set(aims) - set(requirements))} are not exercised")
     problems = cards.validate(card)
     if problems:
         raise AssertionError(f"{d.name}: card does not match the schema: {problems}")

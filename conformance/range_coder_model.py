@@ -404,8 +404,10 @@ def decode_main(data: bytes, strict: bool) -> ModelOutcome:
                 rmin = np.array([v for gi, g in enumerate(header.groups) for v in updates.get(gi, (g.rmin, g.rmax))[0]], np.float32)
                 rmax = np.array([v for gi, g in enumerate(header.groups) for v in updates.get(gi, (g.rmin, g.rmax))[1]], np.float32)
             names: set[str] = set()
-            rows, ranges = _payload_frames(header, payload, payload_bit, unit_type == 1, count, state, names)
-            elements.update(f"packet_payload.{n}" for n in names)
+            try:
+                rows, ranges = _payload_frames(header, payload, payload_bit, unit_type == 1, count, state, names)
+            finally:  # the elements read before an error count too
+                elements.update(f"packet_payload.{n}" for n in names)
             decoded = []
             q = ref
             momentum = [g.predictor for g in header.groups for _ in range(g.dims)]
@@ -420,7 +422,7 @@ def decode_main(data: bytes, strict: bool) -> ModelOutcome:
                 bad = [i for i, v in enumerate(q) if not 0 <= v <= top[i]]
                 if bad:
                     gi, d = _group_dim(header, bad[0])
-                    raise ModelError("E_RESIDUAL", f"residual[{gi}][{d}]", payload_bit)
+                    raise ModelError("E_RESIDUAL", f"residual_nonzero_flag[{gi}][{d}]", payload_bit)
                 values = dequantize_f32(np.array(q), rmin, rmax, depth)
                 decoded.append(ModelFrame("decoded", values, ranges[f]))
             ref, last = q, decoded[-1].values
@@ -428,6 +430,8 @@ def decode_main(data: bytes, strict: bool) -> ModelOutcome:
             events.append({"unit_index": index, "kind": "I" if unit_type == 1 else "P", "error_class": None,
                            "frames_out": len(out) + len(decoded)})
         except ModelError as err:
+            if unit_type is not None and unit_type <= 2:  # the elements read up to the error
+                elements.update(_element("sequence_header_unit" if unit_type == 2 else "main_packet_unit", n) for n in b.names)
             if strict:
                 return ModelOutcome(frames, events, err, index, elements)
             if unit_type == 2 or header is None:  # SPEC 7.3: a damaged header is discarded without output

@@ -10,8 +10,9 @@ Per vector the result is one of:
 - ``crash``: an exit status outside the contract, or an exception other than a registered error;
 - ``timeout``.
 
-A rejection at another bit offset than the card's is a note, not a failure (SPEC 4.1 names
-the class; offsets are informative).
+A rejection at another location (bit offset, field) than the card's is a note, not a failure
+(only the class decides conformance), unless the run asks for ``strict_location`` (SPEC 4.1,
+R-105: then it fails).
 """
 
 from __future__ import annotations
@@ -93,8 +94,33 @@ def _compare_frames(card: dict, answer: DecoderAnswer) -> VectorResult | None:
     return None
 
 
-def check(vector: Vector, answer: DecoderAnswer) -> VectorResult:
-    """Judge one answer against the card (pure function, no I/O)."""
+def location_notes(card: dict, answer: DecoderAnswer) -> list[str]:
+    """Where a rejection's location (when the decoder gives one) differs from the card's (SPEC 4.1, R-105).
+
+    Streams compare the absolute bit offset (or the byte, when only that is given) and the field;
+    containers compare the byte offset only, since their field names follow each decoder's notation.
+    """
+    want = card["expected"]["error"]
+    byte = answer.bit_offset // 8 if answer.bit_offset is not None else answer.byte_offset
+    if card["kind"] == "fca":
+        if byte is not None and want.get("byte_offset") is not None and byte != want["byte_offset"]:
+            return [f"detected at byte {byte} ({answer.field}), card says byte {want['byte_offset']} ({want['field']})"]
+        return []
+    if answer.bit_offset is not None and answer.bit_offset != want["bit_offset"]:
+        return [f"detected at bit {answer.bit_offset} ({answer.field}), card says bit {want['bit_offset']} ({want['field']})"]
+    if answer.bit_offset is None and byte is not None and byte != want["byte_offset"]:
+        return [f"detected at byte {byte} ({answer.field}), card says byte {want['byte_offset']} ({want['field']})"]
+    if answer.field is not None and answer.field != want["field"]:
+        return [f"detected in {answer.field}, card says {want['field']}"]
+    return []
+
+
+def check(vector: Vector, answer: DecoderAnswer, strict_location: bool = False) -> VectorResult:
+    """Judge one answer against the card (pure function, no I/O).
+
+    With ``strict_location`` a rejection located elsewhere than the card says (R-105) fails
+    instead of passing with a note.
+    """
     card = vector.card
     name = card["name"]
     exp = card["expected"]
@@ -107,16 +133,9 @@ def check(vector: Vector, answer: DecoderAnswer) -> VectorResult:
             if answer.error_class != want["class"]:
                 return VectorResult(name, "wrong_verdict", f"rejected with {answer.error_class}, expected {want['class']}")
             res = VectorResult(name, "pass", f"rejected with {answer.error_class}")
-            if card["kind"] == "fca":  # byte offsets (informative); field names follow each decoder's own notation
-                if answer.bit_offset is not None and want.get("byte_offset") is not None and answer.bit_offset // 8 != want["byte_offset"]:
-                    res.notes.append(
-                        f"detected at byte {answer.bit_offset // 8} ({answer.field}), card says byte {want['byte_offset']} ({want['field']})"
-                    )
-                return res
-            if answer.bit_offset is not None and answer.bit_offset != want["bit_offset"]:
-                res.notes.append(f"detected at bit {answer.bit_offset} ({answer.field}), card says bit {want['bit_offset']} ({want['field']})")
-            elif answer.field is not None and answer.field != want["field"]:
-                res.notes.append(f"detected in {answer.field}, card says {want['field']}")
+            res.notes += location_notes(card, answer)
+            if strict_location and res.notes:
+                return VectorResult(name, "fail", f"rejected with {answer.error_class} at another location (R-105)", notes=res.notes)
             return res
         if verdict == "implementation_defined" and answer.error_class in exp.get("accept_errors", []):
             return VectorResult(name, "pass", f"rejected with {answer.error_class} (allowed: implementation-defined)")
@@ -140,27 +159,29 @@ def _check_tolerance(vector: Vector, adapter: Adapter, answer: DecoderAnswer, re
             extra(vector.path, vector.card, answer)
         except Exception as exc:  # noqa: BLE001 - the decoder under test failed on its tolerance outputs
             return VectorResult(vector.name, "crash", f"tolerance outputs: {type(exc).__name__}: {exc}")
-    why, notes = compare_tolerance(vector.card, vector.directory, answer.neural, answer.renders)
+    why, notes = compare_tolerance(vector.card, vector.directory, answer.neural, answer.renders, answer.skipped)
     if why:
         return VectorResult(vector.name, "fail", why, notes=notes)
     res.notes += notes
     return res
 
 
-def run_vector(vector: Vector, adapter: Adapter, timeout: float) -> VectorResult:
+def run_vector(vector: Vector, adapter: Adapter, timeout: float, strict_location: bool = False) -> VectorResult:
     """Run one vector through ``adapter`` and judge it."""
     t0 = time.perf_counter()
     if not vector.path.exists():
         return VectorResult(vector.name, "crash", f"vector file {vector.path} is missing")
     answer = adapter.run(vector.path, vector.card["mode"], timeout)
-    res = check(vector, answer)
+    res = check(vector, answer, strict_location)
     if res.result == "pass" and answer.outcome == "decoded" and vector.card["expected"]["tier"] == "tolerance":
         res = _check_tolerance(vector, adapter, answer, res)
     res.seconds = round(time.perf_counter() - t0, 4)
     return res
 
 
-def run_suite(vectors: list[Vector], adapter_for: Callable[[str], Adapter], timeout: float = 10.0, jobs: int = 1) -> list[VectorResult]:
+def run_suite(
+    vectors: list[Vector], adapter_for: Callable[[str], Adapter], timeout: float = 10.0, jobs: int = 1, strict_location: bool = False
+) -> list[VectorResult]:
     """Run every vector (in parallel when ``jobs`` > 1); results in the vectors' order."""
     adapters: dict[str, Adapter] = {}
 
@@ -168,7 +189,7 @@ def run_suite(vectors: list[Vector], adapter_for: Callable[[str], Adapter], time
         kind = v.card["kind"]
         if kind not in adapters:
             adapters[kind] = adapter_for(kind)
-        return run_vector(v, adapters[kind], timeout)
+        return run_vector(v, adapters[kind], timeout, strict_location)
 
     if jobs <= 1:
         return [one(v) for v in vectors]

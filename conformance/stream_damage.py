@@ -1,6 +1,6 @@
 """Damaged units for invalid and loss vectors: bytes changed at computed element positions.
 
-Each helper takes a valid unit (written by the reference writer), changes it where
+Each helper takes a valid unit (written by :mod:`conformance.stream_bits`), changes it where
 :mod:`conformance.stream_syntax` says an element lies, and returns a
 :class:`~conformance.stream_script.DamagedItem` that states the error class a decoder must
 raise and the element and unit-relative bit at which it detects it.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import struct
 
-from refcodec.checksums import crc32
 from refcodec.fcs.layout import UNIT_SEQUENCE_HEADER, SequenceHeader
 
+from .stream_bits import crc32
 from .stream_script import DamagedItem, FrameItem, HeaderItem
 from .stream_syntax import Element, find
 
@@ -88,12 +88,14 @@ def flip_payload_bit(item, h, name: str) -> DamagedItem:
 
 
 def set_padding(item, h) -> DamagedItem:
-    """Set the last alignment bit to 1: E_PADDING at the first alignment bit (R-03)."""
+    """Set the last alignment bit to 1: E_PADDING at that bit, the first alignment_zero_bit
+    that is not 0 (R-03; SPEC 4.1, R-07)."""
     data, els, unit_type = _unit(item, h)
     e = find(els, "alignment_zero_bit")
-    data = patch_bits(data, e.offset + e.nbits - 1, 1, 1)
+    bit = e.offset + e.nbits - 1
+    data = patch_bits(data, bit, 1, 1)
     data = fix_header_crc(data, els)
-    return DamagedItem(data, "E_PADDING", e.offset, e.name, unit_type, _before(els, e.offset))
+    return DamagedItem(data, "E_PADDING", bit, e.name, unit_type, _before(els, e.offset))
 
 
 def truncate(item, h, keep_bytes: int) -> DamagedItem:

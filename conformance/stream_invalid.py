@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from refcodec.fcs.layout import UNIT_I_FRAME, UNIT_P_FRAME
-from refcodec.leb128 import write_leb128
 
 from . import stream_damage as dmg
+from .stream_bits import leb128_bytes
 from .stream_model import ExpectedError
 from .stream_script import Built, DamagedItem, HeaderItem, ReservedItem
 from .stream_syntax import find
@@ -21,7 +21,7 @@ from .stream_vectors import VectorDef, base_header, base_q, frame, grp, hdr, str
 
 
 def _n(name, purpose, clauses, reqs, items, **kw) -> VectorDef:
-    return VectorDef(name, purpose, clauses, ["R-07", "R-45"] + reqs, items, **kw)
+    return VectorDef(name, purpose, clauses, ["R-07", "R-45", "R-105"] + reqs, items, **kw)  # the card gives the location
 
 
 def _with(items, index: int, damaged: DamagedItem) -> list:
@@ -84,7 +84,7 @@ def framing_vectors() -> list[VectorDef]:
             ["5.5"],
             ["R-20"],
             items,
-            post=lambda b: (b"FCS", _framing(None, "E_TRUNCATED", "fcs_signature", 24)),
+            post=lambda b: (b"FCS", _framing(None, "E_TRUNCATED", "fcs_signature", 0)),
         )
     )
     n = len(items)
@@ -105,7 +105,7 @@ def framing_vectors() -> list[VectorDef]:
             ["3.2.4", "5.5"],
             ["R-04"],
             items,
-            post=lambda b: (b.data + b"\x85", _framing(n, "E_TRUNCATED", f"unit_size[{n}]", (len(b.data) + 1) * 8)),
+            post=lambda b: (b.data + b"\x85", _framing(n, "E_TRUNCATED", f"unit_size[{n}]", len(b.data) * 8)),
         )
     )
     out.append(
@@ -144,7 +144,7 @@ def framing_vectors() -> list[VectorDef]:
 
     def forged_larger(b: Built):
         data = bytearray(b.data)
-        assert len(write_leb128(len(b.units[2]) + 1)) == 1
+        assert len(leb128_bytes(len(b.units[2]) + 1)) == 1
         data[b.size_offsets[2]] += 1  # the unit swallows the next unit's unit_size byte
         return bytes(data), ExpectedError("E_UNIT_SIZE", 2, len(b.units[2]) * 8, "unit_size")
 
@@ -189,11 +189,19 @@ def framing_vectors() -> list[VectorDef]:
             ["4.3", "5.5"],
             ["R-21"],
             items,
-            post=lambda b: (b"FCS1" + write_leb128(65537) + b"\x00" * 8, _framing(0, "E_LEVEL", "unit_size[0]", 32)),
+            post=lambda b: (b"FCS1" + leb128_bytes(65537) + b"\x00" * 8, _framing(0, "E_LEVEL", "unit_size[0]", 32)),
         )
     )
     out.append(_n("n_no_sequence_header_frame", "The first unit is an I-frame.", ["5.5"], ["R-20", "R-22"], items[1:3]))
-    out.append(_n("n_no_sequence_header_reserved", "The first unit is a reserved unit.", ["5.5"], ["R-20"], [ReservedItem(3, b"\x00")] + items))
+    out.append(
+        _n(
+            "n_no_sequence_header_reserved",
+            "The first unit is a reserved unit: in strict mode E_NO_SEQUENCE_HEADER, R-11 does not make it ignorable (R-106).",
+            ["5.1", "5.5"],
+            ["R-20", "R-106"],
+            [ReservedItem(3, b"\x00")] + items,
+        )
+    )
     return out
 
 
@@ -226,7 +234,8 @@ def header_vectors() -> list[VectorDef]:
     bad("n_value_frame_rate_den_0", "frame_rate_den", 0, "E_VALUE", "frame_rate_den 0.", ["R-13"])
     bad("n_value_max_intra_interval_0", "max_intra_interval", 0, "E_VALUE", "max_intra_interval 0.", ["R-13"])
     bad("n_value_num_groups_0", "num_groups", 0, "E_VALUE", "num_groups 0.", ["R-13"])
-    bad("n_padding_header", "alignment_zero_bit", 1, "E_PADDING", "A non-zero alignment bit at the end of the header.", ["R-03"], clauses=("3.3",))
+    padded = _with(items, 0, dmg.set_padding(H, None))
+    out.append(_n("n_padding_header", "A non-zero alignment bit at the end of the header.", ["3.3"], ["R-03"], padded))
     out.append(_n("n_crc_header", "header_crc does not match.", ["3.5", "5.2.1"], ["R-19"], _with(items, 0, dmg.flip_crc(H, None))))
     out.append(
         _n(
@@ -334,27 +343,27 @@ def range_vectors() -> list[VectorDef]:
     H = items[0]
     f = dmg.f32_bits
     cases = [
-        ("n_range_nan_min", "range_min is a quiet NaN.", {"range_min[1][0]": 0x7FC00000}, "range_min[1][0]"),
-        ("n_range_nan_max", "range_max is a signalling NaN.", {"range_max[0][1]": 0x7F800001}, "range_min[0][1]"),
-        ("n_range_inf_max", "range_max is +inf.", {"range_max[1][1]": f(float("inf"))}, "range_min[1][1]"),
-        ("n_range_neg_inf_min", "range_min is -inf.", {"range_min[0][0]": f(float("-inf"))}, "range_min[0][0]"),
+        ("n_range_nan_min", "range_min is a quiet NaN.", {"range_min[1][0]": 0x7FC00000}, "range_max[1][0]"),
+        ("n_range_nan_max", "range_max is a signalling NaN.", {"range_max[0][1]": 0x7F800001}, "range_max[0][1]"),
+        ("n_range_inf_max", "range_max is +inf.", {"range_max[1][1]": f(float("inf"))}, "range_max[1][1]"),
+        ("n_range_neg_inf_min", "range_min is -inf.", {"range_min[0][0]": f(float("-inf"))}, "range_max[0][0]"),
         (
             "n_range_min_gt_max",
             "range_min 1.0 > range_max 0.99999994.",
             {"range_min[1][0]": f(1.0), "range_max[1][0]": 0x3F7FFFFF},
-            "range_min[1][0]",
+            "range_max[1][0]",
         ),
         (
             "n_range_width_overflow",
             "[-2e38, 2e38]: both finite but max - min overflows binary32.",
             {"range_min[0][1]": f(-2e38), "range_max[0][1]": f(2e38)},
-            "range_min[0][1]",
+            "range_max[0][1]",
         ),
         (
             "n_range_top_overflow",
             "The R-16 example: [1.7083754e38, 3.4028235e38] at bit depth 7; the width is finite but the top level x(127) rounds to +inf.",
             {"range_min[0][0]": f(1.7083754e38), "range_max[0][0]": f(3.4028235e38)},
-            "range_min[0][0]",
+            "range_max[0][0]",
         ),
     ]
     for name, purpose, vals, at in cases:
@@ -367,7 +376,7 @@ def range_vectors() -> list[VectorDef]:
             "A range update in an I-frame with range_max NaN.",
             ["5.3", "5.2.1"],
             ["R-16", "R-31"],
-            _with(its, 3, _patch_many(its[3], h, {"range_max[1][1]": 0x7FC00001}, "E_RANGE", "range_min[1][1]")),
+            _with(its, 3, _patch_many(its[3], h, {"range_max[1][1]": 0x7FC00001}, "E_RANGE", "range_max[1][1]")),
         )
     )
     out.append(
@@ -376,7 +385,7 @@ def range_vectors() -> list[VectorDef]:
             "A range update with range_min > range_max.",
             ["5.3", "5.2.1"],
             ["R-16", "R-31"],
-            _with(its, 3, _patch_many(its[3], h, {"range_min[1][0]": f(1.5)}, "E_RANGE", "range_min[1][0]")),
+            _with(its, 3, _patch_many(its[3], h, {"range_min[1][0]": f(1.5)}, "E_RANGE", "range_max[1][0]")),
         )
     )
     return out
@@ -472,7 +481,7 @@ def frame_vectors() -> list[VectorDef]:
             "n_expgolomb_unit_type_first",
             "The first unit's unit_type has 32 leading zero bits: it cannot be read, so E_EXPGOLOMB (not E_NO_SEQUENCE_HEADER).",
             ["3.2.1", "5.1", "5.5"],
-            ["R-02", "R-20"],
+            ["R-02", "R-20", "R-106"],
             [DamagedItem(raw("0" * 40), "E_EXPGOLOMB", 0, "unit_type", None)],
         )
     )

@@ -286,6 +286,9 @@ def build_main_vector(v: MainVector) -> tuple[dict, str, str, str]:
         "clauses": sorted(set(BASE_CLAUSES + v.clauses), key=lambda c: [int(x) for x in c.split(".")]),
         "requirements": sorted(reqs, key=lambda r: int(r[2:])),
         "syntax_elements": sorted(outcome.elements),
+        # what the vector was written for; a rejection also targets the element where decoding stops
+        "targets": sorted(set(v.requirements), key=lambda r: int(r[2:]))
+        + sorted(e for e in outcome.elements if error and e.endswith("." + error["field"].split("[", 1)[0])),
         "expected": expected,
         "tolerance": None,
     }

@@ -123,6 +123,7 @@ def run_model(items: list[Item], strict: bool) -> Outcome:
         out.elements.add(("fcs_file", "unit_size"))
         if i == 0 and strict:  # SPEC 5.5, R-20: the first unit is a sequence header
             if _unit_type(item) not in (None, UNIT_SEQUENCE_HEADER):
+                out.elements.add(("unit", "unit_type"))  # read to find out
                 out.error = ExpectedError("E_NO_SEQUENCE_HEADER", 0, 0, "unit_type")
                 return out
         if isinstance(item, HeaderItem):

@@ -3,7 +3,8 @@
 A script lists the units of a file with what the generator knows about each: a sequence
 header (its layout), a frame (its quantized values or residuals, range updates), a reserved
 unit, or a damaged unit (its bytes and the error class it must raise). The bytes are written
-with the reference writer (:func:`refcodec.fcs.syntax.write_unit`); the expected outputs are
+by the suite's own writer (:mod:`conformance.stream_bits`, from the element positions of
+:mod:`conformance.stream_syntax`), not by the reference writer; the expected outputs are
 computed from the same script by :mod:`conformance.stream_model`, never by decoding the bytes.
 """
 
@@ -13,11 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from refcodec.bitio import BitWriter
 from refcodec.fcs.layout import UNIT_I_FRAME, UNIT_P_FRAME, SequenceHeader
-from refcodec.fcs.syntax import FrameUnit, write_unit
-from refcodec.leb128 import write_leb128
+from refcodec.fcs.syntax import FrameUnit
 
+from .stream_bits import exp_golomb_bits, leb128_bytes, unit_bytes
 from .stream_syntax import Element, frame_elements, header_elements
 
 FCS_SIGNATURE = b"FCS1"  # SPEC 5.5
@@ -33,7 +33,7 @@ class HeaderItem:
         return header_elements(self.header, self.header.reserved_bits, self.header.group_reserved_bits or None)
 
     def data(self, active: SequenceHeader | None) -> bytes:
-        return write_unit(self.header)
+        return unit_bytes(self.elements())
 
 
 @dataclass
@@ -47,7 +47,7 @@ class FrameItem:
         return frame_elements(self.frame, h)
 
     def data(self, active: SequenceHeader | None) -> bytes:
-        return write_unit(self.frame, self.writer_header or active)
+        return unit_bytes(self.elements(self.writer_header or active))
 
 
 @dataclass
@@ -59,10 +59,9 @@ class ReservedItem:
     payload: bytes = b""
 
     def data(self, active: SequenceHeader | None) -> bytes:
-        w = BitWriter()
-        w.ue("unit_type", self.unit_type)
-        w.byte_alignment()
-        return w.getvalue() + self.payload
+        bits = exp_golomb_bits(self.unit_type, 0)  # SPEC 3.2.1 ue(v)
+        bits += "0" * (-len(bits) % 8)  # SPEC 3.3 byte_alignment( )
+        return int(bits, 2).to_bytes(len(bits) // 8, "big") + self.payload
 
 
 @dataclass
@@ -109,7 +108,7 @@ def build_file(items: list[Item], size_bytes: dict[int, bytes] | None = None) ->
             active = item.header
         unit = item.data(active)
         size_offsets.append(len(out))
-        out += (size_bytes or {}).get(i, write_leb128(len(unit)))
+        out += (size_bytes or {}).get(i, leb128_bytes(len(unit)))
         unit_offsets.append(len(out))
         out += unit
         units.append(unit)

@@ -25,6 +25,8 @@ class Element:
     offset: int
     nbits: int
     value: object = None
+    descriptor: str = "u"  # SPEC 3.2: "u", "ue", "sek" (order k), "f32" or "f" (alignment zero bits)
+    k: int = 0
 
     @property
     def base_name(self) -> str:
@@ -49,21 +51,21 @@ class _Walk:
         self.pos = 0
         self.out: list[Element] = []
 
-    def add(self, structure: str, name: str, nbits: int, value: object = None) -> None:
-        self.out.append(Element(structure, name, self.pos, nbits, value))
+    def add(self, structure: str, name: str, nbits: int, value: object = None, descriptor: str = "u", k: int = 0) -> None:
+        self.out.append(Element(structure, name, self.pos, nbits, value, descriptor, k))
         self.pos += nbits
 
     def align(self) -> None:
         n = (-self.pos) % 8
         if n:
-            self.add("byte_alignment", "alignment_zero_bit", n, 0)
+            self.add("byte_alignment", "alignment_zero_bit", n, 0, "f")
 
 
 def header_elements(h: SequenceHeader, reserved_bits: int = 0, group_reserved: list[int] | None = None) -> list[Element]:
     """Elements of a sequence header unit in bitstream order (SPEC 5.1, 5.2)."""
     w = _Walk()
     s = "sequence_header_unit"
-    w.add("unit", "unit_type", ue_bits(UNIT_SEQUENCE_HEADER), UNIT_SEQUENCE_HEADER)
+    w.add("unit", "unit_type", ue_bits(UNIT_SEQUENCE_HEADER), UNIT_SEQUENCE_HEADER, "ue")
     for name, n, v in (
         ("seq_version", 8, h.version),
         ("profile_idc", 8, h.profile_idc),
@@ -91,8 +93,8 @@ def header_elements(h: SequenceHeader, reserved_bits: int = 0, group_reserved: l
             if grp.dim_index is not None:
                 w.add(s, f"group_dim_index[{g}][{d}]", 16, grp.dim_index[d])
             w.add(s, f"eg_order[{g}][{d}]", 4, grp.eg_orders[d])
-            w.add(s, f"range_min[{g}][{d}]", 32, grp.range_min[d])
-            w.add(s, f"range_max[{g}][{d}]", 32, grp.range_max[d])
+            w.add(s, f"range_min[{g}][{d}]", 32, grp.range_min[d], "f32")
+            w.add(s, f"range_max[{g}][{d}]", 32, grp.range_max[d], "f32")
     w.align()
     if h.header_crc_flag:
         w.add(s, "header_crc", 32)
@@ -103,7 +105,7 @@ def frame_elements(f: FrameUnit, h: SequenceHeader) -> list[Element]:
     """Elements of a frame unit in bitstream order (SPEC 5.1, 5.3)."""
     w = _Walk()
     s = "frame_unit"
-    w.add("unit", "unit_type", ue_bits(f.unit_type), f.unit_type)
+    w.add("unit", "unit_type", ue_bits(f.unit_type), f.unit_type, "ue")
     w.add(s, "frame_counter", 4, f.frame_counter)
     if f.unit_type == UNIT_I_FRAME:
         w.add(s, "range_update_flag", 1, int(f.range_update_flag))
@@ -112,8 +114,8 @@ def frame_elements(f: FrameUnit, h: SequenceHeader) -> list[Element]:
                 w.add(s, f"range_update_group_flag[{g}]", 1, int(g in f.range_updates))
                 if g in f.range_updates:
                     for d in range(grp.dims):
-                        w.add(s, f"range_min[{g}][{d}]", 32, f.range_updates[g][0][d])
-                        w.add(s, f"range_max[{g}][{d}]", 32, f.range_updates[g][1][d])
+                        w.add(s, f"range_min[{g}][{d}]", 32, f.range_updates[g][0][d], "f32")
+                        w.add(s, f"range_max[{g}][{d}]", 32, f.range_updates[g][1][d], "f32")
         for g, grp in enumerate(h.groups):
             for d in range(grp.dims):
                 w.add(s, f"quant_value[{g}][{d}]", grp.bit_depth, f.values[g][d])
@@ -124,7 +126,7 @@ def frame_elements(f: FrameUnit, h: SequenceHeader) -> list[Element]:
                 w.add(s, f"group_zero_flag[{g}]", 1, int(zero))
             if not zero:
                 for d in range(grp.dims):
-                    w.add(s, f"residual[{g}][{d}]", sek_bits(f.values[g][d], grp.eg_orders[d]), f.values[g][d])
+                    w.add(s, f"residual[{g}][{d}]", sek_bits(f.values[g][d], grp.eg_orders[d]), f.values[g][d], "sek", grp.eg_orders[d])
     w.align()
     if h.frame_crc_flag:
         w.add(s, "frame_crc", 8)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from refcodec.bitio import BitWriter
 from refcodec.fcs.layout import UNIT_I_FRAME, UNIT_P_FRAME, GroupLayout, SequenceHeader
 from refcodec.fcs.syntax import FrameUnit
 from refcodec.spec_tables import group_semantics, levels
@@ -103,14 +102,6 @@ def frame(unit_type: int, counter: int, h: SequenceHeader, row, zero=None, updat
         ),
         h,
     )
-
-
-def raw_frame_bits(write: Callable[[BitWriter], None]) -> bytes:
-    """A unit written element by element (for codes the syntax writer refuses to write)."""
-    w = BitWriter()
-    write(w)
-    w.byte_alignment()
-    return w.getvalue()
 
 
 # A small two-group layout used by many vectors: 3 expression dims (6 bits), 3 rotation dims (10 bits).
@@ -643,7 +634,7 @@ def loss_vectors() -> list[VectorDef]:
             out.append(bad[t] if bad and t in bad else f)
         return out
 
-    R = ["R-40", "R-41", "R-42", "R-43", "R-44", "R-45"]
+    R = ["R-40", "R-41", "R-42", "R-43", "R-44", "R-45", "R-107"]
     C = ["7.1", "7.2", "7.3", "8.1"]
     vs = [
         ("y_loss_drop_p", "P-frame 5 lost: one concealed_gap frame, then P-frames without reference until the I-frame at 8.", keep([5])),

@@ -251,8 +251,9 @@ class BitReader:
             v = self._take(n, name)
             if self.trace is not None:
                 self._record(start, name, f"f({n})", v)
-            if v:
-                raise E_PADDING(f"alignment bits are {v:0{n}b}, must be zero", field=name, bit_offset=self.base_bit + start)
+            if v:  # SPEC 4.1, R-105: located at the first alignment_zero_bit that is 1
+                first_one = start + n - v.bit_length()
+                raise E_PADDING(f"alignment bits are {v:0{n}b}, must be zero", field=name, bit_offset=self.base_bit + first_one)
 
 
 class BitWriter:

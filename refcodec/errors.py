@@ -16,17 +16,43 @@ class FcError(Exception):
         code: registry number (``spec/errors.toml``).
         field: the syntax element (with subscripts) being processed, or ``""``.
         bit_offset: absolute bit offset in the input where the error was detected,
-            or ``None`` when it does not apply.
+            or ``None`` when it does not apply. Inside a Zstandard-compressed section no
+            file position exists: it is the first stored payload byte (SPEC 4.1, R-90).
+        section_index: the container section whose payload was being parsed, else ``None``.
+        payload_bit_offset: bit offset inside that section's decompressed payload, else ``None``.
     """
 
     error_class = "E_UNKNOWN"
     code = 0
 
-    def __init__(self, message: str, *, field: str = "", bit_offset: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str = "",
+        bit_offset: int | None = None,
+        section_index: int | None = None,
+        payload_bit_offset: int | None = None,
+    ):
         self.message = message
         self.field = field
         self.bit_offset = bit_offset
+        self.section_index = section_index
+        self.payload_bit_offset = payload_bit_offset
         super().__init__(self.describe())
+
+    @property
+    def payload_byte_offset(self) -> int | None:
+        """Byte of the decompressed section payload that contains the offending bit, or ``None``."""
+        return None if self.payload_bit_offset is None else self.payload_bit_offset // 8
+
+    def locate(self, section_index: int, payload_bit_offset: int, bit_offset: int) -> FcError:
+        """Set the location of an error found in a section payload (SPEC 4.1, R-90) and return it."""
+        self.section_index = section_index
+        self.payload_bit_offset = payload_bit_offset
+        self.bit_offset = bit_offset
+        self.args = (self.describe(),)
+        return self
 
     @property
     def byte_offset(self) -> int | None:
@@ -38,6 +64,8 @@ class FcError(Exception):
         where = ""
         if self.bit_offset is not None:
             where = f" at byte {self.bit_offset // 8} (bit {self.bit_offset})"
+        if self.section_index is not None and self.payload_bit_offset is not None:
+            where += f", section {self.section_index} payload byte {self.payload_bit_offset // 8}"
         field = f" in {self.field}" if self.field else ""
         return f"{self.error_class}{field}{where}: {self.message}"
 
@@ -49,6 +77,9 @@ class FcError(Exception):
             "field": self.field,
             "byte_offset": self.byte_offset,
             "bit_offset": self.bit_offset,
+            "section_index": self.section_index,
+            "payload_byte_offset": self.payload_byte_offset,
+            "payload_bit_offset": self.payload_bit_offset,
             "message": self.message,
         }
 

@@ -13,8 +13,17 @@ from pathlib import Path
 
 
 def spec_dir() -> Path:
-    """Directory holding the ``spec/*.toml`` files (the package is installed editable)."""
-    return Path(__file__).resolve().parent.parent / "spec"
+    """Directory holding the ``spec/*.toml`` files.
+
+    In a source checkout (and an editable install) that is the repository's ``spec/``, the single
+    source; a wheel or a non-editable install carries a build-time copy as ``refcodec/spec/``
+    (setup.py), used when the source tree is not there.
+    """
+    here = Path(__file__).resolve().parent
+    source = here.parent / "spec"
+    if (source / "levels.toml").is_file():
+        return source
+    return here / "spec"
 
 
 @cache
@@ -98,6 +107,10 @@ class ContainerLevel:
     max_joints: int
     max_mlp_weights: int
     max_zstd_window_log: int
+    max_decoded_values: int
+    max_text_entries: int
+    max_activations: int
+    max_latent_macs: int
 
 
 @cache

@@ -374,7 +374,8 @@ def test_alignment_zero_bits_accepted():
     assert r.at() == 8
 
 
-@pytest.mark.parametrize("padding,bad_at", [("0000001", 1), ("1000000", 1), ("0100000", 1)])
+# SPEC 4.1, R-105: located at the first alignment bit that is 1 (bit 0 of the unit is "a")
+@pytest.mark.parametrize("padding,bad_at", [("0000001", 7), ("1000000", 1), ("0100000", 2)])
 def test_alignment_nonzero_rejected(padding, bad_at):
     r = BitReader(bits_to_bytes("1" + padding), base_bit=64)
     r.u(1, "a")

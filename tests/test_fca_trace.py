@@ -59,8 +59,11 @@ def split_sections(data: bytes) -> list[dict]:
     for index in range(count):
         kind, flags, comp, _, stored, raw = struct.unpack_from("<4sBBHII", data, pos)
         body = data[pos + 20 : pos + 20 + stored]
-        payload = zstandard.ZstdDecompressor().decompress(body, max_output_size=raw) if comp == 1 else body
-        assert len(payload) == raw
+        if kind.decode("latin-1") not in TOP:  # an unknown ancillary section is never decompressed
+            payload = None
+        else:
+            payload = zstandard.ZstdDecompressor().decompress(body, max_output_size=raw) if comp == 1 else body
+            assert len(payload) == raw
         out.append({"index": index, "type": kind.decode(), "offset": pos, "compressed": comp == 1, "payload": payload})
         pos += 20 + stored
     assert pos == len(data)

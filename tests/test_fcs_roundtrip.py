@@ -274,4 +274,4 @@ def test_range_whose_top_level_overflows_is_rejected():
         else:
             with pytest.raises(FcError) as info:
                 write_unit(header)
-            assert info.value.error_class == "E_RANGE" and info.value.field == "range_min[0][0]"
+            assert info.value.error_class == "E_RANGE" and info.value.field == "range_max[0][0]"

@@ -258,12 +258,13 @@ HEADER_CASES = [
     (dict(num_groups="00001001"), E_LEVEL, "num_groups", 83),  # 9 > 8 groups of level 10
     (dict(group_dim_count_minus1_0="10000000"), E_LEVEL, "group_dim_count_minus1[0]", 99),  # 129 > 128
     (dict(group_semantic_0="00001000", group_dim_count_minus1_0="00000010"), E_VALUE, "group_dim_count_minus1[0]", 99),  # EYELIDS: 3 > 2
-    (dict(range_min_0_0=F32_8), E_RANGE, "range_min[0][0]", 119),  # 8 > 7
-    (dict(range_max_0_1=F32_NAN), E_RANGE, "range_min[0][1]", 187),
-    (dict(range_min_0_1=F32_NAN), E_RANGE, "range_min[0][1]", 187),
-    (dict(range_max_0_0=F32_INF), E_RANGE, "range_min[0][0]", 119),
-    (dict(range_min_0_0=F32_M3E38, range_max_0_0=F32_P3E38), E_RANGE, "range_min[0][0]", 119),  # width overflows
-    (dict(alignment_zero_bit="00001"), E_PADDING, "alignment_zero_bit", 251),
+    # a range pair is located at range_max, 32 bits after range_min
+    (dict(range_min_0_0=F32_8), E_RANGE, "range_max[0][0]", 119 + 32),  # 8 > 7
+    (dict(range_max_0_1=F32_NAN), E_RANGE, "range_max[0][1]", 187 + 32),
+    (dict(range_min_0_1=F32_NAN), E_RANGE, "range_max[0][1]", 187 + 32),
+    (dict(range_max_0_0=F32_INF), E_RANGE, "range_max[0][0]", 119 + 32),
+    (dict(range_min_0_0=F32_M3E38, range_max_0_0=F32_P3E38), E_RANGE, "range_max[0][0]", 119 + 32),  # width overflows
+    (dict(alignment_zero_bit="00001"), E_PADDING, "alignment_zero_bit", 251 + 4),  # the first 1 bit
 ]
 
 
@@ -351,7 +352,7 @@ def test_frame_nonzero_padding():
     i = bits_to_bytes(assemble(I_FRAME, alignment_zero_bit="01"))
     with pytest.raises(E_PADDING) as ei:
         read_unit(i, H, base_bit=304)
-    assert (ei.value.field, ei.value.bit_offset) == ("alignment_zero_bit", 304 + 14)
+    assert (ei.value.field, ei.value.bit_offset) == ("alignment_zero_bit", 304 + 15)  # the bit that is 1
 
 
 def test_frame_trailing_byte():
@@ -465,9 +466,10 @@ def test_range_update_by_hand():
 
 
 @pytest.mark.parametrize("replace,field,at", [
-    (dict(range_min_0_0=F32_8, range_max_0_0="00111111100000000000000000000000"), "range_min[0][0]", 9),  # 8 > 1
-    (dict(range_max_0_1=F32_NAN), "range_min[0][1]", 73),
-    (dict(range_min_0_1="11111111100000000000000000000000"), "range_min[0][1]", 73),  # -inf
+    # located at range_max, 32 bits after range_min
+    (dict(range_min_0_0=F32_8, range_max_0_0="00111111100000000000000000000000"), "range_max[0][0]", 9 + 32),  # 8 > 1
+    (dict(range_max_0_1=F32_NAN), "range_max[0][1]", 73 + 32),
+    (dict(range_min_0_1="11111111100000000000000000000000"), "range_max[0][1]", 73 + 32),  # -inf
 ])
 def test_range_update_invalid(replace, field, at):
     with pytest.raises(E_RANGE) as ei:

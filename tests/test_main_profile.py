@@ -275,7 +275,7 @@ def test_residual_out_of_range_names_the_payload():
     dec.decode_unit(write_unit(h))
     with pytest.raises(E_RESIDUAL) as err:
         dec.decode_unit(unit)
-    assert err.value.field == "residual[0][0]"
+    assert err.value.field == "residual_nonzero_flag[0][0]"
     assert err.value.bit_offset == 8 * (len(unit) - len(payload))
 
 

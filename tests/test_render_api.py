@@ -229,7 +229,7 @@ def test_bad_gaussians_or_camera_object_is_a_render_error():
     cam = Camera(16, 16, 10.0, 10.0, 8.0, 8.0)
     with pytest.raises(RenderError) as info:
         render_gaussians(g, cam, backend="cpu")
-    assert info.value.field == "gaussians"
+    assert info.value.field == "gaussians.positions"  # the NaN was put into a position
     with pytest.raises(RenderError) as info:
         render_gaussians(dot_scene(), "camera", backend="cpu")
     assert info.value.field == "camera"

@@ -219,7 +219,8 @@ def test_attribute_table_equals_registry():
 def test_container_level_table_equals_registry():
     rows = [r for r in _md_table("### 11.9 Container levels") if r[0].isdigit()]
     keys = ["idc", "max_sections", "max_section_bytes", "max_total_bytes", "max_gaussians", "max_vertices", "max_triangles",
-            "max_morph_targets", "max_joints", "max_mlp_weights", "max_zstd_window_log"]
+            "max_morph_targets", "max_joints", "max_mlp_weights", "max_zstd_window_log",
+            "max_decoded_values", "max_text_entries", "max_activations", "max_latent_macs"]
     assert [[int(x) for x in r] for r in rows] == [[lv[k] for k in keys] for lv in load("container")["level"]]
 
 

@@ -17,16 +17,21 @@ EXIT_SOME_FAIL = 1
 EXIT_USAGE = 2
 
 DESCRIPTION = """\
-Run a decoder on the conformance vectors (conformance/vectors/<kind>/*.json cards) and compare
-its answers with the cards. By default the reference decoder runs in process. With --decoder,
-an external command is run once per vector (see conformance/README.md, "CLI contract"):
+Run a decoder on the conformance vectors (conformance/vectors/stream/*.json and
+conformance/vectors/container/*.json cards) and compare its answers with the cards. By default
+the reference decoders run in process. With --decoder, an external command is run once per
+vector (see conformance/README.md, "The CLI contract"):
   {input}   the vector file;
   {output}  the file to write the canonical dump to (without it, the dump is read from stdout);
+            ignored when the decoder rejects the input;
   {mode}    strict or resilient (SPEC 8.1); --resilient-decoder gives another template for
-            resilient-mode vectors.
+            resilient-mode vectors;
+  {kind}    fcs or fca: the vector's format (do not guess it from the bytes).
 The decoder exits 0 after writing the dump, or 16 + the error code of spec/errors.toml when it
-rejects the input. Example:
-  fcconform --decoder 'fcdec {input} -o {output}' --resilient-decoder 'fcdec --resilient {input} -o {output}'
+rejects the input; it may then print "FCERROR <class> byte=<n> bit=<b> field=<element>" on
+stderr, and the runner compares that location with the card (a note, or a failure with
+--strict-location). Example:
+  fcconform --decoder 'fcdec --error-line {input} -o {output}' --resilient-decoder 'fcdec --error-line --resilient {input} -o {output}'
 """
 
 EPILOG = "fcconform's own statuses: 0 every selected vector passes; 1 some vector fails; 2 also when no vector is selected; 3 suite not found."
@@ -45,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int_range(1), default=1, help="vectors run in parallel (default 1)")
     ap.add_argument("--json", action="store_true", help="machine-readable report on stdout")
     ap.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
+    ap.add_argument(
+        "--strict-location",
+        action="store_true",
+        help="a rejection located elsewhere than the card says (R-105; from an FCERROR line) fails instead of passing with a note",
+    )
     args = ap.parse_args(argv)
     if args.resilient_decoder and not args.decoder:
         ap.error("--resilient-decoder needs --decoder")
@@ -56,14 +66,13 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no vector selected", file=sys.stderr)
         return EXIT_USAGE
     if args.decoder:
-        adapter = CommandAdapter(args.decoder, args.resilient_decoder)
 
-        def adapter_for(kind: str):
-            return adapter
+        def adapter_for(kind: str):  # one adapter per vector kind: fills {kind}
+            return CommandAdapter(args.decoder, args.resilient_decoder, kind)
     else:
         adapter_for = reference_adapter
     t0 = time.perf_counter()
-    results = run_suite(vectors, adapter_for, args.timeout, args.jobs)
+    results = run_suite(vectors, adapter_for, args.timeout, args.jobs, args.strict_location)
     stats = summary(results) | {"seconds": round(time.perf_counter() - t0, 3), "decoder": args.decoder or "reference (in process)"}
     if args.json:
         print_json({"summary": stats, "vectors": [r.to_dict() for r in results]})

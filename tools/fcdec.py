@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from conformance.error_line import format_error_line
 from refcodec.errors import FcError
 from refcodec.fcs.decoder import DecodeResult, decode_file, decode_file_partial
 from refcodec.fcs.dump import canonical_frame_bytes, md5_lines
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resilient", action="store_true", help="conceal damaged units instead of stopping (SPEC 7.3)")
     ap.add_argument("--report", action="store_true", help="print what each unit did (kind, error class, frames out)")
     ap.add_argument("--json", action="store_true", help="machine-readable summary on stdout")
+    ap.add_argument("--error-line", action="store_true",
+                    help="on rejection also print 'FCERROR <class> byte=<n> bit=<b> field=<element>' on stderr (conformance/README.md)")
     args = ap.parse_args(argv)
     if args.output:
         check_output(args.output)  # a directory or a missing parent: exit 3 before the suffix is judged
@@ -86,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             result = decode_file(data)
         except FcError as err:
-            return fail(err, args.json)
+            status = fail(err, args.json)
+            if args.error_line:  # the machine-readable location of the conformance contract (SPEC 4.1, R-105)
+                print(format_error_line(err), file=sys.stderr)
+            return status
     if args.output:
         _write_output(args.output, kind, result)
     statuses = Counter(f.status.value for f in result.frames)

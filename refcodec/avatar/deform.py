@@ -38,11 +38,39 @@ from .model import Avatar, DeformationModel, Gaussians, Skeleton
 F32 = np.float32
 
 
+class DeformationError(ValueError):
+    """A frame the deformation cannot use: a rotation angle or a result that is not finite in binary32
+    (SPEC 13.1, R-96). ``field`` names the parameter group or the deformed quantity."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+def _require_finite(field: str, values: np.ndarray, what: str) -> None:
+    if not np.all(np.isfinite(values)):
+        raise DeformationError(field, f"{what} is not finite in binary32 for this parameter vector")
+
+
 # ----------------------------------------------------------------------------------- rotations
-def axis_angle_to_matrix(aa: np.ndarray) -> np.ndarray:
-    """Rodrigues: [...,3] axis-angle (radians, right-handed) -> [...,3,3] rotation matrices."""
+def rotation_angle(aa: np.ndarray) -> np.ndarray:
+    """``|a|`` of [...,3] axis-angle vectors in binary32 without intermediate overflow (SPEC 13.1, R-96):
+    the components are divided by the largest magnitude first, so 1e38 gives 1.7e38, not infinity."""
     aa = np.asarray(aa, F32)
-    theta = np.linalg.norm(aa, axis=-1, keepdims=True)
+    big = np.max(np.abs(aa), axis=-1, keepdims=True)
+    unit = aa / np.where(big > 0, big, F32(1.0))
+    with np.errstate(over="ignore"):
+        return (big * np.sqrt(np.sum(unit * unit, axis=-1, keepdims=True, dtype=F32))).astype(F32)
+
+
+def axis_angle_to_matrix(aa: np.ndarray) -> np.ndarray:
+    """Rodrigues: [...,3] axis-angle (radians, right-handed) -> [...,3,3] rotation matrices.
+
+    An angle whose magnitude overflows binary32 has no rotation: the matrix is then NaN, which
+    :func:`deform_mesh` refuses (R-96)."""
+    aa = np.asarray(aa, F32)
+    theta = rotation_angle(aa)
     small = theta < 1e-8
     axis = aa / np.where(small, F32(1.0), theta)
     x, y, z = axis[..., 0], axis[..., 1], axis[..., 2]
@@ -173,8 +201,9 @@ def morph_weights(avatar: Avatar, groups: dict[str, np.ndarray]) -> np.ndarray:
         src = groups.get(cm.source)
         if src is None:
             return np.zeros(t, F32) if cm.bias is None else cm.bias.astype(F32).copy()
-        w = cm.matrix @ np.asarray(src, F32)
-        return (w if cm.bias is None else w + cm.bias).astype(F32)
+        with np.errstate(over="ignore", invalid="ignore"):  # a weight that overflows is refused by deform_mesh (R-96)
+            w = cm.matrix @ np.asarray(src, F32)
+            return (w if cm.bias is None else w + cm.bias).astype(F32)
     w = np.zeros(t, F32)
     if "ARKIT52" in groups:
         from refcodec import spec_tables
@@ -244,7 +273,10 @@ def deform_mesh(
     head_translation: np.ndarray | None = None,
 ) -> DeformedMesh:
     """Morphs, then LBS (joint local rotations by joint name, axis-angle), then the rigid pose (SPEC 13.1, R-81)."""
-    v = apply_morphs(model, weights)
+    _require_finite("deformation.morph_weights", np.asarray(weights, F32), "a morph weight")  # SPEC 13.1, R-96
+    with np.errstate(over="ignore", invalid="ignore"):
+        v = apply_morphs(model, weights)
+    _require_finite("deformation.morphed_vertices", v, "a morphed vertex")
     nv = v.shape[0]
     lin = np.broadcast_to(np.eye(3, dtype=F32), (nv, 3, 3))
     s = model.skeleton
@@ -252,15 +284,23 @@ def deform_mesh(
         aa = np.zeros((s.count, 3), F32)
         for name, rot in (joint_rotations or {}).items():
             aa[s.index(name)] = np.asarray(rot, F32).reshape(3)
-        v, blend = skin(s, v, joint_world(s, aa))
+            _require_finite(f"joint[{name}]", rotation_angle(aa[s.index(name)]), "the rotation angle")
+        with np.errstate(over="ignore", invalid="ignore"):
+            v, blend = skin(s, v, joint_world(s, aa))
+        _require_finite("deformation.skinned_vertices", v, "a skinned vertex")
         lin = blend[:, :, :3]
     elif joint_rotations:
         raise ValueError("joint_rotations given but the model has no skeleton")
-    r = axis_angle_to_matrix(np.zeros(3, F32) if head_rotation is None else np.asarray(head_rotation, F32).reshape(3))
+    head = np.zeros(3, F32) if head_rotation is None else np.asarray(head_rotation, F32).reshape(3)
+    _require_finite("HEAD_ROTATION", rotation_angle(head), "the rotation angle")
+    r = axis_angle_to_matrix(head)
     t = np.zeros(3, F32) if head_translation is None else np.asarray(head_translation, F32).reshape(3)
     pivot = model.head_pivot.astype(F32)
-    v = ((v - pivot) @ r.T + pivot + t).astype(F32)
-    lin = np.einsum("ab,vbc->vac", r, lin).astype(F32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        v = ((v - pivot) @ r.T + pivot + t).astype(F32)
+        lin = np.einsum("ab,vbc->vac", r, lin).astype(F32)
+    _require_finite("deformation.vertices", v, "a deformed vertex")
+    _require_finite("deformation.linear", lin, "a vertex's linear transform")
     return DeformedMesh(v, lin, r)
 
 
@@ -283,7 +323,15 @@ def triangle_frames(vertices: np.ndarray, triangles: np.ndarray) -> tuple[np.nda
 
 
 def bind(avatar: Avatar, mesh: DeformedMesh | None) -> Gaussians:
-    """World-space Gaussians for a deformed mesh (``mesh`` may be None for mode 'none')."""
+    """World-space Gaussians for a deformed mesh (``mesh`` may be None for mode 'none').
+
+    Raises :class:`DeformationError` when a bound position, rotation or log-scale is not finite
+    (a degenerate triangle, an overflow): SPEC 13.2, R-96."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _bind(avatar, mesh)
+
+
+def _bind(avatar: Avatar, mesh: DeformedMesh | None) -> Gaussians:
     g = avatar.gaussians
     b = avatar.binding
     if b.mode == "none":
@@ -305,7 +353,10 @@ def bind(avatar: Avatar, mesh: DeformedMesh | None) -> Gaussians:
         pos = origin + scale[:, None] * np.einsum("nab,nb->na", frame, g.positions)
         rot = quat_mul(matrix_to_quat(frame), g.rotations)
         log_scales = g.log_scales + np.log(scale)[:, None]
-    return Gaussians(pos.astype(F32), rot.astype(F32), log_scales.astype(F32), g.opacity_logits.copy(), g.sh_dc.copy(), g.sh_rest.copy(), g.sh_degree)
+    out = Gaussians(pos.astype(F32), rot.astype(F32), log_scales.astype(F32), g.opacity_logits.copy(), g.sh_dc.copy(), g.sh_rest.copy(), g.sh_degree)
+    for name in ("positions", "rotations", "log_scales"):  # SPEC 13.2, R-96
+        _require_finite(f"gaussians.{name}", getattr(out, name), f"a bound Gaussian's {name[:-1].replace('_', ' ')}")
+    return out
 
 
 def animate(avatar: Avatar, params: np.ndarray | dict[str, np.ndarray] | None = None) -> Gaussians:

@@ -9,7 +9,8 @@ coefficient-major, channel-minor; the others are taken as they are.
 
 Decoding needs only numpy (:func:`decode_latents`). Fitting (:func:`fit_latents`) is a numpy-only
 Adam optimisation with straight-through quantization of the latents and of the decoder weights
-(binary16), from a fixed seed, so that it is deterministic run to run on one machine.
+(binary16), from a fixed seed, in machine-independent binary64 arithmetic
+(:mod:`refcodec.detmath`): the same bytes on every CPU, BLAS kernel and thread count.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import detmath as dm
 from ..errors import E_VALUE
 from ..spec_tables import attributes
-from .neural import Dense, Mlp
+from .neural import CHUNK_ROWS, Dense, Mlp
 
 ROTATION, OPACITY, SH_REST = 3, 4, 5
 POSITION = 0
@@ -144,7 +146,12 @@ def decode_latents(latent: LatentAttributes) -> dict[int, np.ndarray]:
     """Decoded attributes by attribute id: ROTATION [N,4] unit w,x,y,z, OPACITY [N] logits,
     SH_REST [N,K,3], others [N,3] (SPEC 12.2, R-74, R-75). Pure numpy binary32."""
     latent.validate()
-    y = latent.mlp.evaluate(decoder_inputs(latent.latents, latent.latent_scale))
+    n = latent.latents.shape[0]
+    y = np.empty((n, latent.mlp.out_dims), np.float32)
+    for start in range(0, n, CHUNK_ROWS):  # SPEC 12.4: inputs and activations of one chunk at a time
+        part = slice(start, start + CHUNK_ROWS)
+        with np.errstate(over="ignore"):  # an overflowing input is rejected by the container syntax (R-94)
+            y[part] = latent.mlp.evaluate(decoder_inputs(latent.latents[part], latent.latent_scale))
     return map_outputs(y, tuple(latent.attribute_ids), latent.sh_degree)
 
 
@@ -174,7 +181,7 @@ def _targets_matrix(targets: dict[int, np.ndarray], ids: tuple[int, ...], sh_deg
     for a in ids:
         t = np.asarray(targets[a], np.float64)
         if a == ROTATION:
-            t = t / np.linalg.norm(t, axis=1, keepdims=True)
+            t = t / np.sqrt(dm.sum_cols(t * t))[:, None]
             t = t * np.where(t[:, :1] < 0, -1.0, 1.0)  # q ~ -q: one representative, w >= 0
         elif a == OPACITY:
             t = t.reshape(-1, 1)
@@ -185,16 +192,12 @@ def _targets_matrix(targets: dict[int, np.ndarray], ids: tuple[int, ...], sh_deg
     return out
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
 def _loss_and_grad(y: np.ndarray, t: np.ndarray, ids: tuple[int, ...], sh_degree: int, opacity_weight: float) -> tuple[np.ndarray, np.ndarray]:
     """Per-Gaussian loss [N] and its gradient dL/dy [N, C] in the attribute domain.
 
     ROTATION: ``1 - (u . t)^2`` with ``u = y / |y|`` (= sin^2 of half the angle, sign-invariant);
     OPACITY: squared error in the sigmoid domain (plus 1e-3 of the logit error, to leave saturated
-    starts); others: squared error.
+    starts); others: squared error. Binary64, machine-independent (:mod:`refcodec.detmath`).
     """
     loss = np.zeros(y.shape[0])
     grad = np.zeros_like(y)
@@ -203,51 +206,62 @@ def _loss_and_grad(y: np.ndarray, t: np.ndarray, ids: tuple[int, ...], sh_degree
         w = attribute_width(a, sh_degree)
         ys, ts = y[:, start : start + w], t[:, start : start + w]
         if a == ROTATION:
-            n = np.maximum(np.linalg.norm(ys, axis=1, keepdims=True), 1e-12)
+            n = np.maximum(np.sqrt(dm.sum_cols(ys * ys)), 1e-12)[:, None]
             u = ys / n
-            d = np.sum(u * ts, axis=1, keepdims=True)
-            loss += 1.0 - d[:, 0] ** 2
+            d = dm.sum_cols(u * ts)[:, None]
+            loss += 1.0 - d[:, 0] * d[:, 0]
             grad[:, start : start + w] = -2.0 * d * (ts - d * u) / n
         elif a == OPACITY:
-            sy, st = _sigmoid(ys), _sigmoid(ts)
+            sy, st = dm.sigmoid(ys), dm.sigmoid(ts)
             diff = sy - st
-            loss += opacity_weight * (diff[:, 0] ** 2 + 1e-3 * (ys - ts)[:, 0] ** 2)
+            loss += opacity_weight * (diff[:, 0] * diff[:, 0] + 1e-3 * ((ys - ts)[:, 0] * (ys - ts)[:, 0]))
             grad[:, start : start + w] = opacity_weight * (2.0 * diff * sy * (1.0 - sy) + 2e-3 * (ys - ts))
         else:
             diff = ys - ts
-            loss += np.sum(diff * diff, axis=1)
+            loss += dm.sum_cols(diff * diff)
             grad[:, start : start + w] = 2.0 * diff
         start += w
     return loss, grad
 
 
 class _Adam:
+    """Adam with bias corrections kept as running products (no ``**``: libm's pow differs between CPUs)."""
+
     def __init__(self, params: list[np.ndarray], beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         self.m = [np.zeros_like(p) for p in params]
         self.v = [np.zeros_like(p) for p in params]
-        self.b1, self.b2, self.eps, self.t = beta1, beta2, eps, 0
+        self.b1, self.b2, self.eps = beta1, beta2, eps
+        self.p1 = self.p2 = 1.0  # beta1^t, beta2^t
 
     def step(self, params: list[np.ndarray], grads: list[np.ndarray], lrs: list[float]) -> None:
-        self.t += 1
-        c1, c2 = 1 - self.b1**self.t, 1 - self.b2**self.t
+        self.p1 *= self.b1
+        self.p2 *= self.b2
+        c1, c2 = 1 - self.p1, 1 - self.p2
         for p, g, m, v, lr in zip(params, grads, self.m, self.v, lrs, strict=True):
             m *= self.b1
             m += (1 - self.b1) * g
             v *= self.b2
-            v += (1 - self.b2) * g * g
+            v += (1 - self.b2) * (g * g)
             p -= lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
 
 
+def _binary16(a: np.ndarray) -> np.ndarray:
+    """Round to binary16 (through binary32: both steps are correctly rounded on every CPU), back as binary64."""
+    return np.asarray(a, np.float64).astype(np.float32).astype(np.float16).astype(np.float64)
+
+
 def _forward(x: np.ndarray, ws: list[np.ndarray], bs: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Hidden layers tanh, last layer linear, with binary16-rounded parameters (straight-through)."""
+    """Hidden layers tanh, last layer linear, with binary16-rounded parameters (straight-through).
+
+    Binary64 through :mod:`refcodec.detmath` (fixed-order products, polynomial tanh), so the fit
+    gives the same bytes on every machine.
+    """
     acts = [x]
     h = x
     for i, (w, b) in enumerate(zip(ws, bs, strict=True)):
-        wq = w.astype(np.float16).astype(np.float32)
-        bq = b.astype(np.float16).astype(np.float32)
-        h = h @ wq.T + bq
+        h = dm.matmul(h, _binary16(w).T) + _binary16(b)
         if i < len(ws) - 1:
-            h = np.tanh(h)
+            h = dm.tanh(h)
         acts.append(h)
     return h, acts
 
@@ -257,37 +271,64 @@ def _backward(gy: np.ndarray, acts: list[np.ndarray], ws: list[np.ndarray]) -> t
     g = gy
     for i in range(len(ws) - 1, -1, -1):
         if i < len(ws) - 1:
-            g = g * (1.0 - acts[i + 1] ** 2)
-        gws[i] = g.T @ acts[i]
-        gbs[i] = g.sum(axis=0)
-        g = g @ ws[i].astype(np.float16).astype(np.float32)
+            g = g * (1.0 - acts[i + 1] * acts[i + 1])
+        gws[i] = dm.gram(g, acts[i])
+        gbs[i] = dm.sum_rows(g)
+        g = dm.matmul(g, _binary16(ws[i]))
     return gws, gbs, g
+
+
+def _principal_axes(c: np.ndarray, dims: int, iters: int = 60) -> np.ndarray:
+    """[C, k] orthonormal leading eigenvectors of ``c.T c`` (k = min(dims, C)) by orthogonal iteration.
+
+    Machine-independent (no LAPACK): the covariance and every product go through
+    :mod:`refcodec.detmath`, Gram-Schmidt uses fixed-order sums. A direction the data do not span
+    stays zero.
+    """
+    cov = dm.gram(c, c)
+    width = cov.shape[0]
+    k = min(dims, width)
+    q = np.eye(width, k)
+    for _ in range(iters):
+        z = dm.matmul(cov, q)
+        for j in range(k):
+            for i in range(j):
+                z[:, j] = z[:, j] - dm.sum_rows(z[:, i] * z[:, j]) * z[:, i]
+            norm = float(np.sqrt(dm.sum_rows(z[:, j] * z[:, j])))
+            z[:, j] = z[:, j] / norm if norm > 1e-300 else 0.0
+        q = z
+    return q
 
 
 def _pca_init(t: np.ndarray, dims: int, bits: int) -> np.ndarray:
     """Latents initialised to the leading principal components of the targets, spread over the range."""
     lo, hi = latent_range(bits)
-    c = t - t.mean(axis=0)
-    _, _, vt = np.linalg.svd(c, full_matrices=False)
-    proj = c @ vt[: min(dims, vt.shape[0])].T
+    c = t - dm.sum_rows(t) / t.shape[0]
+    proj = dm.matmul(c, _principal_axes(c, dims))
     if proj.shape[1] < dims:
         proj = np.concatenate([proj, np.zeros((proj.shape[0], dims - proj.shape[1]))], axis=1)
-    spread = np.maximum(np.percentile(np.abs(proj), 99, axis=0), 1e-9)
+    spread = np.maximum(np.percentile(np.abs(proj), 99, axis=0), 1e-9)  # a sort and one interpolation: exact order
     return np.clip(proj / spread * (hi + 0.5), lo, hi)
 
 
 def _to_mlp(ws: list[np.ndarray], bs: list[np.ndarray]) -> Mlp:
     acts = ["tanh"] * (len(ws) - 1) + ["none"]
-    return Mlp([Dense(w.astype(np.float16), b.astype(np.float16), a) for w, b, a in zip(ws, bs, acts, strict=True)])
+    f16 = [(_binary16(w).astype(np.float16), _binary16(b).astype(np.float16)) for w, b in zip(ws, bs, strict=True)]
+    return Mlp([Dense(w, b, a) for (w, b), a in zip(f16, acts, strict=True)])
 
 
-def _refine(latents: np.ndarray, scale: np.ndarray, mlp: Mlp, t: np.ndarray, ids, sh_degree, bits, opacity_weight, passes) -> np.ndarray:
-    """Coordinate search with the final (binary16, binary32-evaluated) decoder: try +-1 per dimension."""
+def _refine(latents: np.ndarray, scale: np.ndarray, ws, bs, t: np.ndarray, ids, sh_degree, bits, opacity_weight, passes) -> np.ndarray:
+    """Coordinate search with the final binary16 decoder: try +-1 per dimension.
+
+    The decoder is evaluated on the exact binary32 inputs of R-74 in machine-independent binary64
+    (:func:`_forward`), not with the decoder's own binary32 path, so that the choices do not depend
+    on the machine either.
+    """
     lo, hi = latent_range(bits)
     best = latents.copy()
 
     def cost(lat):
-        y = mlp.evaluate(decoder_inputs(lat, scale)).astype(np.float64)
+        y, _ = _forward(decoder_inputs(lat, scale).astype(np.float64), ws, bs)
         return _loss_and_grad(y, t, ids, sh_degree, opacity_weight)[0]
 
     best_cost = cost(best)
@@ -307,6 +348,11 @@ def _refine(latents: np.ndarray, scale: np.ndarray, mlp: Mlp, t: np.ndarray, ids
     return best
 
 
+def _uniform_weights(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+    """Uniform in ``+-sqrt(3 / cols)`` (variance 1 / cols): ``random()`` is an integer times 2^-53, no libm."""
+    return (2.0 * rng.random((rows, cols)) - 1.0) * np.sqrt(3.0 / cols)
+
+
 def fit_latents(
     targets: dict[int, np.ndarray],
     attribute_ids: tuple[int, ...],
@@ -318,37 +364,42 @@ def fit_latents(
     Rotations are compared sign-invariantly, opacities in the sigmoid domain. Latents are
     continuous during training and rounded in the forward pass (straight-through); the decoder
     weights are rounded to binary16 in the forward pass the same way. At the end each latent
-    is refined by a coordinate search against the final binary16 decoder. Deterministic for a
-    fixed ``config.seed`` (numpy only, no threads of its own).
+    is refined by a coordinate search against the final binary16 decoder.
+
+    Deterministic for a fixed ``config.seed`` on every machine: the whole fit runs in binary64
+    with correctly rounded operations in a fixed order (:mod:`refcodec.detmath`), never through
+    BLAS, LAPACK, SIMD transcendental functions or libm, so neither the CPU, the BLAS kernel nor
+    the thread count changes a byte (the conformance vectors depend on it).
     """
     cfg = config or FitConfig()
     ids = tuple(attribute_ids)
-    t = _targets_matrix(targets, ids, sh_degree).astype(np.float32)  # binary32 training: twice as fast as binary64
+    t = _targets_matrix(targets, ids, sh_degree)
     n, c = t.shape
     lo, hi = latent_range(cfg.latent_bits)
     scale = np.full(cfg.latent_dims, 1.0 / max(hi, 1), np.float32)
+    scale64 = scale.astype(np.float64)
     rng = np.random.default_rng(cfg.seed)
-    z = _pca_init(t.astype(np.float64), cfg.latent_dims, cfg.latent_bits).astype(np.float32)
+    z = _pca_init(t, cfg.latent_dims, cfg.latent_bits)
     widths = [cfg.latent_dims, *cfg.hidden, c]
-    ws = [rng.normal(0.0, 1.0 / np.sqrt(widths[i]), (widths[i + 1], widths[i])).astype(np.float32) for i in range(len(widths) - 1)]
-    bs = [np.zeros(widths[i + 1], np.float32) for i in range(len(widths) - 1)]
-    bs[-1] = t.mean(axis=0)
+    ws = [_uniform_weights(rng, widths[i + 1], widths[i]) for i in range(len(widths) - 1)]
+    bs = [np.zeros(widths[i + 1]) for i in range(len(widths) - 1)]
+    bs[-1] = dm.sum_rows(t) / n
     opt = _Adam([z, *ws, *bs])
     for it in range(cfg.iters):
-        decay = 0.5 * (1.0 + np.cos(np.pi * it / max(cfg.iters, 1)))  # cosine schedule to 0
+        decay = 0.5 * (1.0 + float(dm.cos(np.pi * it / max(cfg.iters, 1))))  # cosine schedule to 0
         zq = np.clip(np.round(z), lo, hi)  # straight-through: forward uses integers
-        y, acts = _forward(zq * scale, ws, bs)
+        y, acts = _forward(decoder_inputs(zq, scale).astype(np.float64), ws, bs)  # R-74's binary32 inputs
         _, gy = _loss_and_grad(y, t, ids, sh_degree, cfg.opacity_weight)
         gy /= n
         gws, gbs, gx = _backward(gy, acts, ws)
-        gz = gx * scale
+        gz = gx * scale64
         lr_m = cfg.lr_mlp * (0.01 + 0.99 * decay)
         lr_z = cfg.lr_latent * (0.01 + 0.99 * decay)
         opt.step([z, *ws, *bs], [gz * n, *gws, *gbs], [lr_z] + [lr_m] * (2 * len(ws)))
         np.clip(z, lo - 0.49, hi + 0.49, out=z)
     mlp = _to_mlp(ws, bs)
     latents = np.clip(np.round(z), lo, hi).astype(np.int32)
-    latents = _refine(latents, scale, mlp, t, ids, sh_degree, cfg.latent_bits, cfg.opacity_weight, cfg.refine_passes)
+    latents = _refine(latents, scale, ws, bs, t, ids, sh_degree, cfg.latent_bits, cfg.opacity_weight, cfg.refine_passes)
     result = LatentAttributes(ids, cfg.latent_bits, latents, scale, mlp, sh_degree)
     result.validate()
     return result

@@ -22,6 +22,8 @@ ACTIVATIONS = ("none", "relu", "tanh", "sigmoid")
 """Activation names; the index is the ``layer_activation`` code (SPEC 12.1)."""
 MAX_LAYERS = 8
 MAX_WIDTH = 4096
+CHUNK_ROWS = 4096
+"""Inputs (Gaussians) evaluated at once: peak activations are CHUNK_ROWS x the widest layer (SPEC 12.4)."""
 
 
 def _fail(field: str, message: str) -> E_VALUE:
@@ -121,9 +123,10 @@ class Dense:
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         """``act(x @ W^T + b)`` in binary32 for ``x`` [N, in] (SPEC 12.1, R-71)."""
         w = self.weight.astype(np.float32)  # binary16 -> binary32 is exact
-        y = np.matmul(x, w.T, dtype=np.float32)
-        y += self.bias.astype(np.float32)
-        return activate(y, self.activation)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is a value (inf), judged by the caller (SPEC 12.2, R-94)
+            y = np.matmul(x, w.T, dtype=np.float32)
+            y += self.bias.astype(np.float32)
+            return activate(y, self.activation)
 
 
 def activate(y: np.ndarray, activation: str) -> np.ndarray:
@@ -179,14 +182,22 @@ class Mlp:
         if out_dims is not None and self.out_dims != out_dims:
             raise _fail(f"mlp_layers[{len(self.layers) - 1}].layer_out", f"{self.out_dims}, {out_dims} outputs are required")
 
-    def evaluate(self, x: np.ndarray) -> np.ndarray:
-        """Outputs [N, out] float32 for inputs [N, in] (cast to binary32 first) (SPEC 12.1, R-71)."""
-        y = np.asarray(x, np.float32)
-        if y.ndim != 2 or y.shape[1] != self.in_dims:
-            raise _fail("mlp_input", f"shape {y.shape}, expected [N, {self.in_dims}]")
-        for layer in self.layers:
-            y = layer.evaluate(y)
-        return y
+    def evaluate(self, x: np.ndarray, chunk: int = CHUNK_ROWS) -> np.ndarray:
+        """Outputs [N, out] float32 for inputs [N, in] (cast to binary32 first) (SPEC 12.1, R-71).
+
+        Rows are evaluated ``chunk`` at a time, so the activations held never exceed ``chunk`` x
+        the widest layer, whatever N (SPEC 12.4); each row's result does not depend on the chunk.
+        """
+        x = np.asarray(x, np.float32)
+        if x.ndim != 2 or x.shape[1] != self.in_dims:
+            raise _fail("mlp_input", f"shape {x.shape}, expected [N, {self.in_dims}]")
+        out = np.empty((x.shape[0], self.out_dims), np.float32)
+        for start in range(0, x.shape[0], max(1, chunk)):
+            y = x[start : start + chunk]
+            for layer in self.layers:
+                y = layer.evaluate(y)
+            out[start : start + y.shape[0]] = y
+        return out
 
     def evaluate_f64(self, x: np.ndarray) -> np.ndarray:
         """The same network in binary64 (an exactly-rounded stand-in for checking tolerances)."""

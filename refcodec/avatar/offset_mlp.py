@@ -28,9 +28,11 @@ import numpy as np
 
 from ..errors import E_VALUE
 from ..spec_tables import group_semantics
+from .deform import DeformationError
+from .deform import axis_angle_to_matrix as unit_axis_rodrigues
 from .latents import normalize_quaternions
 from .model import Gaussians
-from .neural import Dense, Mlp
+from .neural import CHUNK_ROWS, Dense, Mlp
 
 OUTPUT_DIMS = 10
 OUTPUT_MAPPINGS = ("additive", "flashavatar")
@@ -137,16 +139,21 @@ def positional_encoding(positions: np.ndarray, desc: OffsetMlpDescriptor) -> np.
 def axis_angle_to_matrix(r: np.ndarray) -> np.ndarray:
     """Rodrigues' formula in binary32 for [M, 3] axis-angle vectors -> [M, 3, 3] (SPEC 12.3, R-77)."""
     r = np.asarray(r, np.float32).reshape(-1, 3)
-    theta2 = np.sum(r * r, axis=1, dtype=np.float32)
+    with np.errstate(over="ignore"):
+        theta2 = np.sum(r * r, axis=1, dtype=np.float32)
     theta = np.sqrt(theta2)
     k = np.zeros((len(r), 3, 3), np.float32)
     k[:, 0, 1], k[:, 0, 2], k[:, 1, 2] = -r[:, 2], r[:, 1], -r[:, 0]
     k[:, 1, 0], k[:, 2, 0], k[:, 2, 1] = r[:, 2], -r[:, 1], r[:, 0]
     small = theta < np.float32(1e-4)  # series: sin t / t ~ 1 - t^2/6, (1 - cos t) / t^2 ~ 1/2 - t^2/24
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         a = np.where(small, 1 - theta2 / 6, np.sin(theta) / theta).astype(np.float32)
         b = np.where(small, 0.5 - theta2 / 24, (1 - np.cos(theta)) / theta2).astype(np.float32)
-    return np.eye(3, dtype=np.float32) + a[:, None, None] * k + b[:, None, None] * (k @ k)
+        out = np.eye(3, dtype=np.float32) + a[:, None, None] * k + b[:, None, None] * (k @ k)
+    huge = ~(theta2 < np.float32(1e30))  # K @ K would overflow: the unit-axis form, same rotation (SPEC 13.1, R-96)
+    if np.any(huge):
+        out[huge] = unit_axis_rodrigues(r[huge])
+    return out
 
 
 def encode_group(values: np.ndarray, inp: OffsetInput) -> np.ndarray:
@@ -225,8 +232,17 @@ def apply_offset_mlp(desc: OffsetMlpDescriptor, mlp: Mlp, canonical_positions: n
     n = gaussians.count
     if np.shape(canonical_positions) != (n, 3):
         raise E_VALUE(f"canonical positions have shape {np.shape(canonical_positions)}, expected ({n}, 3)", field="canonical_positions")
-    x = assemble_inputs(desc, canonical_positions, stream_groups)
-    return map_outputs(desc, mlp.evaluate(x), gaussians)
+    canonical_positions = np.asarray(canonical_positions)
+    raw = np.empty((n, OUTPUT_DIMS), np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, by name (SPEC 13.1, R-96)
+        for start in range(0, n, CHUNK_ROWS):  # SPEC 12.4: the [N, D] inputs are never held at once
+            part = slice(start, start + CHUNK_ROWS)
+            raw[part] = mlp.evaluate(assemble_inputs(desc, canonical_positions[part], stream_groups))
+        out = map_outputs(desc, raw, gaussians)
+    for name in ("positions", "rotations", "log_scales"):
+        if not np.all(np.isfinite(getattr(out, name))):
+            raise DeformationError(f"gaussians.{name}", "an offset-MLP corrected value is not finite in binary32 for this parameter vector")
+    return out
 
 
 # ------------------------------------------------------------------------------ construction and loading

@@ -25,11 +25,13 @@ from ..avatar.model import (
 )
 from ..avatar.neural import ACTIVATIONS, Dense, Mlp
 from ..avatar.offset_mlp import OffsetInput, OffsetMlpDescriptor
+from ..errors import E_VALUE
 from ..spec_tables import container_levels, semantic_id, semantic_name
-from .container import ParsedContainer, SectionToWrite, read_container, write_container
+from .budget import DecodeBudget
+from .container import ParsedContainer, SectionToWrite, decode_usage, read_container, write_container
 from .precondition import drop_idle_skeleton, floor_log_scales, floor_opacity
 from .quantized import decode_block, encode_block
-from .syntax import OFFSET_ENCODINGS, OUTPUT_MAPPINGS, RAW_F32_BITS, attribute_channels
+from .syntax import OFFSET_ENCODINGS, OUTPUT_MAPPINGS, RAW_F32_BITS, SECTION_HEADER_BYTES, attribute_channels
 
 ATTRIBUTE_IDS = {"positions": 0, "sh_dc": 1, "log_scales": 2, "rotations": 3, "opacity_logits": 4, "sh_rest": 5}
 BINDING_IDS = {"none": 0, "vertex": 1, "triangle": 2}
@@ -77,10 +79,18 @@ class PackConfig:
         return self.overrides.get(attribute, default)
 
 
-def _pick_level(avatar: Avatar) -> int:
-    """The smallest container level whose limits the avatar meets (SPEC 11.9)."""
+def _pick_level(avatar: Avatar, usage: DecodeBudget | None = None) -> int:
+    """The smallest container level whose limits the avatar meets (SPEC 11.9), the decode limits
+    of R-91 included when ``usage`` (:func:`~refcodec.fca.container.decode_usage`) is given."""
     d = avatar.deformation
     need = {"max_gaussians": avatar.gaussians.count}
+    if usage is not None:
+        need |= {
+            "max_decoded_values": usage.decoded_values,
+            "max_text_entries": usage.text_entries,
+            "max_activations": usage.widest_activations,
+            "max_latent_macs": usage.latent_macs,
+        }
     if d is not None:
         need |= {
             "max_vertices": d.vertex_count,
@@ -340,8 +350,9 @@ def _offset_from_payload(p, layout: dict[int, int]) -> tuple[OffsetMlpDescriptor
 def encode_avatar(avatar: Avatar, config: PackConfig | None = None) -> bytes:
     """The ``.fca`` file of ``avatar`` (SPEC chapter 11)."""
     config = config or PackConfig()
-    level = config.level_idc if config.level_idc is not None else _pick_level(precondition(avatar, config))
-    return write_container(avatar_sections(avatar, config), level_idc=level, zstd_level=config.zstd_level)
+    sections = avatar_sections(avatar, config)
+    level = config.level_idc if config.level_idc is not None else _pick_level(precondition(avatar, config), decode_usage(sections))
+    return write_container(sections, level_idc=level, zstd_level=config.zstd_level)
 
 
 # ------------------------------------------------------------------------------------ decoder
@@ -411,8 +422,11 @@ def _deformation(p) -> DeformationModel:
     )
 
 
-def avatar_from_container(parsed: ParsedContainer) -> Avatar:
-    """Build the in-memory avatar from parsed sections (SPEC 11.4-11.8)."""
+def avatar_from_container(parsed: ParsedContainer, release: bool = False) -> Avatar:
+    """Build the in-memory avatar from parsed sections (SPEC 11.4-11.8).
+
+    With ``release`` the TEXT payloads are dropped from ``parsed`` as their strings are made, so
+    text is not held twice (as parsed bytes and as ``str``)."""
     meta = parsed.first(b"META").payload
     n = meta.gaussian_count
     g = Gaussians.empty(n, meta.sh_degree)
@@ -435,6 +449,13 @@ def avatar_from_container(parsed: ParsedContainer) -> Avatar:
             meta.sh_degree,
         )
         for attr_id, values in decode_latents(lat).items():
+            if not np.all(np.isfinite(values)):  # SPEC 12.2, R-94: no NaN or infinity is passed on
+                raise E_VALUE(
+                    f"the latent decoder gives a value that is not finite for attribute {attr_id}",
+                    field=f"section[{sec.index}]:LATN.latent_decoder",
+                    bit_offset=8 * (sec.offset + SECTION_HEADER_BYTES),
+                    section_index=sec.index,
+                )
             name = next(k for k, v in ATTRIBUTE_IDS.items() if v == attr_id)
             setattr(g, name, np.ascontiguousarray(values.reshape(getattr(g, name).shape), dtype=np.float32))
     deformation = _deformation(parsed.first(b"DEFM").payload) if parsed.first(b"DEFM") is not None else None
@@ -449,6 +470,8 @@ def avatar_from_container(parsed: ParsedContainer) -> Avatar:
     for sec in parsed.all(b"TEXT"):
         for e in sec.payload.text_entries:
             metadata[_text(e.text_key)] = _text(e.text_value)
+        if release:
+            sec.payload = None
     layout = [(semantic_name(x.layout_semantic), x.layout_dims) for x in meta.layout_groups]
     omlp = parsed.first(b"OMLP")
     offset = _offset_from_payload(omlp.payload, {x.layout_semantic: x.layout_dims for x in meta.layout_groups}) if omlp is not None else None
@@ -457,4 +480,4 @@ def avatar_from_container(parsed: ParsedContainer) -> Avatar:
 
 def decode_avatar(data: bytes) -> Avatar:
     """Read a ``.fca`` file into an Avatar; raises an FcError subclass for malformed input."""
-    return avatar_from_container(read_container(data))
+    return avatar_from_container(read_container(data, keep_raw=False), release=True)  # nothing is held twice

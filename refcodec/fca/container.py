@@ -8,7 +8,7 @@ and parsed sections; :func:`write_container` does the reverse. Payload structure
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from construct import ConstructError, Container, StreamError
@@ -17,6 +17,7 @@ from ..checksums import crc32
 from ..errors import E_CRC, E_LEVEL, E_SECTION, E_TRUNCATED, E_UNIT_SIZE, E_VALUE, FcError
 from ..spec_tables import ContainerLevel, attributes, container_levels, referenced_models, section_types
 from . import syntax
+from .budget import BUDGET, DecodeBudget
 from .compression import COMPRESSION_NONE, COMPRESSION_ZSTD, compress, decompress
 from .constructs import BASE, TRACE, WHERE, traced
 
@@ -65,6 +66,7 @@ class ParsedContainer:
     header: Any = None
     level: ContainerLevel | None = None
     sections: list[Section] = field(default_factory=list)
+    budget: DecodeBudget | None = None  # what decoding used of the level's R-91 limits
 
     def first(self, kind: bytes) -> Section | None:
         return next((s for s in self.sections if s.type == kind), None)
@@ -106,12 +108,12 @@ def _update_params(params: dict, kind: bytes, payload: Container) -> None:
 
 
 def _check_order(sections: list[Section], sec: Section, registry: dict) -> None:
-    """SPEC 11.3, R-56: META first; critical ranks non-decreasing; no repeats."""
-    info = registry[sec.type]
+    """SPEC 11.3, R-56: META first (whatever the section, known or not); critical ranks non-decreasing; no repeats."""
     where = f"section[{sec.index}]"
     if sec.index == 0 and sec.type != b"META":
         raise E_SECTION(f"the first section is {sec.name}, not META", field=f"{where}.section_type", bit_offset=8 * sec.offset)
-    if not info["critical"]:
+    info = registry.get(sec.type)
+    if info is None or not info["critical"]:
         return
     prior = [s for s in sections if not s.skipped and registry.get(s.type, {}).get("critical")]
     if prior and registry[prior[-1].type]["rank"] > info["rank"]:
@@ -121,7 +123,9 @@ def _check_order(sections: list[Section], sec: Section, registry: dict) -> None:
         raise E_SECTION(f"{sec.name} repeats or conflicts with {same_rank[0].name}", field=f"{where}.section_type", bit_offset=8 * sec.offset)
 
 
-def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContainer | None = None, trace: list | None = None) -> ParsedContainer:
+def read_container(
+    data: bytes, parse_sections: bool = True, sink: ParsedContainer | None = None, keep_raw: bool = True, trace: list | None = None
+) -> ParsedContainer:
     """Check the framing of a ``.fca`` file and parse its known sections (SPEC 11.2, 11.3).
 
     Raises an FcError subclass, with its field and byte offset, for any malformed input.
@@ -129,7 +133,9 @@ def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContain
     E_SECTION. Section payloads that need earlier sections (BIND, ATTR) see them through the
     parameters ``meta`` and ``defm``. When ``sink`` is given it is filled as reading goes, so a
     caller (``fcdump``) keeps everything read before an error; ``trace`` likewise receives
-    every syntax element as it is parsed.
+    every syntax element as it is parsed. With ``keep_raw`` False a parsed section's raw payload
+    is dropped (``raw`` becomes empty), so a decoder holds the decoded values and not the bytes
+    they came from as well.
     """
     data = bytes(data)
     if len(data) < syntax.FILE_HEADER_BYTES:
@@ -146,7 +152,8 @@ def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContain
     out = sink if sink is not None else ParsedContainer(header, level)
     out.header, out.level = header, level
     pos, total_raw = syntax.FILE_HEADER_BYTES, 0
-    params: dict[str, Any] = {"level": level, "meta": None, "defm": None}
+    out.budget = DecodeBudget(level)
+    params: dict[str, Any] = {"level": level, "meta": None, "defm": None, BUDGET: out.budget}
     for index in range(header.section_count):
         where = f"section[{index}]"
         if len(data) - pos < syntax.SECTION_HEADER_BYTES:
@@ -194,17 +201,18 @@ def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContain
                 bit_offset=8 * (pos + 4),
             )
         sec.skipped = not known
-        if known:
-            _check_order(out.sections, sec, registry)
-        if head.compression == COMPRESSION_ZSTD:
+        _check_order(out.sections, sec, registry)
+        if not known:
+            sec.raw = b""  # SPEC 11.3, R-56: an unknown ancillary section is skipped, never decompressed
+        elif head.compression == COMPRESSION_ZSTD:  # decompressed once, after every check of R-53..R-56
             sec.raw = decompress(stored, head.raw_size, level.max_zstd_window_log, f"{where}.payload", 8 * body_at)
         else:
             sec.raw = stored
         if known and parse_sections:
-            label = f"{where}:{sec.name}"
-            base = body_at if head.compression == COMPRESSION_NONE else body_at  # offsets inside zstd output are reported from the payload start
-            sec.payload = parse_payload(PAYLOAD_SYNTAX[head.section_type], sec.raw, base, label, trace=trace, **params)
+            sec.payload = _parse_section(sec, body_at, params, trace)
             _update_params(params, head.section_type, sec.payload)
+            if not keep_raw:
+                sec.raw = b""
         if parse_sections and sec.type in (b"ATTR", b"LATN"):
             _check_attribute_once(out.sections, sec)
         out.sections.append(sec)
@@ -216,6 +224,22 @@ def read_container(data: bytes, parse_sections: bool = True, sink: ParsedContain
     if parse_sections:
         _check_attributes_complete(out, pos)
     return out
+
+
+def _parse_section(sec: Section, body_at: int, params: dict, trace: list | None = None) -> Container:
+    """Parse a section payload; errors carry the section index and payload offset (SPEC 4.1, R-90).
+
+    Their absolute ``bit_offset`` is the true file position for a stored section and the first
+    stored payload byte for a Zstandard one (no file position exists inside compressed data).
+    The payload is parsed with ``body_at`` as its base, so traced elements of a stored section
+    carry their file offsets; ``fcdump`` shows compressed ones as section + payload offset.
+    """
+    try:
+        return parse_payload(PAYLOAD_SYNTAX[sec.type], sec.raw, body_at, f"section[{sec.index}]:{sec.name}", trace=trace, **params)
+    except FcError as exc:
+        inside = (exc.bit_offset or 8 * body_at) - 8 * body_at
+        absolute = 8 * body_at + (inside if sec.compression == COMPRESSION_NONE else 0)
+        raise exc.locate(sec.index, inside, absolute) from None
 
 
 def given_attributes(sec: Section) -> list[int]:
@@ -255,6 +279,22 @@ class SectionToWrite:
 def build_payload(kind: bytes, payload: Any, **params) -> bytes:
     """Serialize one payload with the shared declaration (checks run while building)."""
     return PAYLOAD_SYNTAX[kind].build(payload, **params, **{BASE: 0, WHERE: kind.decode()})
+
+
+def decode_usage(sections: list[SectionToWrite]) -> DecodeBudget:
+    """What decoding ``sections`` would charge against the limits of SPEC 11.9 (R-91), measured by
+    parsing their raw payloads under a level without limits; the encoder picks its level with it."""
+    top = container_levels()[max(container_levels())]
+    unlimited = replace(top, **{name: 1 << 62 for name in top.__dataclass_fields__ if name.startswith("max_") and name != "max_zstd_window_log"})
+    budget = DecodeBudget(unlimited)
+    params: dict[str, Any] = {"level": unlimited, "meta": None, "defm": None}
+    for sec in sections:
+        if sec.type not in PAYLOAD_SYNTAX:
+            continue
+        raw = sec.raw if sec.raw is not None else build_payload(sec.type, sec.payload, **params)
+        payload = parse_payload(PAYLOAD_SYNTAX[sec.type], raw, 0, sec.type.decode(), **params, **{BUDGET: budget})
+        _update_params(params, sec.type, payload)
+    return budget
 
 
 def write_container(sections: list[SectionToWrite], level_idc: int = 10, zstd_level: int = 19, profile_idc: int = 0) -> bytes:
@@ -305,4 +345,14 @@ def write_container(sections: list[SectionToWrite], level_idc: int = 10, zstd_le
     return top + b"".join(blobs)
 
 
-__all__ = ["FcError", "ParsedContainer", "Section", "SectionToWrite", "read_container", "write_container", "build_payload", "parse_payload"]
+__all__ = [
+    "FcError",
+    "ParsedContainer",
+    "Section",
+    "SectionToWrite",
+    "read_container",
+    "write_container",
+    "build_payload",
+    "parse_payload",
+    "decode_usage",
+]

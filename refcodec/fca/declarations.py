@@ -6,6 +6,7 @@ from __future__ import annotations
 from construct import Array, Bytes, Computed, Construct, FormatField, IfThenElse, Pass, Renamed, Struct
 
 from . import syntax
+from .budget import Counted
 from .constructs import Checked, F16Array, F32Array, Planes
 
 #: Structure name in SPEC.md / spec/syntax.toml -> construct declaration.
@@ -41,7 +42,7 @@ _FORMATS = {"<B": "u8", "<H": "u16", "<h": "s16", "<L": "u32", "<f": "f32le"}
 
 def descriptor(con: Construct) -> str:
     """The SPEC 11.1.1 descriptor of a leaf construct."""
-    while isinstance(con, Checked | Renamed | Array):
+    while isinstance(con, Checked | Counted | Renamed | Array):
         con = con.subcon
     if isinstance(con, FormatField):
         return _FORMATS[con.fmtstr]

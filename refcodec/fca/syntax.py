@@ -12,6 +12,7 @@ import numpy as np
 from construct import (
     Bytes,
     Computed,
+    Container,
     Float32l,
     If,
     IfThenElse,
@@ -20,12 +21,15 @@ from construct import (
     Int16ul,
     Int32ul,
     Struct,
+    evaluate,
     this,
 )
 
 from ..errors import E_LAYOUT_MISMATCH, E_LEVEL, E_PADDING, E_PROFILE, E_RANGE, E_SECTION, E_SIGNATURE, E_VALUE, E_VERSION
 from ..fcs.syntax import range_error
+from ..quant import dequant_step, dequantize
 from ..spec_tables import attributes, canonical_dims, container_levels, group_semantics, profiles, referenced_models
+from .budget import Counted, budget_of
 from .constructs import Checked, F16Array, F32Array, IndexedArray, Planes
 
 SIGNATURE = b"FCA1"
@@ -105,7 +109,32 @@ def _below(limit_fn, what):
     return check
 
 
+# ------------------------------------------------------------------------- array descriptors
+def planes(count, width) -> Counted:
+    """``planes(n)`` (SPEC 11.1.2); its n values are charged to the level's max_decoded_values (R-91)."""
+    return Counted(Planes(count, width), count)
+
+
+def f32planes(count) -> Counted:
+    """``f32planes(n)`` (SPEC 11.1.2), charged like :func:`planes`."""
+    return Counted(F32Array(count), count)
+
+
+def byte_string(length) -> Counted:
+    """``b(n)`` inside a payload; its bytes are charged as ceil(n / 4) decoded values (SPEC 11.9, R-91)."""
+    return Counted(Bytes(length), lambda ctx: (int(evaluate(length, ctx)) + 3) // 4)
+
+
+def f16planes(count) -> Counted:
+    """``f16planes(n)`` (SPEC 11.1.2), charged like :func:`planes`."""
+    return Counted(F16Array(count), count)
+
+
 # -------------------------------------------------------------------------- quantized block
+def _both(first, second):
+    return lambda v, ctx: first(v, ctx) or second(v, ctx)
+
+
 def _q_bits(v, ctx):
     return _ok_if(1 <= v <= 16 or v == RAW_F32_BITS, E_VALUE, f"q_bits {v} is not 1..16 or 32")
 
@@ -125,21 +154,33 @@ def _q_values(v, ctx):
     return None if bad.size == 0 else (E_VALUE, f"value {int(v[bad[0]])} at sample {bad[0]} exceeds 2^q_bits - 1 = {top}")
 
 
-def quantized_block(channels, count) -> Struct:
+def dequantized(block, channels: int) -> np.ndarray:
+    """Values [C, N] float32 of a quantized block's context or Container (SPEC 11.1.3, R-58)."""
+    if block.q_bits == RAW_F32_BITS:
+        return np.asarray(block.q_values, np.float32).reshape(channels, -1)
+    step = dequant_step(np.asarray(block.q_min, np.float32), np.asarray(block.q_max, np.float32), np.full(channels, block.q_bits))
+    return dequantize(np.asarray(block.q_values).reshape(channels, -1), np.asarray(block.q_min, np.float32)[:, None], step[:, None])
+
+
+def quantized_block(channels, count, values_check=None) -> Struct:
     """SPEC 11.1.3: ``channels`` x ``count`` values, quantized (1..16 bits) or raw binary32.
 
-    ``channels`` and ``count`` are context functions of the enclosing structure.
+    ``channels`` and ``count`` are context functions of the enclosing structure;
+    ``values_check(values, ctx)`` is an extra check of ``q_values`` (as :class:`Checked`).
     """
     n = lambda ctx: channels(ctx._) * count(ctx._)  # noqa: E731
+    raw_check, q_check = _finite, _q_values
+    if values_check is not None:
+        raw_check, q_check = _both(_finite, values_check), _both(_q_values, values_check)
     return Struct(
         "q_bits" / Checked(Int8ul, _q_bits),
-        "q_min" / If(this.q_bits != RAW_F32_BITS, F32Array(lambda ctx: channels(ctx._))),
-        "q_max" / If(this.q_bits != RAW_F32_BITS, Checked(F32Array(lambda ctx: channels(ctx._)), _q_ranges)),
+        "q_min" / If(this.q_bits != RAW_F32_BITS, f32planes(lambda ctx: channels(ctx._))),
+        "q_max" / If(this.q_bits != RAW_F32_BITS, Checked(f32planes(lambda ctx: channels(ctx._)), _q_ranges)),
         "q_values"
         / IfThenElse(
             this.q_bits == RAW_F32_BITS,
-            Checked(F32Array(n), _finite),
-            Checked(Planes(n, lambda ctx: sample_width(ctx.q_bits)), _q_values),
+            Checked(f32planes(n), raw_check),
+            Checked(planes(n, lambda ctx: sample_width(ctx.q_bits)), q_check),
         ),
     )
 
@@ -195,8 +236,50 @@ CRITICAL_FLAG = 0x01
 
 
 # ----------------------------------------------------------------------------------- META
+def _distinct(name: str):
+    """A check that the values of one array field are distinct (SPEC 11.4, 11.5.1, R-97)."""
+    key = f"_seen_{name}"
+
+    def check(v, ctx):
+        if ctx._index == 0:  # construct arrays expose no earlier items while parsing
+            ctx._[key] = set()
+        seen = ctx._[key]
+        if v in seen:
+            return E_VALUE, f"{name} {v!r} appears twice"
+        seen.add(v)
+        return None
+
+    return check
+
+
 def _semantic(v, ctx):
-    return _ok_if(v in group_semantics(), E_VALUE, f"layout_semantic {v} is reserved")
+    if v not in group_semantics():
+        return E_VALUE, f"layout_semantic {v} is reserved"
+    return _distinct("layout_semantic")(v, ctx)
+
+
+MAX_RENDER_SIDE = 8192
+MAX_RENDER_PIXELS = 1 << 24
+
+
+def _render_width(v, ctx):
+    """SPEC 11.4, R-97: the default image is one every renderer accepts (R-83)."""
+    return _ok_if(1 <= v <= MAX_RENDER_SIDE, E_VALUE, f"{v} is not 1..{MAX_RENDER_SIDE}")
+
+
+def _render_height(v, ctx):
+    if not 1 <= v <= MAX_RENDER_SIDE:
+        return E_VALUE, f"{v} is not 1..{MAX_RENDER_SIDE}"
+    return _ok_if(ctx.render_width * v <= MAX_RENDER_PIXELS, E_VALUE, f"{ctx.render_width} x {v} exceeds {MAX_RENDER_PIXELS} pixels")
+
+
+def _camera_pose(v, ctx):
+    """SPEC 11.4, R-97: finite, and the 3x3 part a rotation (orthonormal within 1e-4, determinant > 0, in binary64)."""
+    if not np.all(np.isfinite(v)):
+        return E_VALUE, "contains NaN or infinity"
+    r = np.asarray(v, np.float64).reshape(3, 4)[:, :3]
+    ok = np.allclose(r.T @ r, np.eye(3), rtol=0.0, atol=1e-4) and np.linalg.det(r) > 0
+    return _ok_if(bool(ok), E_VALUE, "the 3x3 part is not a rotation")
 
 
 def _layout_dims(v, ctx):
@@ -208,7 +291,7 @@ def _positive(v, ctx):
     return _ok_if(np.isfinite(v) and v > 0, E_VALUE, f"{v} is not a positive finite number")
 
 
-META = Struct(  # SPEC 11.4, R-56..R-58
+META = Struct(  # SPEC 11.4, R-56..R-58, R-97
     "gaussian_count" / Checked(Int32ul, _max("max_gaussians", minimum=1)),
     "sh_degree" / Checked(Int8ul, _one_of({0, 1, 2, 3})),
     "convention" / Checked(Int8ul, _one_of({0})),
@@ -222,28 +305,35 @@ META = Struct(  # SPEC 11.4, R-56..R-58
             "layout_dims" / Checked(Int16ul, _layout_dims),
         ),
     ),
-    "render_width" / Checked(Int16ul, lambda v, ctx: _ok_if(v > 0, E_VALUE, "must be > 0")),
-    "render_height" / Checked(Int16ul, lambda v, ctx: _ok_if(v > 0, E_VALUE, "must be > 0")),
+    "render_width" / Checked(Int16ul, _render_width),
+    "render_height" / Checked(Int16ul, _render_height),
     "focal_x" / Checked(Float32l, _positive),
     "focal_y" / Checked(Float32l, _positive),
     "principal_x" / Checked(Float32l, _finite),
     "principal_y" / Checked(Float32l, _finite),
-    "camera_to_world" / Checked(F32Array(12), _finite),
-    "background" / Checked(F32Array(3), lambda v, ctx: _ok_if(bool(np.all((v >= 0) & (v <= 1))), E_VALUE, "must lie in [0, 1]")),
+    "camera_to_world" / Checked(f32planes(12), _camera_pose),
+    "background" / Checked(f32planes(3), lambda v, ctx: _ok_if(bool(np.all((v >= 0) & (v <= 1))), E_VALUE, "must lie in [0, 1]")),
 )
 
 
 # ----------------------------------------------------------------------------------- TEXT
+def _text_count(v, ctx):
+    """SPEC 11.9, R-91: TEXT entries of all TEXT sections count against max_text_entries, before any is read."""
+    budget = budget_of(ctx)
+    why = budget.charge("max_text_entries", v) if budget is not None else None
+    return None if why is None else (E_LEVEL, why)
+
+
 TEXT = Struct(  # SPEC 11.8
-    "text_count" / Int16ul,
+    "text_count" / Checked(Int16ul, _text_count),
     "text_entries"
     / IndexedArray(
         this.text_count,
         Struct(
             "text_key_length" / Int8ul,
-            "text_key" / Checked(Bytes(this.text_key_length), _utf8),
+            "text_key" / Checked(byte_string(this.text_key_length), _utf8),
             "text_value_length" / Int16ul,
-            "text_value" / Checked(Bytes(this.text_value_length), _utf8),
+            "text_value" / Checked(byte_string(this.text_value_length), _utf8),
         ),
     ),
 )
@@ -309,14 +399,14 @@ SKELETON = Struct(
         this.joint_count,
         Struct(
             "joint_name_length" / Int8ul,
-            "joint_name" / Checked(Bytes(this.joint_name_length), _utf8),
+            "joint_name" / Checked(byte_string(this.joint_name_length), _utf8),
             "joint_parent" / Checked(Int16sl, _parent),
-            "rest_local" / Checked(F32Array(12), _finite),
-            "inverse_bind" / Checked(F32Array(12), _finite),
+            "rest_local" / Checked(f32planes(12), _finite),
+            "inverse_bind" / Checked(f32planes(12), _finite),
         ),
     ),
-    "vertex_joints" / Checked(Planes(4 * this._.vertex_count, 1), _below(lambda ctx: ctx.joint_count, "joint_count")),
-    "vertex_weights" / Checked(Planes(4 * this._.vertex_count, 2), _weights),
+    "vertex_joints" / Checked(planes(4 * this._.vertex_count, 1), _below(lambda ctx: ctx.joint_count, "joint_count")),
+    "vertex_weights" / Checked(planes(4 * this._.vertex_count, 2), _weights),
 )
 
 DEFM = Struct(  # SPEC 11.5, R-59..R-63
@@ -324,16 +414,16 @@ DEFM = Struct(  # SPEC 11.5, R-59..R-63
     "triangle_count" / Checked(Int32ul, _max("max_triangles", minimum=1)),
     "vertices" / quantized_block(lambda ctx: 3, lambda ctx: ctx.vertex_count),
     "triangles"
-    / Checked(Planes(3 * this.triangle_count, lambda ctx: index_width(ctx.vertex_count)), _below(lambda ctx: ctx.vertex_count, "vertex_count")),
+    / Checked(planes(3 * this.triangle_count, lambda ctx: index_width(ctx.vertex_count)), _below(lambda ctx: ctx.vertex_count, "vertex_count")),
     "morph_count" / Checked(Int16ul, _max("max_morph_targets")),
     "morphs"
     / IndexedArray(
         this.morph_count,
         Struct(
             "morph_name_length" / Int8ul,
-            "morph_name" / Checked(Bytes(this.morph_name_length), _utf8),
+            "morph_name" / Checked(byte_string(this.morph_name_length), _both(_utf8, _distinct("morph_name"))),
             "morph_nnz" / Checked(Int32ul, _nnz),
-            "morph_index_gaps" / Checked(Planes(this.morph_nnz, lambda ctx: index_width(ctx._.vertex_count)), _gaps),
+            "morph_index_gaps" / Checked(planes(this.morph_nnz, lambda ctx: index_width(ctx._.vertex_count)), _gaps),
             "morph_deltas" / quantized_block(lambda ctx: 3, lambda ctx: ctx.morph_nnz),
         ),
     ),
@@ -346,9 +436,9 @@ DEFM = Struct(  # SPEC 11.5, R-59..R-63
         Struct(
             "coeff_source" / Checked(Int8ul, _coeff_source),
             "coeff_columns" / Checked(Int16ul, _coeff_columns),
-            "coeff_matrix" / Checked(F32Array(lambda ctx: ctx._.morph_count * ctx.coeff_columns), _finite),
+            "coeff_matrix" / Checked(f32planes(lambda ctx: ctx._.morph_count * ctx.coeff_columns), _finite),
             "coeff_bias_flag" / Checked(Int8ul, _flag),
-            "coeff_bias" / If(this.coeff_bias_flag == 1, Checked(F32Array(lambda ctx: ctx._.morph_count), _finite)),
+            "coeff_bias" / If(this.coeff_bias_flag == 1, Checked(f32planes(lambda ctx: ctx._.morph_count), _finite)),
         ),
     ),
     "driver_count" / Int8ul,
@@ -360,7 +450,7 @@ DEFM = Struct(  # SPEC 11.5, R-59..R-63
             "driver_joint" / Checked(Int8ul, _driver_joint),
         ),
     ),
-    "head_pivot" / Checked(F32Array(3), _finite),
+    "head_pivot" / Checked(f32planes(3), _finite),
 )
 
 
@@ -374,8 +464,8 @@ def _model_name(v, ctx):
 
 DEFR = Struct(  # SPEC 11.5.2, R-64
     "model_name_length" / Int8ul,
-    "model_name" / Checked(Bytes(this.model_name_length), _model_name),
-    "model_sha256" / Bytes(32),
+    "model_name" / Checked(byte_string(this.model_name_length), _model_name),
+    "model_sha256" / byte_string(32),
 )
 
 
@@ -397,7 +487,7 @@ BIND = Struct(  # SPEC 11.6, R-65, R-66
     / If(
         this.binding_mode != 0,
         Checked(
-            Planes(lambda ctx: _meta(ctx).gaussian_count, lambda ctx: index_width(_binding_limit(ctx))),
+            planes(lambda ctx: _meta(ctx).gaussian_count, lambda ctx: index_width(_binding_limit(ctx))),
             _below(_binding_limit, "vertex or triangle count"),
         ),
     ),
@@ -412,9 +502,28 @@ def _attribute_id(v, ctx):
     return _ok_if(attribute_channels(v, _meta(ctx).sh_degree) > 0, E_VALUE, f"attribute {v} has no channels at sh_degree {_meta(ctx).sh_degree}")
 
 
-ATTR = Struct(  # SPEC 11.7, R-67
+def _rotations_not_zero(v, ctx):
+    """SPEC 11.7, R-93: no decoded ROTATION quaternion is (0, 0, 0, 0) (it has no direction to normalise)."""
+    if ctx._.attribute_id != ROTATION_ID:
+        return None
+    values = dequantized(_with_values(ctx, v), 4)
+    zero = np.flatnonzero(~np.any(values != 0, axis=0))
+    return None if zero.size == 0 else (E_VALUE, f"the quaternion of Gaussian {zero[0]} is (0, 0, 0, 0)")
+
+
+def _with_values(ctx, values):
+    """The block's context fields with ``q_values`` (checks run before construct stores the value)."""
+    return Container(q_bits=ctx.q_bits, q_min=ctx.get("q_min"), q_max=ctx.get("q_max"), q_values=values)
+
+
+ROTATION_ID = 3
+
+ATTR = Struct(  # SPEC 11.7, R-67, R-93
     "attribute_id" / Checked(Int8ul, _attribute_id),
-    "attribute" / quantized_block(lambda ctx: attribute_channels(ctx.attribute_id, _meta(ctx).sh_degree), lambda ctx: _meta(ctx).gaussian_count),
+    "attribute"
+    / quantized_block(
+        lambda ctx: attribute_channels(ctx.attribute_id, _meta(ctx).sh_degree), lambda ctx: _meta(ctx).gaussian_count, _rotations_not_zero
+    ),
 )
 
 
@@ -447,7 +556,16 @@ def _layer_out(v, ctx):
     used = ctx._["_mlp_weights"] + ctx.layer_in * v
     ctx._["_mlp_prev_out"], ctx._["_mlp_weights"] = v, used
     limit = _level(ctx).max_mlp_weights
-    return _ok_if(used <= limit, E_LEVEL, f"{used} weights exceed the level's max_mlp_weights {limit}")
+    if used > limit:
+        return E_LEVEL, f"{used} weights exceed the level's max_mlp_weights {limit}"
+    budget = budget_of(ctx)
+    if budget is None:
+        return None
+    n = _meta(ctx).gaussian_count  # SPEC 11.9, R-91, R-92: activations first, then (latent decoders) multiply-adds
+    why = budget.activations(n * max(ctx.layer_in, v))
+    if why is None and "latent_dims" in ctx._._:  # a LATN decoder runs once per Gaussian at decode time
+        why = budget.charge("max_latent_macs", n * ctx.layer_in * v)
+    return None if why is None else (E_LEVEL, why)
 
 
 def mask_count(ctx) -> int:
@@ -469,9 +587,9 @@ MLP_LAYER = Struct(
     "layer_out" / Checked(Int16ul, _layer_out),
     "layer_activation" / Checked(Int8ul, _one_of(set(range(len(ACTIVATIONS))))),
     "layer_mask_flag" / Checked(Int8ul, _flag),
-    "layer_mask" / If(this.layer_mask_flag == 1, Checked(Bytes(lambda ctx: (ctx.layer_in * ctx.layer_out + 7) // 8), _mask_padding)),
-    "layer_weights" / Checked(F16Array(mask_count), _finite),
-    "layer_bias" / Checked(F16Array(this.layer_out), _finite),
+    "layer_mask" / If(this.layer_mask_flag == 1, Checked(byte_string(lambda ctx: (ctx.layer_in * ctx.layer_out + 7) // 8), _mask_padding)),
+    "layer_weights" / Checked(f16planes(mask_count), _finite),
+    "layer_bias" / Checked(f16planes(this.layer_out), _finite),
 )
 
 
@@ -503,17 +621,29 @@ def latent_output_dims(ctx) -> int:
     return sum(attribute_channels(a, _meta(ctx).sh_degree) for a in ctx.latent_attribute_ids)
 
 
-LATN = Struct(  # SPEC 12.2, R-72..R-75
+def _latent_values(v, ctx):
+    """SPEC 12.2, R-72, R-94: samples fit latent_bits, and every decoder input f32(latent) x scale is finite."""
+    if v.size and int(v.max()) >= 1 << ctx.latent_bits:
+        return E_VALUE, f"a sample exceeds 2^{ctx.latent_bits} - 1"
+    if not v.size:
+        return None
+    per_dim = v.reshape(ctx.latent_dims, -1)
+    offset = 1 << (ctx.latent_bits - 1)
+    extremes = np.stack([per_dim.min(axis=1), per_dim.max(axis=1)]).astype(np.int64) - offset  # |x| is largest at an extreme latent
+    with np.errstate(over="ignore"):
+        inputs = extremes.astype(np.float32) * np.asarray(ctx.latent_scale, np.float32)
+    bad = np.flatnonzero(~np.all(np.isfinite(inputs), axis=0))
+    return None if bad.size == 0 else (E_VALUE, f"latent dimension {bad[0]} times its latent_scale overflows binary32")
+
+
+LATN = Struct(  # SPEC 12.2, R-72..R-75, R-94
     "latent_attribute_count" / Checked(Int8ul, lambda v, ctx: _ok_if(1 <= v <= len(attributes()), E_VALUE, f"{v} is not 1..{len(attributes())}")),
     "latent_attribute_ids" / Checked(IndexedArray(this.latent_attribute_count, Int8ul), _latent_ids),
     "latent_dims" / Checked(Int8ul, lambda v, ctx: _ok_if(1 <= v <= MAX_LATENT_DIMS, E_VALUE, f"latent_dims {v} is not 1..{MAX_LATENT_DIMS}")),
     "latent_bits" / Checked(Int8ul, lambda v, ctx: _ok_if(1 <= v <= 16, E_VALUE, f"latent_bits {v} is not 1..16")),
-    "latent_scale" / Checked(F32Array(this.latent_dims), _finite),
+    "latent_scale" / Checked(f32planes(this.latent_dims), _finite),
     "latent_values"
-    / Checked(
-        Planes(lambda ctx: ctx.latent_dims * _meta(ctx).gaussian_count, lambda ctx: sample_width(ctx.latent_bits)),
-        lambda v, ctx: _ok_if(not v.size or int(v.max()) < (1 << ctx.latent_bits), E_VALUE, f"a sample exceeds 2^{ctx.latent_bits} - 1"),
-    ),
+    / Checked(planes(lambda ctx: ctx.latent_dims * _meta(ctx).gaussian_count, lambda ctx: sample_width(ctx.latent_bits)), _latent_values),
     "latent_decoder" / mlp(lambda ctx: ctx.latent_dims, latent_output_dims),
 )
 
@@ -566,7 +696,7 @@ def _finite_scalar(v, ctx):
 OMLP = Struct(  # SPEC 12.3, R-76..R-78
     "pe_frequencies" / Checked(Int8ul, lambda v, ctx: _ok_if(v <= MAX_PE_FREQUENCIES, E_VALUE, f"{v} is not 0..{MAX_PE_FREQUENCIES}")),
     "pe_include_input" / Checked(Int8ul, _pe_include),
-    "position_center" / Checked(F32Array(3), _finite),
+    "position_center" / Checked(f32planes(3), _finite),
     "position_scale" / Checked(Float32l, _finite_scalar),
     "offset_input_count" / Int8ul,
     "offset_inputs"

@@ -129,7 +129,7 @@ class FcsDecoder:
         """SPEC 6.1, R-23: a new or changed sequence header resets the decoder."""
         key = h.layout_key()
         if key == self._key:
-            return  # a repeat of the active header changes nothing (R-23)
+            return  # a repeat of the active header changes nothing, ranges in effect included (R-23, R-102)
         self.header, self._key = h, key
         self._seq_ranges = ActiveRanges.from_groups(h.groups, [g.range_min for g in h.groups], [g.range_max for g in h.groups])
         self._top = np.array([(1 << g.bit_depth) - 1 for g in h.groups for _ in range(g.dims)], dtype=np.int64)
@@ -200,7 +200,7 @@ class FcsDecoder:
             self.events.append(UnitEvent(index, "error", err.error_class))
             return []
         self._ref = None
-        if self._expected is not None:
+        if self._expected is not None:  # SPEC 7.1, R-107: the damaged unit's counter is not used
             self._expected = (self._expected + 1) % FRAME_COUNTER_MODULUS
         self.events.append(UnitEvent(index, "error", err.error_class, frames_out=1))
         return [self._concealed(FrameStatus.CONCEALED_ERROR, index, err)]
@@ -224,7 +224,8 @@ class FcsDecoder:
             out.append(self._concealed(FrameStatus.CONCEALED_NO_REFERENCE, index))
             return out
         else:
-            q = self._ref + flat  # SPEC 6.2, R-32
+            # SPEC 6.4, R-32, R-101: reconstruction, after the whole unit is parsed and the gap handled
+            q = self._ref + flat
             # one unsigned comparison checks 0 <= q <= 2^b - 1 (a negative q wraps to a huge value)
             if (q.view(np.uint64) > self._top_unsigned).any():
                 bad = (q < 0) | (q > self._top)
@@ -283,7 +284,7 @@ class FcsDecoder:
                     g, d = self._group_dim(bad)
                     top = (1 << self.header.groups[g].bit_depth) - 1
                     raise E_RESIDUAL(f"reconstructed value {int(q[bad])} of frame {f} of the packet outside [0, {top}]",
-                                     field=f"residual[{g}][{d}]", bit_offset=p.payload_bit)
+                                     field=f"residual_nonzero_flag[{g}][{d}]", bit_offset=p.payload_bit)
             ref = q
             decoded.append(DecodedFrame(self._dequantize(q), FrameStatus.DECODED, index, "I" if f == 0 and p.is_intra else "P", q,
                                         final_range=ranges[f]))
@@ -347,7 +348,8 @@ def _decode(data: bytes, strict: bool) -> DecodeResult:
         if unit is None:
             return DecodeResult(dec.header, frames, dec.events)
         if first and strict and _peek_unit_type(unit.data) not in (None, UNIT_SEQUENCE_HEADER):
-            # SPEC 5.5, R-20: a file starts with a sequence header.
+            # SPEC 5.5, R-20, R-106: a file starts with a sequence header; an unreadable first
+            # unit_type raises its own read error below, a reserved one is no exception (R-11)
             raise E_NO_SEQUENCE_HEADER("the first unit is not a sequence header", field="unit_type", bit_offset=unit.byte_offset * 8)
         first = False
         frames.extend(dec.decode_unit(unit.data, unit.index, unit.byte_offset * 8))

@@ -27,6 +27,16 @@ def _byte_entry(byte_offset: int, name: str, descriptor: str, raw: bytes, value:
     return TraceEntry(8 * byte_offset, name, descriptor, "".join(f"{b:08b}" for b in raw), value)
 
 
+def _read_unit_size(data: bytes, pos: int, index: int) -> tuple[int, int]:
+    """unit_size[index] (SPEC 5.5); a code cut off by the end of the file is reported at its
+    first byte, like every element that cannot be read in full (SPEC 4.1, R-105)."""
+    name = f"unit_size[{index}]"
+    try:
+        return read_leb128(data, pos, name)
+    except E_TRUNCATED as err:
+        raise E_TRUNCATED(err.message, field=name, bit_offset=pos * 8) from None
+
+
 def iter_units(data: bytes, max_unit_bytes=None, trace: list[TraceEntry] | None = None) -> Iterator[StoredUnit]:
     """Split a ``.fcs`` file into units (SPEC 5.5, R-20, R-21).
 
@@ -36,7 +46,9 @@ def iter_units(data: bytes, max_unit_bytes=None, trace: list[TraceEntry] | None 
     (before their checks, so a trace that stops at an error shows the offending value).
     """
     if len(data) < len(FCS_SIGNATURE):
-        raise E_TRUNCATED("file shorter than its signature", field="fcs_signature", bit_offset=len(data) * 8)
+        # SPEC 5.5, R-20: E_TRUNCATED even when the bytes present already differ (R-100);
+        # SPEC 4.1, R-105: located at the first bit of the element that could not be read
+        raise E_TRUNCATED("file shorter than its signature", field="fcs_signature", bit_offset=0)
     if trace is not None:
         trace.append(_byte_entry(0, "fcs_signature", "b(4)", data[:4], data[:4].decode("ascii", "replace")))
     if data[:4] != FCS_SIGNATURE:
@@ -44,7 +56,7 @@ def iter_units(data: bytes, max_unit_bytes=None, trace: list[TraceEntry] | None 
     pos = 4
     index = 0
     while pos < len(data):
-        size, used = read_leb128(data, pos, f"unit_size[{index}]")
+        size, used = _read_unit_size(data, pos, index)
         if trace is not None:
             trace.append(_byte_entry(pos, f"unit_size[{index}]", "leb128()", data[pos : pos + used], size))
         if size == 0:

@@ -92,11 +92,12 @@ def range_error(rmin: float, rmax: float, bit_depth: int) -> str | None:
 
 
 def _range_pair(io: BitIO, g: int, d: int, bit_depth: int, rmin: float | None, rmax: float | None) -> tuple[float, float]:
-    at = io.at()
     lo = io.f32(f"range_min[{g}][{d}]", rmin)
+    at = io.at()
     hi = io.f32(f"range_max[{g}][{d}]", rmax)
     why = range_error(lo, hi, bit_depth)
-    _require(io, why is None, E_RANGE, why or "", f"range_min[{g}][{d}]", at)
+    # SPEC 4.1, R-105 and 5.2.1, R-16: the pair is checked once range_max, its last element, is read
+    _require(io, why is None, E_RANGE, why or "", f"range_max[{g}][{d}]", at)
     return lo, hi
 
 
@@ -146,7 +147,8 @@ def _sequence_header_syntax(io: BitIO, h: SequenceHeader) -> SequenceHeader:
         at = io.at()
         dims = io.u(8, f"group_dim_count_minus1[{g}]", grp.dims - 1) + 1
         total_dims += dims
-        # SPEC 5.2.1, R-14: checked before any per-dimension data is read or stored.
+        # SPEC 5.2.1, R-14: checked before any per-dimension data is read or stored, and
+        # before R-15's check of the same element (R-104)
         _require(io, total_dims <= level.max_total_dims, E_LEVEL,
                  f"total dimensions {total_dims} exceed level limit {level.max_total_dims}", f"group_dim_count_minus1[{g}]", at)
         canon = canonical_dims(grp.semantic)
@@ -165,7 +167,7 @@ def _sequence_header_syntax(io: BitIO, h: SequenceHeader) -> SequenceHeader:
             if index_map:
                 at = io.at()
                 idx = io.u(16, f"group_dim_index[{g}][{d}]", None if io.reading else grp.dim_index[d])
-                prev = grp.dim_index[d - 1] if d else -1
+                prev = grp.dim_index[d - 1] if d else -1  # R-103: whatever the semantic, C = 0 included
                 _require(io, idx > prev, E_VALUE, f"group_dim_index {idx} not greater than previous {prev}", f"group_dim_index[{g}][{d}]", at)
                 _require(io, canon == 0 or idx < canon, E_VALUE, f"group_dim_index {idx} >= canonical {canon}", f"group_dim_index[{g}][{d}]", at)
                 if io.reading:

@@ -22,6 +22,12 @@ MAX_IMAGE_PIXELS = 1 << 24
 """SPEC 13.3, R-83: the largest width x height (16 Mpixel) a renderer must accept."""
 
 _GL_TO_CV = np.diag([1.0, -1.0, -1.0, 1.0])
+F32_MAX = float(np.finfo(np.float32).max)
+"""SPEC 13.3, R-83: camera numbers are finite binary32 values (the rasterizer works in binary32)."""
+
+
+def _finite32(v: float) -> bool:
+    return math.isfinite(v) and abs(v) <= F32_MAX
 
 
 def _rot_y(deg: float) -> np.ndarray:
@@ -118,7 +124,7 @@ class Camera:
         yaw = pitch = 0 and a target on the view axis, the camera is unchanged.
         """
         t = np.asarray(target, np.float64).reshape(-1)
-        if t.shape != (3,) or not np.all(np.isfinite(t)):
+        if t.shape != (3,) or not np.all(np.isfinite(t)) or np.any(np.abs(t) > F32_MAX):
             raise RenderError("orbit.target", "must be 3 finite values")
         for name, v in (("orbit.yaw", yaw_deg), ("orbit.pitch", pitch_deg)):
             if not math.isfinite(v):
@@ -128,7 +134,7 @@ class Camera:
         base = self.camera_to_world[:3, :3]
         if distance is None:
             distance = float(np.linalg.norm(self.camera_to_world[:3, 3] - t))
-        if not (math.isfinite(distance) and distance > 0):
+        if not (_finite32(distance) and distance > 0):
             raise RenderError("orbit.distance", f"must be finite and > 0, got {distance}")
         rot = base @ _rot_y(yaw_deg) @ _rot_x(-pitch_deg)
         pose = np.eye(4)
@@ -154,11 +160,11 @@ class Camera:
         for name in ("fx", "fy", "cx", "cy"):
             v = getattr(self, name)
             try:
-                ok = math.isfinite(float(v))
+                ok = _finite32(float(v))
             except (TypeError, ValueError):
                 ok = False
             if not ok:
-                raise RenderError(f"camera.{name}", f"must be a finite number, got {v!r}")
+                raise RenderError(f"camera.{name}", f"must be a finite binary32 number, got {v!r}")
         for name in ("fx", "fy"):
             if float(getattr(self, name)) <= 0:
                 raise RenderError(f"camera.{name}", f"focal length must be > 0, got {getattr(self, name)}")
@@ -192,8 +198,8 @@ def _as_matrix(name: str, m: object) -> np.ndarray:
         raise RenderError(name, f"must be a 4x4 numeric matrix ({exc})") from None
     if a.shape != (4, 4):
         raise RenderError(name, f"must be 4x4, got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise RenderError(name, "contains NaN or infinity")
+    if not np.all(np.isfinite(a)) or np.any(np.abs(a) > F32_MAX):
+        raise RenderError(name, "contains NaN, infinity or a value beyond binary32")
     if not np.allclose(a[3], [0.0, 0.0, 0.0, 1.0], atol=1e-6):
         raise RenderError(name, "last row must be 0 0 0 1")
     if abs(np.linalg.det(a[:3, :3])) < 1e-12:

@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from ..avatar.deform import animate
+from ..avatar.deform import DeformationError, animate
 from ..avatar.model import Avatar, Gaussians
 from .camera import Camera
 from .composite import DEFAULT_BLOCK, DEFAULT_BUDGET, composite
@@ -61,8 +61,9 @@ def render_gaussians(g: Gaussians, camera: Camera, backend: str = "auto", block:
         raise RenderError("camera", f"must be a Camera, got {type(camera).__name__}")
     try:
         g.validate()  # finite attributes, consistent shapes, no zero quaternion
-    except ValueError as exc:
-        raise RenderError("gaussians", str(exc)) from None
+    except ValueError as exc:  # the message starts with the field, e.g. "gaussians.rotations: ..." (SPEC 13.2, R-96)
+        field, _, message = str(exc).partition(": ")
+        raise RenderError(field if field.startswith("gaussians") else "gaussians", message or str(exc)) from None
     backend = pick_backend(backend)
     if backend == "gpu":
         from .gpu import render_gsplat
@@ -126,10 +127,13 @@ class Renderer:
     def gaussians(self, frame: np.ndarray) -> Gaussians:
         """World-space Gaussians for one flat parameter vector (SPEC 13.1-13.2, R-80: MLP corrections, then deformation and binding)."""
         avatar = self.avatar
-        if self.correction is not None:
-            groups = avatar.split_params(frame) if avatar.layout else {}
-            avatar = replace(avatar, gaussians=self.correction(avatar.gaussians, groups))
-        return animate(avatar, frame if avatar.layout else None)
+        try:
+            if self.correction is not None:
+                groups = avatar.split_params(frame) if avatar.layout else {}
+                avatar = replace(avatar, gaussians=self.correction(avatar.gaussians, groups))
+            return animate(avatar, frame if avatar.layout else None)
+        except DeformationError as exc:  # SPEC 13.1, R-96: a frame the deformation cannot use
+            raise RenderError(exc.field, exc.message) from None
 
     # ------------------------------------------------------------------ rendering
     def render(self, params: np.ndarray | None = None, camera: Camera | None = None) -> torch.Tensor:
