@@ -62,6 +62,7 @@ def flatten_noise(rmin: np.ndarray, rmax: np.ndarray, values: np.ndarray, noisy:
     """The ranges with every noisy column collapsed to the point of its mean (coded as a constant)."""
     rmin, rmax = rmin.copy(), rmax.copy()
     mean = values.mean(axis=0) if values.shape[0] else np.zeros(values.shape[1])
+    mean = mean.astype(np.float32).astype(np.float64)  # one binary32 value: min = max, step 0, every level decodes to it
     rmin[noisy] = mean[noisy]
     rmax[noisy] = mean[noisy]
     return rmin, rmax
