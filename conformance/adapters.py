@@ -52,6 +52,8 @@ class DecoderAnswer:
     message: str = ""
     neural: dict[str, np.ndarray] | None = None
     renders: list[np.ndarray] | None = None
+    #: Main profile (SPEC 14.6, R-128): the coder's rng after each output frame (None: concealed), when the adapter can tell
+    final_ranges: list[int | None] | None = None
     skipped: dict[str, str] = dataclasses.field(default_factory=dict)  # tolerance outputs not produced: "renders" -> why
 
 
@@ -81,7 +83,8 @@ class ReferenceStreamAdapter:
         except Exception as exc:  # noqa: BLE001 - any other exception is a crash of the decoder under test
             return DecoderAnswer("crash", message=f"{type(exc).__name__}: {exc}")
         dump = b"".join(np.asarray(f.values, dtype="<f4").tobytes() for f in result.frames)
-        return DecoderAnswer("decoded", dump=dump, statuses=[str(f.status.value) for f in result.frames])
+        return DecoderAnswer("decoded", dump=dump, statuses=[str(f.status.value) for f in result.frames],
+                             final_ranges=[f.final_range for f in result.frames])
 
 
 class ReferenceContainerAdapter:

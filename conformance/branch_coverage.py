@@ -26,7 +26,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-STREAM_FILES = ["refcodec/bitio.py", "refcodec/fcs/syntax.py", "refcodec/fcs/decoder.py", "refcodec/fcs/storage.py"]
+STREAM_FILES = ["refcodec/bitio.py", "refcodec/fcs/syntax.py", "refcodec/fcs/decoder.py", "refcodec/fcs/storage.py",
+                "refcodec/fcs/main_profile.py", "refcodec/fcs/rangecoder.py"]
 CONTAINER_FILES = [
     "refcodec/fca/container.py",
     "refcodec/fca/syntax.py",
@@ -52,11 +53,21 @@ WRITER_ONLY = [
     r"def matrix\(",
     r"elif len\(h\.group_reserved_bits\) != num_groups:",
     r"else:  # a writer's missing zero flags",
+    # the Main profile's encoder half (SPEC 14.3.3) and its helpers
+    r"class RangeEncoder\b",
+    r"def encode_payload\(",
+    r"def _encode_i_frame\(",
+    r"def _encode_p_frame\(",
+    r"def _encode_escape\(",
+    r"def snapshot\(",
+    r"def restore\(",
+    r"else:  # a writer's payload bytes",
+    r"else:  # a writer's nonzero_init",
 ]
 #: Branch lines whose other arm only a writer takes.
 WRITER_ARMS = [r"\bif io\.reading:", r"\belif io\.reading:"]
 #: Blocks that record fcdump's trace of the storage framing (storage.py), which decoding never asks for.
-TRACE_ONLY = [r"^\s+if trace is not None:$", r"def _byte_entry\("]
+TRACE_ONLY = [r"^\s+if trace is not None:$", r"def _byte_entry\(", r"def _payload_entry\(", r"^\s+if io\.trace is not None:$"]
 #: Stream decoding code that no input reaches, or that the suite's decoder (decode_file) does not call; each with its reason.
 STREAM_NOT_REACHED = {
     r"if self\.trace is not None:  # fcdump's trace: ": "bitio.py BitReader.f32: a decoder traces only the P-frame it re-reads for "

@@ -1,8 +1,8 @@
 """Which requirements, syntax elements and error classes the vectors exercise (from their cards).
 
 The stream half of the spec is: requirements R-01..R-45 of spec/requirements.toml (part 1,
-numbers below 50) and the structures of spec/syntax.toml whose clause lies in SPEC chapters
-3 and 5. A requirement that no vector can exercise says so with ``checked_otherwise``.
+numbers below 50) and R-120..R-149 (the Main profile), and the structures of spec/syntax.toml
+whose clause lies in SPEC chapters 3, 5 and 14. A requirement that no vector can exercise says so with ``checked_otherwise``.
 """
 
 from __future__ import annotations
@@ -15,15 +15,16 @@ STREAM_KIND = "fcs"
 
 
 def stream_requirements() -> list[dict]:
-    """Requirement entries of part 1 (R-01..R-49, and R-100..R-119 added by the issue-9 clarifications)."""
-    return [r for r in load("requirements")["requirement"] if int(r["id"][2:]) < 50 or 100 <= int(r["id"][2:]) < 120]
+    """Requirement entries of part 1 (R-01..R-49, R-100..R-119 added by the issue-9 clarifications) and of the
+    Main profile (R-120..R-149, SPEC 14)."""
+    return [r for r in load("requirements")["requirement"] if int(r["id"][2:]) < 50 or 100 <= int(r["id"][2:]) < 150]
 
 
 def stream_elements() -> list[str]:
     """``structure.element`` of every bit- or byte-level element of the stream syntax (SPEC 3, 5)."""
     out = []
     for s in load("syntax")["structure"]:
-        if s["clause"].split(".")[0] in ("3", "5"):
+        if s["clause"].split(".")[0] in ("3", "5", "14"):
             out += [f"{s['name']}.{e['name']}" for e in s["elements"] if f"{s['name']}.{e['name']}" not in out]
     return out
 

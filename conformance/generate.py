@@ -18,6 +18,7 @@ from .container_generate import generate_containers
 from .paths import COVERAGE_REPORT, SUITE
 from .stream_clarity import clarity_vectors
 from .stream_invalid import all_invalid, frame_rate_boundary
+from .stream_main_vectors import generate_main
 from .stream_model import ExpectedError, Outcome, frame_md5, run_model
 from .stream_script import FrameItem, build_file
 from .stream_targets import targets
@@ -165,7 +166,7 @@ def generate(suite: Path = SUITE, report: Path | None = COVERAGE_REPORT, contain
     out = suite / "stream"
     out.mkdir(parents=True, exist_ok=True)
     for old in out.iterdir():
-        if old.suffix in (".fcs", ".json", ".md5", ".res"):
+        if old.suffix in (".fcs", ".json", ".md5", ".res", ".rng"):
             old.unlink()
     written = []
     for d in stream_definitions():
@@ -177,6 +178,7 @@ def generate(suite: Path = SUITE, report: Path | None = COVERAGE_REPORT, contain
         if card["expected"].get("res_file"):
             (out / card["expected"]["res_file"]).write_text(res_text, newline="\n")
         written.append(card)
+    written += generate_main(out)  # the Main profile (SPEC 14): conformance/stream_main_vectors.py
     if containers:
         written += generate_containers(suite / "container")
     if report is not None:

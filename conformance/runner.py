@@ -87,6 +87,10 @@ def _compare_frames(card: dict, answer: DecoderAnswer) -> VectorResult | None:
         for f, st in zip(frames, answer.statuses, strict=True):
             if st != f["status"]:
                 return VectorResult(name, "fail", f"frame {f['index']}: status {st}, expected {f['status']}", f["index"])
+    if answer.final_ranges is not None:  # SPEC 14.6, R-128: the coder state after every decoded frame
+        for f, rng in zip(frames, answer.final_ranges, strict=True):
+            if "final_range" in f and rng != f["final_range"]:
+                return VectorResult(name, "fail", f"frame {f['index']}: final rng {rng}, expected {f['final_range']}", f["index"])
     return None
 
 

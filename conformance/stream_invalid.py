@@ -226,7 +226,7 @@ def header_vectors() -> list[VectorDef]:
         ["R-10", "R-19"],
         keep_crc=True,
     )
-    bad("n_profile_1", "profile_idc", 1, "E_PROFILE", "profile_idc 1 (undefined).", ["R-08"], clauses=("4.3",))
+    bad("n_profile_2", "profile_idc", 2, "E_PROFILE", "profile_idc 2 (undefined).", ["R-08"], clauses=("4.3",))
     bad("n_profile_255", "profile_idc", 255, "E_PROFILE", "profile_idc 255.", ["R-08"], clauses=("4.3",))
     bad("n_level_undefined_0", "level_idc", 0, "E_LEVEL", "level_idc 0 (undefined).", ["R-09"], clauses=("4.3",))
     bad("n_level_undefined_15", "level_idc", 15, "E_LEVEL", "level_idc 15 (between levels 1 and 2).", ["R-09"], clauses=("4.3",))

@@ -52,7 +52,7 @@ def test_regeneration_is_byte_identical(tmp_path):
 # ----------------------------------------------------------------------------- cards
 def test_cards_follow_the_schema_and_their_files(suite):
     stream = [v for v in suite if v.card["kind"] == "fcs"]
-    assert 100 <= len(stream) <= 170
+    assert 100 <= len(stream) <= 190  # Baseline and Main (SPEC 14) vectors
     total = 0
     for v in stream:
         c = v.card

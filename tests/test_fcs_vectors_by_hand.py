@@ -248,7 +248,7 @@ F32_P3E38 = "01111111011000011110010011000000"  # about +3.0e38
 HEADER_CASES = [
     # (replacement, error, field, bit offset in the unit)
     (dict(seq_version="00000010"), E_VERSION, "seq_version", 3),
-    (dict(profile_idc="00000001"), E_PROFILE, "profile_idc", 11),
+    (dict(profile_idc="00000010"), E_PROFILE, "profile_idc", 11),
     (dict(level_idc="01100011"), E_LEVEL, "level_idc", 19),  # 99
     (dict(frame_rate_num="0" * 16), E_VALUE, "frame_rate_num", 27),
     (dict(frame_rate_den="0" * 16), E_VALUE, "frame_rate_den", 43),

@@ -94,6 +94,6 @@ def test_levels_monotonic():
 
 def test_profiles():
     p = load("levels")["profile"]
-    assert [x["idc"] for x in p] == [0]
-    assert p[0]["max_bit_depth"] == 16
-    assert profiles().keys() == {0}
+    assert [x["idc"] for x in p] == [0, 1]  # Baseline and Main (SPEC 14)
+    assert p[0]["max_bit_depth"] == 16 and p[1]["max_bit_depth"] == 16
+    assert profiles().keys() == {0, 1}

@@ -71,7 +71,10 @@ def _feature_streams() -> list[bytes]:
                           frame_crc=True, avatar_hash=0x0123456789ABCDEF)
     with_all = encode_track(track, header, EncoderConfig(intra_interval=8, repeat_header=True, range_update=True))
     plain = encode_track(track, build_header(track, 6, intra_interval=8), EncoderConfig(intra_interval=8))
-    return [with_all, plain]
+    # the Main profile (SPEC 14, R-120): nonzero_init, packets with range updates and frame_crc
+    main_header = build_header(track, [8, 10, 3, 16], intra_interval=8, frame_crc=True, profile_idc=1)
+    main = encode_track(track, main_header, EncoderConfig(intra_interval=8, range_update=True, packet_frames=3))
+    return [with_all, plain, main]
 
 
 def _traces() -> list:

@@ -37,7 +37,9 @@ import numpy as np
 
 from refcodec.fcs.decoder import decode_file
 from refcodec.fcs.encoder import EncoderConfig, build_header, encode_track
+from refcodec.fcs.encoder_ranges import choose_ranges, flatten_noise, noise_dimensions
 from refcodec.fcs.layout import SequenceHeader
+from refcodec.fcs.main_profile import MAIN_PROFILE_IDC
 from refcodec.fcs.storage import FCS_SIGNATURE, iter_units
 from refcodec.fcs.syntax import FrameUnit, read_unit
 from refcodec.spec_tables import arkit52_names, max_unit_bytes_any_level
@@ -45,6 +47,8 @@ from refcodec.track import Track, TrackGroup
 
 from ._cli import EXIT_OK, entry_point, file_error, int_range, make_out_dir, write_atomic
 from ._cli import parser as cli_parser
+from .bench_peers import constriction_code, residual_array, xz_bytes, zstd_bytes
+from .bench_peers import entropy_bits as residual_entropy_bits
 
 REPO = Path(__file__).resolve().parent.parent
 #: Where the tracks are looked for without --data: the bundled samples (a source checkout), then the
@@ -67,9 +71,18 @@ TRACKS = [
     ("FACEGOOD bs_value_1114_2_01", "facegood/bs_value_1114_2_01.npy", "load_facegood", {"active_only": True}),
     ("FACEGOOD bs_value_1114_3_16", "facegood/bs_value_1114_3_16.npy", "load_facegood", {"active_only": True}),
     ("AD-NeRF transforms_val", "adnerf/transforms_val.json", "load_adnerf", {}),
+    ("aniportrait tracked", "tracks/aniportrait_tracked.npz", None, {}),
+    ("webcam liveportrait_d0", "tracks/liveportrait_d0.npz", None, {}),
+    ("webcam liveportrait_d3", "tracks/liveportrait_d3.npz", None, {}),
+    ("webcam liveportrait_d6", "tracks/liveportrait_d6.npz", None, {}),
+    ("webcam liveportrait_d9", "tracks/liveportrait_d9.npz", None, {}),
 ]
+#: webcam-family tracks: the Main profile at fcenc's defaults is compared with Baseline at data ranges
+DEFAULTS_TARGET_TRACKS = ("aniportrait", "webcam")
 
 TARGETS = {"coded_over_entropy_max": 1.30, "overhead_pct_max": 3.0, "fps_min": 20000}
+#: issue 10 targets of the Main profile (8 bits unless stated)
+MAIN_TARGETS = {"facegood_kbps_max": 1.0, "lam_kbps_max": 5.5, "webcam_defaults_ratio_max": 0.65, "main_fps_min": 2000}
 
 
 def find_data(rel: str, dirs: list[Path] | None = None) -> Path | None:
@@ -233,7 +246,9 @@ def bench_track(name: str, track: Track, bits: int, reps: int) -> dict:
     decoded = decode_file(data)
     enc_fps, enc_runs = median_fps(lambda: encode_track(track, header, config), track.frames, reps)
     dec_fps, dec_runs = median_fps(lambda: decode_file(data), track.frames, reps)
+    main = bench_main(track, bits, data, decoded, reps)
     return {
+        **main,
         "track": name,
         "bit_depth": bits,
         "frames": track.frames,
@@ -263,6 +278,76 @@ def bench_track(name: str, track: Track, bits: int, reps: int) -> dict:
         "decode_fps_runs": dec_runs,
         "reps": reps,
     }
+
+
+def bench_main(track: Track, bits: int, baseline: bytes, baseline_decoded, reps: int) -> dict:
+    """The Main profile (SPEC 14) and its peers on the same quantized integers as Baseline."""
+    seconds = track.frames * track.frame_rate[1] / track.frame_rate[0]
+    header = build_header(track, bits, INTRA_INTERVAL, profile_idc=MAIN_PROFILE_IDC)
+    config = EncoderConfig(INTRA_INTERVAL)
+    data = encode_track(track, header, config)
+    decoded = decode_file(data)
+    q = np.stack([f.quantized for f in baseline_decoded.frames])
+    if not np.array_equal(np.stack([f.quantized for f in decoded.frames]), q):
+        raise AssertionError("the Main profile decodes other integers than Baseline")
+    res = residual_array(q)
+    depths = np.array([g.bit_depth for g in header.groups for _ in range(g.dims)])
+    peer_bits, back = constriction_code(res, depths)
+    if not np.array_equal(back, res):
+        raise AssertionError("the constriction peer did not decode back")
+    enc_fps, enc_runs = median_fps(lambda: encode_track(track, header, config), track.frames, reps)
+    dec_fps, dec_runs = median_fps(lambda: decode_file(data), track.frames, reps)
+
+    def kbps(nbits: float) -> float:
+        return nbits / seconds / 1000
+
+    # fcenc's defaults: nominal ranges where the data fit, near-constant noise dimensions as constants
+    rmin, rmax, sources = choose_ranges(track, "auto")
+    noisy = noise_dimensions(track, [bits] * len(track.groups))
+    rmin, rmax = flatten_noise(rmin, rmax, track.values, noisy)
+    defaults = encode_track(track, build_header(track, bits, INTRA_INTERVAL, (rmin, rmax), profile_idc=MAIN_PROFILE_IDC), config)
+    defaults_err = np.abs(decode_file(defaults).matrix().astype(np.float64) - track.values)
+    return {
+        "main_kbps": kbps(8 * len(data)),
+        "main_file_bytes": len(data),
+        "main_packets": sum(1 for _ in iter_units(data, lambda: max_unit_bytes_any_level())) - 1,
+        "main_encode_fps": enc_fps,
+        "main_decode_fps": dec_fps,
+        "main_encode_fps_runs": enc_runs,
+        "main_decode_fps_runs": dec_runs,
+        "constriction_kbps": kbps(peer_bits),
+        "constriction_decoded_back": True,
+        "zstd19_kbps": kbps(8 * zstd_bytes(res)),
+        "xz9_kbps": kbps(8 * xz_bytes(res)),
+        "residual_entropy_kbps": kbps(residual_entropy_bits(res)),
+        "main_over_constriction": 8 * len(data) / peer_bits,
+        "defaults_main_kbps": kbps(8 * len(defaults)),
+        "defaults_range_sources": sources,
+        "defaults_noise_dims": int(noisy.sum()),
+        "defaults_max_abs_error": float(defaults_err.max()) if track.frames else 0.0,
+    }
+
+
+def main_checks(rows: list[dict]) -> list[dict]:
+    """PASS/FAIL of the Main-profile targets of issue 10."""
+    t = MAIN_TARGETS
+    checks = []
+    for r in rows:
+        ratio = r["main_over_constriction"]
+        checks.append((f"{r['track']} {r['bit_depth']} bit: Main <= constriction", ratio, "<= 1", ratio <= 1))
+        if r["bit_depth"] != 8:
+            continue
+        if r["track"].startswith("FACEGOOD"):
+            checks.append((f"{r['track']} Main kbit/s", r["main_kbps"], f"<= {t['facegood_kbps_max']}", r["main_kbps"] <= t["facegood_kbps_max"]))
+        if r["track"].startswith("LAM"):
+            checks.append(("LAM Main kbit/s", r["main_kbps"], f"<= {t['lam_kbps_max']}", r["main_kbps"] <= t["lam_kbps_max"]))
+            for k in ("main_encode_fps", "main_decode_fps"):
+                checks.append((f"LAM Main {k.split('_')[1]} frames/s", r[k], f">= {t['main_fps_min']}", r[k] >= t["main_fps_min"]))
+        if r["track"].lower().startswith(DEFAULTS_TARGET_TRACKS):
+            ratio = r["defaults_main_kbps"] / r["coded_kbps"]
+            checks.append((f"{r['track']} Main at fcenc defaults / Baseline at data ranges", ratio,
+                           f"<= {t['webcam_defaults_ratio_max']}", ratio <= t["webcam_defaults_ratio_max"]))
+    return [{"check": c, "value": v, "target": tgt, "verdict": "PASS" if ok else "FAIL"} for c, v, tgt, ok in checks]
 
 
 def lam_checks(rows: list[dict]) -> list[dict]:
@@ -324,6 +409,25 @@ def markdown(report: dict) -> str:
     for r in rows:
         out.append(f"| {r['track']} | {r['bit_depth']} | {r['encode_fps']:.0f} | {r['decode_fps']:.0f} | "
                    f"{', '.join(map(str, r['encode_fps_runs']))} | {', '.join(map(str, r['decode_fps_runs']))} |")
+    out += [
+        "",
+        "## Main profile and peers (same quantized integers, data ranges)",
+        "",
+        "| track | bits | Baseline | **Main** | constriction adaptive | zstd -19 | xz -9 | entropy | Main / constriction "
+        "| Main at fcenc defaults | defaults / Baseline | noise dims | max abs err (defaults) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        out.append(f"| {r['track']} | {r['bit_depth']} | {r['coded_kbps']:.3f} | **{r['main_kbps']:.3f}** | {r['constriction_kbps']:.3f} | "
+                   f"{r['zstd19_kbps']:.3f} | {r['xz9_kbps']:.3f} | {r['residual_entropy_kbps']:.3f} | {r['main_over_constriction']:.3f} | "
+                   f"{r['defaults_main_kbps']:.3f} | {r['defaults_main_kbps'] / r['coded_kbps']:.3f} | {r['defaults_noise_dims']} | "
+                   f"{r['defaults_max_abs_error']:.2e} |")
+    out += ["", "Main speed (frames/s, median): " + "; ".join(
+        f"{r['track']} {r['bit_depth']} bit: encode {r['main_encode_fps']:.0f}, decode {r['main_decode_fps']:.0f}" for r in rows)]
+    if report.get("main_checks"):
+        out += ["", "## Main-profile targets (issue 10)", "", "| check | value | target | verdict |", "|---|---:|---|---|"]
+        for c in report["main_checks"]:
+            out.append(f"| {c['check']} | {c['value']:.3f} | {c['target']} | **{c['verdict']}** |")
     if report["lam_checks"]:
         out += ["", "## LAM targets (8 bits)", "", "| check | value | target | verdict |", "|---|---:|---|---|"]
         for c in report["lam_checks"]:
@@ -341,6 +445,14 @@ def markdown(report: dict) -> str:
         "unit headers = unit_type + frame_counter + range_update_flag + group_zero_flag of frame units; alignment = "
         "alignment_zero_bit of frame units; CRCs = frame_crc + header_crc; sequence header = every other bit of sequence header units.",
         "- EG-0 = the same encoder with eg_orders=0 everywhere.",
+        "- Main = the whole .fcs file of the Main profile (SPEC 14: one packet per I-frame period) for the same ranges, bit "
+        "depths and I-frame interval; it decodes to the same integers as Baseline (checked).",
+        "- peers code the residual array of those integers (first vector, then frame differences; no I-frames, no framing): "
+        "constriction = adaptive per-dimension range coder (tools/bench_peers.py; decoded back, causally, and checked); "
+        "zstd -19 / xz -9 of the int16 array (the smaller of frame-major and dimension-major; not causal, bounds); entropy = "
+        "sum over dimensions of the zero-order entropy of the frame differences.",
+        "- fcenc defaults = Main with --ranges auto (nominal ranges where the data fit: ARKit [0, 1], rotations [-pi/2, pi/2]) "
+        "and --noise-dims coarse; compared with Baseline at data ranges.",
         "",
         "Sources: " + "; ".join(f"{k}: {v}" for k, v in report["sources"].items()),
         "",
@@ -388,7 +500,8 @@ def main(argv: list[str] | None = None) -> int:
         for bits in args.depths:
             r = bench_track(name, track, bits, args.reps)
             results.append(r)
-            print(f"{name:30s} {bits:2d} bit  coded {r['coded_kbps']:7.3f} kbit/s  entropy {r['entropy_kbps']:7.3f}  "
+            print(f"{name:30s} {bits:2d} bit  coded {r['coded_kbps']:7.3f} kbit/s  main {r['main_kbps']:7.3f}  "
+                  f"constriction {r['constriction_kbps']:7.3f}  xz {r['xz9_kbps']:7.3f}  entropy {r['entropy_kbps']:7.3f}  "
                   f"ratio {r['coded_over_entropy'] or 0:.3f}  overhead {r['overhead_total_pct']:.2f} %  "
                   f"enc {r['encode_fps']:.0f} fps  dec {r['decode_fps']:.0f} fps")
     if not results:
@@ -402,12 +515,15 @@ def main(argv: list[str] | None = None) -> int:
         "sources": sources,
         "results": results,
         "lam_checks": lam_checks(results),
+        "main_checks": main_checks(results),
     }
     make_out_dir(args.out)
     write_atomic(args.out / "stream_bench.json", json.dumps(report, indent=2) + "\n", "--out")
     write_atomic(args.out / "stream_bench.md", markdown(report), "--out")
     for c in report["lam_checks"]:
         print(f"LAM {c['check']}: {c['value']:.3f} (target {c['target']}) {c['verdict']}")
+    for c in report["main_checks"]:
+        print(f"{c['check']}: {c['value']:.3f} (target {c['target']}) {c['verdict']}")
     return EXIT_OK
 
 

@@ -64,6 +64,9 @@ def print_trace(trace: FileTrace, max_units: int | None, out=None) -> None:
             pending = next(framing, None)
         for e in ut.entries:
             line(e)
+        for f, name, value, rng, cost in ut.bins:  # Main profile: the payload's elements with the coder state (SPEC 14.4)
+            kind = ut.frame_types[f] if ut.frame_types else "?"
+            out.write(f"{'':>10}  {f'frame {f} ({kind}) ' + name:<{width}} {f'rng={rng:08x} {cost:6.2f} bits':>40} = {value}\n")
     if len(shown) == len(trace.units):  # a unit_size that was read but rejected
         while pending is not None:
             line(pending)
@@ -89,7 +92,7 @@ def print_summary(summary: dict, out=None) -> None:
         out.write(f"mean bits per {kind}-frame: {mean:.1f}\n")
     out.write("payload bits by group:\n")
     for g in s["groups"]:
-        out.write(f"  group {g['group']} {g['semantic']} ({g['dims']} dims): I {g['bits_I']}, P {g['bits_P']}, "
+        out.write(f"  group {g['group']} {g['semantic']} ({g['dims']} dims): I {g['bits_I']:g}, P {g['bits_P']:g}, "
                   f"{g['bits_per_frame']:.1f} bits/frame\n")
     if s["error"]:
         e = s["error"]
@@ -105,6 +108,9 @@ def trace_to_json(trace: FileTrace) -> dict:
             "elements": [{"bit_offset": e.bit_offset, "name": e.name, "descriptor": e.descriptor, "bits": e.bits,
                           "value": jsonable(e.value)} for e in ut.entries],
         })
+        if ut.bins:  # Main profile (SPEC 14.4): payload elements with the coder's rng and their cost in bits
+            units[-1]["frame_types"] = ut.frame_types
+            units[-1]["payload_elements"] = [{"frame": f, "name": n, "value": v, "rng": r, "bits": round(c, 3)} for f, n, v, r, c in ut.bins]
     return {
         "file_elements": [{"bit_offset": e.bit_offset, "name": e.name, "descriptor": e.descriptor, "bits": e.bits,
                            "value": jsonable(e.value)} for e in trace.file_entries],

@@ -12,6 +12,8 @@ import numpy as np
 from refcodec.fcs.binding import avatar_digest
 from refcodec.fcs.decoder import decode_file
 from refcodec.fcs.encoder import EncoderConfig, build_header, encode_track
+from refcodec.fcs.encoder_ranges import choose_ranges, flatten_noise, noise_dimensions
+from refcodec.fcs.main_profile import MAIN_PROFILE_IDC, MAX_PACKET_FRAMES
 from refcodec.track import Track
 
 from ._cli import (
@@ -40,9 +42,12 @@ DESCRIPTION = """\
 Encode a parameter track into a .fcs stream (SPEC part 1) and print the achieved bitrate.
 
 Each frame is quantized per dimension to the group's bit depth over a [min, max] range,
-sent as an I-frame (fixed-length values) every --intra-interval frames and otherwise as a
-P-frame (signed Exp-Golomb residuals against the previous frame). The result is decoded
-again and the reconstruction error is reported.
+sent as an I-frame every --intra-interval frames and otherwise as a P-frame (residuals
+against a prediction from the previous frames). The Main profile (default, SPEC 14) gathers
+the frames of each I-frame period into one packet (--packet-frames) and codes them with an
+adaptive range coder; the Baseline profile (SPEC 5) sends one unit per frame with fixed-length
+I-frame values and signed Exp-Golomb residuals. The result is decoded again and the
+reconstruction error is reported.
 """
 
 EPILOG = """\
@@ -179,6 +184,25 @@ def _ranges(path: str, columns: int) -> tuple[np.ndarray, np.ndarray]:
     return ranges
 
 
+def _warn_noise(track: Track, noisy: np.ndarray, action: str) -> None:
+    names = [n for n, bad in zip(track.names, noisy, strict=True) if bad]
+    shown = ", ".join(names[:6]) + (f" (+{len(names) - 6} more)" if len(names) > 6 else "")
+    print(f"fcenc: warning: {len(names)} near-constant noise dimension(s) {action}: {shown}", file=sys.stderr)
+
+
+def _choose_ranges(track: Track, mode: str, noise: str, depths: list[int]) -> tuple[Track, tuple[np.ndarray, np.ndarray] | None]:
+    """--ranges and --noise-dims (SPEC 9.1, 14.7): the ranges to quantize with (None: the data's)."""
+    if mode not in ("auto", "data", "nominal"):
+        return track, _ranges(mode, track.values.shape[1])
+    rmin, rmax, _ = choose_ranges(track, mode)
+    if noise == "coarse":
+        noisy = noise_dimensions(track, depths)
+        if noisy.any():
+            _warn_noise(track, noisy, "coded as constants")
+            rmin, rmax = flatten_noise(rmin, rmax, track.values, noisy)
+    return track, (rmin, rmax)
+
+
 def _crc_flags(mode: str) -> tuple[bool, bool]:
     return mode in ("header", "both"), mode in ("frame", "both")
 
@@ -230,13 +254,21 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--drop-constant", action="store_true", help="drop dimensions that never change")
     ap.add_argument("--intra-interval", type=int_range(*INTRA_INTERVAL_RANGE), default=None, metavar="N",
                     help=f"frames between I-frames, {INTRA_INTERVAL_RANGE[0]}..{INTRA_INTERVAL_RANGE[1]} (default: one second)")
-    ap.add_argument("--ranges", default="data", metavar="data|FILE",
-                    help="quantization ranges: from the data (default) or a JSON file")
+    ap.add_argument("--ranges", default="auto", metavar="auto|data|nominal|FILE",
+                    help="quantization ranges: auto (default: the semantic's nominal range where the data fit it, "
+                         "else the data's), data, nominal, or a JSON file")
+    ap.add_argument("--noise-dims", choices=["coarse", "drop", "keep"], default="coarse",
+                    help="dimensions varying by less than one step of their nominal range: warn, then code them as "
+                         "a constant (coarse, default), drop them, or keep them")
+    ap.add_argument("--profile", choices=["baseline", "main"], default="main",
+                    help="main (default, SPEC 14: adaptive range coding, packets) or baseline (SPEC 5)")
+    ap.add_argument("--packet-frames", type=int_range(0, MAX_PACKET_FRAMES), default=0, metavar="N",
+                    help="main profile: frames per packet, 0 = one I-frame period (latency: one packet), 1 = live")
     ap.add_argument("--save-ranges", metavar="FILE", help="write the ranges used to a JSON file")
     ap.add_argument("--crc", choices=["none", "header", "frame", "both"], default="none",
                     help="optional CRCs: CRC-32 on the sequence header, CRC-8 on each frame")
     ap.add_argument("--eg-order", type=_eg_order, default="auto", metavar="auto|K",
-                    help="Exp-Golomb order of residuals: auto (per dimension, from the data) or 0..15")
+                    help="Exp-Golomb order of residuals (Main: their Rice parameter): auto (per dimension, from the data) or 0..15")
     ap.add_argument("--zero-flags", choices=["auto", "on", "off"], default="auto",
                     help="all-zero group flags in P-frames (auto: where they save bits)")
     ap.add_argument("--repeat-header", action="store_true", help="repeat the sequence header before every I-frame")
@@ -268,20 +300,30 @@ def main(argv: list[str] | None = None) -> int:
     if track.values.shape[1] == 0:
         raise usage_error("--keep/--drop-constant", "no dimension is left to encode")
     depths = _bit_depths(track, args.bits)
+    if args.noise_dims == "drop":
+        noisy = noise_dimensions(track, depths)
+        if noisy.any():
+            _warn_noise(track, noisy, "dropped")
+            keep = {gi: [i for i in range(sl.stop - sl.start) if not noisy[sl.start + i]] for gi, sl in enumerate(track.group_slices())}
+            track = track.select(keep)
+            if track.values.shape[1] == 0:
+                raise usage_error("--noise-dims drop", "no dimension is left to encode")
+            depths = _bit_depths(track, args.bits)
     interval = args.intra_interval or min(max(1, round(track.frame_rate[0] / track.frame_rate[1])), INTRA_INTERVAL_RANGE[1])
-    ranges = None if args.ranges == "data" else _ranges(args.ranges, track.values.shape[1])
+    track, ranges = _choose_ranges(track, args.ranges, args.noise_dims, depths)
     header_crc, frame_crc = _crc_flags(args.crc)
     zero = {"auto": "auto", "on": True, "off": False}[args.zero_flags]
     try:
         header = build_header(track, depths, interval, ranges, args.eg_order, zero, header_crc, frame_crc,
-                              avatar_digest(avatar_bytes) if avatar_bytes is not None else None)
+                              avatar_digest(avatar_bytes) if avatar_bytes is not None else None,
+                              profile_idc=MAIN_PROFILE_IDC if args.profile == "main" else 0)
     except ValueError as exc:  # no level holds the layout, or a range the data cannot give
         raise CliError(f"{args.input}: cannot encode: {exc}", 2) from None
     if args.level is not None:
         if args.level < header.level_idc:
             raise usage_error("--level", f"{args.level} is too small: this layout and frame rate need level {header.level_idc} or more (SPEC 4.3)")
         header.level_idc = args.level
-    data = encode_track(track, header, EncoderConfig(interval, args.repeat_header, args.range_update))
+    data = encode_track(track, header, EncoderConfig(interval, args.repeat_header, args.range_update, args.packet_frames))
     report = encode_report(track, data, header)
     report["input"] = args.input
     report["output"] = str(out)

@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import E_NO_SEQUENCE_HEADER, E_RESIDUAL, FcError
 from ..spec_tables import levels, max_unit_bytes_any_level
 from .layout import UNIT_I_FRAME, UNIT_SEQUENCE_HEADER, ActiveRanges, SequenceHeader
+from .main_profile import MAIN_COUNTER_MODULUS, MAIN_PROFILE_IDC, MAX_PACKET_FRAMES, MainPacket, MainState, decode_payload
 from .storage import iter_units
 from .syntax import FRAME_COUNTER_MODULUS, FrameUnit, ReservedUnit, read_unit
 
@@ -40,6 +41,8 @@ class DecodedFrame:
     frame_type: str | None = None  # "I", "P" or None when no unit was decoded
     quantized: np.ndarray | None = None
     error: FcError | None = None
+    #: Main profile: the range coder's rng after the frame (SPEC 14.6, R-128)
+    final_range: int | None = None
 
 
 @dataclass
@@ -79,6 +82,20 @@ def _peek_unit_type(data: bytes) -> int | None:
         return None
 
 
+def _peek_frame_count(data: bytes) -> int:
+    """frame_count of a Main packet that failed a later check, or 1 when it is unreadable (SPEC 14.5, R-129)."""
+    from ..bitio import BitReader
+
+    try:
+        io = BitReader(data)
+        io.ue("unit_type")
+        io.u(8, "frame_counter")
+        count = io.ue("frame_count_minus1") + 1
+    except FcError:
+        return 1
+    return count if count <= MAX_PACKET_FRAMES else 1
+
+
 class FcsDecoder:
     """Unit-by-unit FCS decoder (SPEC 6, 7).
 
@@ -98,6 +115,7 @@ class FcsDecoder:
         self._expected: int | None = None
         self.events: list[UnitEvent] = []
         self._units_seen = 0
+        self._main_state: MainState | None = None
 
     # -- limits -------------------------------------------------------------------
     def max_unit_bytes(self) -> int:
@@ -121,6 +139,9 @@ class FcsDecoder:
         self._ref = None
         self._last_good = None
         self._expected = None
+        self._main_state = None  # SPEC 14.5: made at the first packet of the header
+        self._ref2 = None  # SPEC 14.4.2: the frame before the reference, within the I-frame period
+        self._momentum = np.array([g.predictor for g in h.groups for _ in range(g.dims)], dtype=np.int64)
 
     def _set_ranges(self, ranges: ActiveRanges) -> None:
         """Make ``ranges`` the ones in effect (SPEC 6.3) and prepare their dequantization."""
@@ -148,6 +169,7 @@ class FcsDecoder:
         """Decode one unit and return the frames it outputs, in output order."""
         index = self._units_seen if unit_index is None else unit_index
         self._units_seen += 1
+        packet: MainPacket | None = None
         try:
             unit = read_unit(data, self.header, base_bit)
             if isinstance(unit, SequenceHeader):
@@ -157,10 +179,16 @@ class FcsDecoder:
             if isinstance(unit, ReservedUnit):
                 self.events.append(UnitEvent(index, "reserved"))
                 return []
-            frames = self._decode_frame(unit, index, data, base_bit)
+            if isinstance(unit, MainPacket):
+                packet = unit
+                frames = self._decode_packet(unit, index)
+            else:
+                frames = self._decode_frame(unit, index, data, base_bit)
         except FcError as err:
             if self.strict:
                 raise
+            if self.header is not None and self.header.profile_idc == MAIN_PROFILE_IDC:
+                return self._on_packet_error(err, data, index, packet)
             return self._on_error(err, data, index)
         self.events.append(UnitEvent(index, "I" if unit.is_intra else "P", frames_out=len(frames)))
         return frames
@@ -208,6 +236,61 @@ class FcsDecoder:
         self._expected = (f.frame_counter + 1) % FRAME_COUNTER_MODULUS
         out.append(DecodedFrame(values, FrameStatus.DECODED, index, "I" if f.unit_type == UNIT_I_FRAME else "P", q))
         return out
+
+    # -- Main profile (SPEC 14) ----------------------------------------------------------
+    def _on_packet_error(self, err: FcError, data: bytes, index: int, packet: MainPacket | None) -> list[DecodedFrame]:
+        """SPEC 14.5, R-129: a damaged packet conceals its frame count (one frame if unreadable)."""
+        unit_type = _peek_unit_type(data)
+        if unit_type == UNIT_SEQUENCE_HEADER:
+            self.events.append(UnitEvent(index, "error", err.error_class))
+            return []
+        count = packet.frame_count if packet is not None else _peek_frame_count(data)
+        self._ref = None  # the adaptive state is invalid with it: P packets wait for a reset point
+        if self._expected is not None:
+            self._expected = (self._expected + count) % MAIN_COUNTER_MODULUS
+        self.events.append(UnitEvent(index, "error", err.error_class, frames_out=count))
+        return [self._concealed(FrameStatus.CONCEALED_ERROR, index, err) for _ in range(count)]
+
+    def _decode_packet(self, p: MainPacket, index: int) -> list[DecodedFrame]:
+        """SPEC 14.5, 14.6: the frames of one packet, with the loss process of SPEC 7 per frame."""
+        out: list[DecodedFrame] = []
+        if self._expected is not None:  # SPEC 7.1 with the Main counter modulus (R-125)
+            gap = (p.frame_counter - self._expected) % MAIN_COUNTER_MODULUS
+            if gap:
+                self._ref = None
+                out.extend(self._concealed(FrameStatus.CONCEALED_GAP, None) for _ in range(gap))
+        self._expected = (p.frame_counter + p.frame_count) % MAIN_COUNTER_MODULUS
+        if not p.is_intra and self._ref is None:
+            # SPEC 14.5, R-129: without a reference the adaptive state is unknown; the payload is not decoded
+            out.extend(self._concealed(FrameStatus.CONCEALED_NO_REFERENCE, index) for _ in range(p.frame_count))
+            return out
+        if self._main_state is None:
+            self._main_state = MainState(self.header)
+        rows, ranges = decode_payload(p, self._main_state)
+        if p.is_intra:  # SPEC 6.3, R-31
+            self._set_ranges(self._seq_ranges.with_updates(self.header.groups, p.range_updates) if p.range_update_flag else self._seq_ranges)
+        decoded: list[DecodedFrame] = []
+        ref, ref2 = self._ref, self._ref2
+        for f, row in enumerate(rows):
+            flat = np.array(row, dtype=np.int64)
+            if f == 0 and p.is_intra:
+                q, ref2 = flat, None
+            else:
+                pred = ref if ref2 is None else ref + self._momentum * ((ref - ref2) >> 1)  # SPEC 14.4.2, R-132
+                q = pred + flat  # SPEC 6.4, R-32
+                ref2 = ref
+                if (q.view(np.uint64) > self._top_unsigned).any():
+                    bad = int(np.argmax((q < 0) | (q > self._top)))
+                    g, d = self._group_dim(bad)
+                    top = (1 << self.header.groups[g].bit_depth) - 1
+                    raise E_RESIDUAL(f"reconstructed value {int(q[bad])} of frame {f} of the packet outside [0, {top}]",
+                                     field=f"residual_nonzero_flag[{g}][{d}]", bit_offset=p.payload_bit)
+            ref = q
+            decoded.append(DecodedFrame(self._dequantize(q), FrameStatus.DECODED, index, "I" if f == 0 and p.is_intra else "P", q,
+                                        final_range=ranges[f]))
+        self._ref, self._ref2 = ref, ref2
+        self._last_good = decoded[-1].values
+        return out + decoded
 
     def _residual_error(self, flat_index: int, value: int, data: bytes, base_bit: int) -> FcError:
         """E_RESIDUAL naming the residual and its bit offset (re-parsed with a trace)."""

@@ -16,6 +16,7 @@ from ..quant import quantize
 from ..spec_tables import levels
 from ..track import Track
 from .layout import UNIT_I_FRAME, UNIT_P_FRAME, ActiveRanges, GroupLayout, SequenceHeader
+from .main_profile import MAIN_PROFILE_IDC
 from .storage import write_file
 from .syntax import FRAME_COUNTER_MODULUS, FrameUnit, write_unit
 
@@ -30,11 +31,14 @@ class EncoderConfig:
         intra_interval: frames from one I-frame to the next (<= max_intra_interval).
         repeat_header: send the sequence header again before every I-frame (random access).
         range_update: recompute ranges per I-frame period and send them as range updates.
+        packet_frames: Main profile only (SPEC 14.2): most frames per packet unit; 0 packs each
+            I-frame period into one unit (up to 256 frames), 1 sends every frame at once (live).
     """
 
     intra_interval: int = 30
     repeat_header: bool = False
     range_update: bool = False
+    packet_frames: int = 0
 
 
 def f32_floor(x: np.ndarray) -> np.ndarray:
@@ -100,6 +104,7 @@ def build_header(
     frame_crc: bool = False,
     avatar_hash: int | None = None,
     level_idc: int | None = None,
+    profile_idc: int = 0,
 ) -> SequenceHeader:
     """Choose a sequence header for a whole track (SPEC 9.1, 9.2).
 
@@ -109,6 +114,7 @@ def build_header(
         eg_orders: ``"auto"`` picks the cheapest order per dimension from the data,
             an integer forces one order everywhere.
         zero_flags: ``"auto"`` enables the all-zero group flag where it saves bits.
+        profile_idc: 0 (Baseline) or 1 (Main, SPEC 14: ``eg_orders`` are then Rice parameters).
     """
     depths = [bit_depths] * len(track.groups) if isinstance(bit_depths, int) else list(bit_depths)
     if len(depths) != len(track.groups):
@@ -124,16 +130,33 @@ def build_header(
         ar = ActiveRanges.from_groups([grp], [grp.range_min], [grp.range_max])
         q = quantize(track.values[:, sl], ar.range_min, ar.step, depths[g])
         res = _p_residuals(q, intra_interval)
-        if eg_orders == "auto":
+        if profile_idc == MAIN_PROFILE_IDC:  # SPEC 14.7: the predictor first; the residuals the coder sees follow it
+            from .main_encoder import best_predictor, prediction_residuals
+
+            grp.predictor = best_predictor(q, intra_interval, depths[g])
+            full, is_p = prediction_residuals(q, intra_interval, grp.predictor)
+            res = full[is_p]
+        if eg_orders == "auto" and profile_idc == MAIN_PROFILE_IDC:
+            from .main_encoder import best_rice_parameter
+
+            grp.eg_orders = [best_rice_parameter(res[:, d]) for d in range(res.shape[1])]
+        elif eg_orders == "auto":
             grp.eg_orders = [best_eg_order(res[:, d]) for d in range(res.shape[1])]
         else:
             grp.eg_orders = [int(eg_orders)] * len(tg.names)
-        if zero_flags == "auto":
+        if zero_flags == "auto" and profile_idc == MAIN_PROFILE_IDC:
+            # SPEC 14.7: an adaptive flag costs little; it pays where whole-group zeros are common
+            grp.zero_flag_enabled = bool(res.size and grp.dims > 1 and np.mean(np.all(res == 0, axis=1)) >= 0.05)
+        elif zero_flags == "auto":
             bits = sum(expgolomb_bits(res[:, d], grp.eg_orders[d]) for d in range(res.shape[1])) if res.size else np.zeros(0)
             all_zero = np.all(res == 0, axis=1) if res.size else np.zeros(0, bool)
             grp.zero_flag_enabled = bool(np.sum(bits[all_zero]) > res.shape[0])
         else:
             grp.zero_flag_enabled = bool(zero_flags)
+        if profile_idc == MAIN_PROFILE_IDC:
+            from .main_encoder import nonzero_init_indices
+
+            grp.nonzero_init = nonzero_init_indices(q, intra_interval, grp.predictor)
         groups.append(grp)
     total = sum(g.dims for g in groups)
     num, den = track.frame_rate
@@ -143,6 +166,7 @@ def build_header(
     return SequenceHeader(
         groups=groups, frame_rate_num=num, frame_rate_den=den, max_intra_interval=intra_interval,
         header_crc_flag=header_crc, frame_crc_flag=frame_crc, avatar_hash=avatar_hash, level_idc=level_idc,
+        profile_idc=profile_idc,
     )
 
 
@@ -231,29 +255,48 @@ class FcsEncoder:
             for i in range(end - t):
                 counter = self.frame_index % FRAME_COUNTER_MODULUS
                 if intra and i == 0:
-                    if self.config.repeat_header and self.frame_index > 0:
-                        units.append(self._header_unit)
                     unit = FrameUnit(UNIT_I_FRAME, counter, self._split(rows[0]), range_update_flag=bool(updates), range_updates=updates)
                     self._since_intra = 0
                 else:
                     residual = self._split(residuals[i])
                     zero = [flag and not any(r) for flag, r in zip(self._zero_flag, residual, strict=True)]
                     unit = FrameUnit(UNIT_P_FRAME, counter, residual, zero_groups=zero)
-                units.append(write_unit(unit, self.header))
+                units.extend(self._emit(unit))
                 self._since_intra += 1
                 self.frame_index += 1
             self._ref = q[-1]
             t = end
         return units
 
+    def _emit(self, unit: FrameUnit) -> list[bytes]:
+        """The units one coded frame gives: a repeated sequence header if due, then the frame unit."""
+        out = []
+        if unit.is_intra and self.config.repeat_header and self.frame_index > 0:
+            out.append(self._header_unit)
+        out.append(write_unit(unit, self.header))
+        return out
+
+    def flush(self) -> list[bytes]:
+        """Units still held back at the end of the stream (none here; Main packets may hold frames)."""
+        return []
+
+
+def make_encoder(header: SequenceHeader, config: EncoderConfig | None = None) -> FcsEncoder:
+    """The encoder of the header's profile: Baseline (SPEC 5) or Main (SPEC 14)."""
+    if header.profile_idc == MAIN_PROFILE_IDC:
+        from .main_encoder import MainEncoder
+
+        return MainEncoder(header, config)
+    return FcsEncoder(header, config)
+
 
 def encode_track(track: Track, header: SequenceHeader, config: EncoderConfig | None = None) -> bytes:
     """Encode a whole track into a ``.fcs`` file (SPEC 5.5)."""
-    enc = FcsEncoder(header, config)
+    enc = make_encoder(header, config)
     interval = enc.config.intra_interval
     updates = {}
     if enc.config.range_update:
         for t in range(0, track.frames, interval):
             gop = track.values[t : t + interval]
             updates[t] = {g: (gop[:, sl].min(axis=0).tolist(), gop[:, sl].max(axis=0).tolist()) for g, sl in enumerate(track.group_slices())}
-    return write_file([enc.header_unit()] + enc.encode_frames(track.values, updates))
+    return write_file([enc.header_unit()] + enc.encode_frames(track.values, updates) + enc.flush())

@@ -5,6 +5,7 @@ Used by ``fcdump`` and by the stream benchmark, so both count bits the same way.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from ..bitio import TraceEntry
 from ..errors import FcError
 from ..spec_tables import levels, max_unit_bytes_any_level, semantic_name
 from .layout import SequenceHeader
+from .main_profile import MainPacket, MainState, decode_payload
 from .storage import iter_units
 from .syntax import FrameUnit, ReservedUnit, read_unit
 
@@ -26,6 +28,10 @@ class UnitTrace:
     size: int
     kind: str  # "sequence_header", "I", "P", "reserved", "error"
     entries: list[TraceEntry] = field(default_factory=list)
+    #: Main profile (SPEC 14): the type of each frame of the packet, and its payload's elements as
+    #: (frame, element, value, coder rng after it, cost in bits from the coder state)
+    frame_types: list[str] = field(default_factory=list)
+    bins: list[tuple[int, str, int, int, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -48,6 +54,8 @@ def trace_file(data: bytes) -> FileTrace:
     units: list[UnitTrace] = []
     result = FileTrace(file_entries, units, None, len(data))
     header: SequenceHeader | None = None
+    state: MainState | None = None  # the Main profile's adaptive state, from the first I packet on
+    started = False
     limit = [max_unit_bytes_any_level()]
     try:
         # the storage framing (fcs_signature, unit_size[i]) is traced by the reader that parses it
@@ -63,14 +71,34 @@ def trace_file(data: bytes) -> FileTrace:
                 ut.kind = "reserved"
             elif isinstance(unit, FrameUnit):
                 ut.kind = "I" if unit.is_intra else "P"
+            elif isinstance(unit, MainPacket):
+                ut.kind = "I" if unit.is_intra else "P"
+                state = state if state is not None and state.dims == header.total_dims else MainState(header)
+                if unit.is_intra or started:
+                    started = True
+                    ut.bins = _payload_bins(unit, state)
+                ut.frame_types = ["I" if f == 0 and unit.is_intra else "P" for f in range(unit.frame_count)]
     except FcError as err:
         result.error = err
     result.header = header
     return result
 
 
+def _payload_bins(packet: MainPacket, state: MainState) -> list[tuple[int, str, int, int, float]]:
+    """The elements of a packet's payload with the coder's rng after each and its cost in bits: the
+    growth of ``8 * bytes read - log2(rng)``, the code length the coder has committed to (SPEC 14.3)."""
+    raw: list = []
+    decode_payload(packet, state, raw)
+    out, before = [], 32.0 - math.log2(0xFFFFFFFF)
+    for f, name, value, rng, pos in raw:
+        now = 8 * pos - math.log2(rng)
+        out.append((f, name, value, rng, now - before))
+        before = now
+    return out
+
+
 _GROUP_RE = re.compile(r"^[a-z_]+\[(\d+)\]")
-HEADER_ELEMENTS = {"unit_type", "frame_counter", "range_update_flag", "group_zero_flag", "range_update_group_flag"}
+HEADER_ELEMENTS = {"unit_type", "frame_counter", "range_update_flag", "group_zero_flag", "range_update_group_flag", "frame_count_minus1"}
 
 
 def _category(unit_kind: str, name: str) -> str:
@@ -99,12 +127,21 @@ def summarize(trace: FileTrace) -> dict:
     for e in trace.file_entries:
         by_category[_category("", e.name)] += len(e.bits)
     for ut in trace.units:
-        frames_by_type[ut.kind] += 1
+        if ut.frame_types:  # a Main packet: its frames, and the payload's bits by frame type and group
+            for t in ut.frame_types:
+                frames_by_type[t] += 1
+            for f, name, _, _, cost in ut.bins:
+                by_type[ut.frame_types[f]] += cost
+                if m := _GROUP_RE.match(name):
+                    by_group[int(m.group(1))][ut.frame_types[f]] += cost
+        else:
+            frames_by_type[ut.kind] += 1
         for e in ut.entries:
             n = len(e.bits)
             cat = _category(ut.kind, e.name)
             by_category[cat] += n
-            by_type[ut.kind] += n
+            if not (ut.bins and e.name == "packet_payload"):  # a Main payload is counted by its elements above
+                by_type[ut.kind] += n
             if cat == "payload" and (m := _GROUP_RE.match(e.name)):
                 by_group[int(m.group(1))][ut.kind] += n
     header = trace.header
@@ -118,8 +155,8 @@ def summarize(trace: FileTrace) -> dict:
             "group": g,
             "semantic": None if grp is None else semantic_name(grp.semantic),
             "dims": None if grp is None else grp.dims,
-            "bits_I": counts["I"],
-            "bits_P": counts["P"],
+            "bits_I": round(counts["I"], 1),
+            "bits_P": round(counts["P"], 1),
             "bits_per_frame": (counts["I"] + counts["P"]) / frames if frames else 0.0,
         })
     return {

@@ -34,6 +34,12 @@ class GroupLayout:
     eg_orders: list[int]
     zero_flag_enabled: bool = False
     dim_index: list[int] | None = None
+    #: Main profile (SPEC 14.1): per dimension, the 4-bit initial probability index of its three
+    #: nonzero-flag contexts; None in a Baseline header
+    nonzero_init: list[list[int]] | None = None
+    #: Main profile (SPEC 14.1, R-132): 0 predicts a P-frame from the previous frame, 1 adds half the
+    #: previous frame's change (momentum)
+    predictor: int = 0
 
     @property
     def dims(self) -> int:
@@ -97,6 +103,7 @@ class SequenceHeader:
                  None if g.dim_index is None else tuple(g.dim_index), tuple(g.eg_orders),
                  tuple(np.float32(g.range_min).view(np.uint32).tolist()),
                  tuple(np.float32(g.range_max).view(np.uint32).tolist()))
+                + (() if g.nonzero_init is None else (tuple(map(tuple, g.nonzero_init)), g.predictor))
                 for g in self.groups
             ),
         )

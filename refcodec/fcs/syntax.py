@@ -30,6 +30,7 @@ from ..errors import (
 from ..quant import dequant_step, dequantize
 from ..spec_tables import canonical_dims, levels, profiles
 from .layout import UNIT_I_FRAME, UNIT_P_FRAME, UNIT_SEQUENCE_HEADER, GroupLayout, SequenceHeader
+from .main_profile import MAIN_PROFILE_IDC, MainPacket, packet_syntax
 
 SUPPORTED_VERSION = 1
 FRAME_COUNTER_BITS = 4
@@ -157,6 +158,8 @@ def _sequence_header_syntax(io: BitIO, h: SequenceHeader) -> SequenceHeader:
         grp.zero_flag_enabled = bool(io.u(1, f"group_zero_flag_enabled[{g}]", int(grp.zero_flag_enabled)))
         index_map = io.u(1, f"group_index_map_flag[{g}]", int(grp.dim_index is not None))
         h.group_reserved_bits[g] = io.u(2, f"group_reserved_2bits[{g}]", h.group_reserved_bits[g])
+        if h.profile_idc == MAIN_PROFILE_IDC:  # SPEC 14.1, R-132
+            grp.predictor = io.u(1, f"group_predictor[{g}]", grp.predictor)
         if io.reading:
             grp.dim_index = [] if index_map else None
             grp.eg_orders, grp.range_min, grp.range_max = [0] * dims, [0.0] * dims, [0.0] * dims
@@ -170,6 +173,13 @@ def _sequence_header_syntax(io: BitIO, h: SequenceHeader) -> SequenceHeader:
                 if io.reading:
                     grp.dim_index.append(idx)
             grp.eg_orders[d] = io.u(4, f"eg_order[{g}][{d}]", grp.eg_orders[d])
+            if h.profile_idc == MAIN_PROFILE_IDC:  # SPEC 14.1: initial probabilities of the nonzero flags
+                if io.reading:
+                    grp.nonzero_init = grp.nonzero_init or []
+                    grp.nonzero_init.append([io.u(4, f"nonzero_init[{g}][{d}][{c}]") for c in range(3)])
+                else:  # a writer's nonzero_init
+                    for c in range(3):
+                        io.u(4, f"nonzero_init[{g}][{d}][{c}]", grp.nonzero_init[d][c])
             grp.range_min[d], grp.range_max[d] = _range_pair(io, g, d, grp.bit_depth, grp.range_min[d], grp.range_max[d])
     io.byte_alignment()
     if h.header_crc_flag:
@@ -219,7 +229,7 @@ def _frame_unit_syntax(io: BitIO, f: FrameUnit, h: SequenceHeader) -> FrameUnit:
     return f
 
 
-Unit = SequenceHeader | FrameUnit | ReservedUnit
+Unit = SequenceHeader | FrameUnit | ReservedUnit | MainPacket
 
 
 def read_unit(
@@ -241,6 +251,8 @@ def read_unit(
     elif unit_type in (UNIT_I_FRAME, UNIT_P_FRAME):
         if active is None:
             raise E_NO_SEQUENCE_HEADER("frame unit before any sequence header", field="unit_type", bit_offset=at)
+        if active.profile_idc == MAIN_PROFILE_IDC:  # SPEC 14.2: a packet of range-coded frames
+            return packet_syntax(io, MainPacket(unit_type, 0, 1), active)
         unit = _frame_unit_syntax(io, FrameUnit(unit_type, 0), active)
     else:
         return ReservedUnit(unit_type)  # SPEC 5.1, R-11: skipped whole
@@ -249,7 +261,7 @@ def read_unit(
     return unit
 
 
-def write_unit(unit: SequenceHeader | FrameUnit, active: SequenceHeader | None = None) -> bytes:
+def write_unit(unit: SequenceHeader | FrameUnit | MainPacket, active: SequenceHeader | None = None) -> bytes:
     """Serialise one unit with the same syntax declaration the reader uses."""
     io = BitWriter()
     if isinstance(unit, SequenceHeader):
@@ -259,5 +271,8 @@ def write_unit(unit: SequenceHeader | FrameUnit, active: SequenceHeader | None =
         if active is None:
             raise ValueError("a frame unit needs its sequence header")
         io.ue("unit_type", unit.unit_type)
-        _frame_unit_syntax(io, unit, active)
+        if isinstance(unit, MainPacket):
+            packet_syntax(io, unit, active)
+        else:
+            _frame_unit_syntax(io, unit, active)
     return io.getvalue()
