@@ -36,6 +36,21 @@ def dequantize(block: dict, channels: int) -> np.ndarray:
     return x.T
 
 
+def smallest_three_quaternions(largest, rest: np.ndarray) -> np.ndarray:
+    """SPEC 11.7.1, R-150, one Gaussian at a time: [N, 4] quaternions from the largest-component
+    index and the three decoded components ``rest`` [N, 3]; the missing one is
+    sqrt(max(0, 1 - ((a0 a0 + a1 a1) + a2 a2))), each operation rounded to binary32."""
+    f = np.float32
+    out = np.zeros((len(rest), 4), np.float32)
+    for i, (k, (a0, a1, a2)) in enumerate(zip(np.asarray(largest, np.int64), np.asarray(rest, np.float32), strict=True)):
+        s = f(f(f(a0 * a0) + f(a1 * a1)) + f(a2 * a2))
+        m = f(np.sqrt(max(f(f(1) - s), f(0))))
+        slots = [c for c in range(4) if c != k]
+        out[i, k] = m
+        out[i, slots] = (a0, a1, a2)
+    return out
+
+
 def record(name: str, kind: str, values) -> bytes:
     """One dump record: name, 0, type byte, u32 count, little-endian values (SPEC 11.10)."""
     if kind == "b":
@@ -151,7 +166,12 @@ def dump_records(sections: list[tuple[bytes, dict | None]]) -> list[tuple[str, b
                 recs.append(record("bind.barycentric", "f", dequantize(p["barycentric"], 3)))
         elif kind == b"ATTR":
             a = p["attribute_id"]
-            recs.append(record(f"attr.{ATTR_NAMES[a]}", "f", dequantize(p["attribute"], attr_channels(a, sh))))
+            if a == 6:  # SPEC 11.7.1, R-150
+                recs.append(record("attr.rotations", "f", smallest_three_quaternions(p["largest_component"], dequantize(p["attribute"], 3))))
+            elif a == 7:  # SPEC 11.7.1, R-151: the opacities as decoded
+                recs.append(record("attr.opacities", "f", dequantize(p["attribute"], 1)))
+            else:
+                recs.append(record(f"attr.{ATTR_NAMES[a]}", "f", dequantize(p["attribute"], attr_channels(a, sh))))
         elif kind == b"LATN":
             recs += [
                 record("latn.attributes", "u", list(p["latent_attribute_ids"])),

@@ -174,13 +174,13 @@ def test_arkit_annex_equals_registry():
 
 
 def test_requirements_agree_and_are_cited():
-    spec_ids = re.findall(r"\*\*(R-\d\d)\.\*\*", SPEC)
+    spec_ids = re.findall(r"\*\*(R-\d{2,3})\.\*\*", SPEC)
     assert len(spec_ids) == len(set(spec_ids)), "a requirement is defined twice"
     toml_ids = [r["id"] for r in load("requirements")["requirement"]]
     assert sorted(spec_ids) == sorted(toml_ids)
     cited = set()
     for path in list((ROOT / "refcodec").rglob("*.py")) + list((ROOT / "tests").rglob("*.py")):
-        cited |= set(re.findall(r"R-\d\d", path.read_text()))
+        cited |= set(re.findall(r"R-\d{2,3}\b", path.read_text()))
     missing = sorted(set(spec_ids) - cited)
     assert not missing, f"requirements cited by no code or test: {missing}"
     for req in load("requirements")["requirement"]:

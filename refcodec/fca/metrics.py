@@ -18,9 +18,11 @@ def _stats(a: np.ndarray, b: np.ndarray) -> dict:
 
 def rotation_angle_error_deg(q1: np.ndarray, q2: np.ndarray) -> np.ndarray:
     """Angle in degrees between the rotations of two quaternion arrays (normalised first; q ~ -q)."""
-    a = q1 / np.linalg.norm(q1, axis=1, keepdims=True)
-    b = q2 / np.linalg.norm(q2, axis=1, keepdims=True)
-    dot = np.clip(np.abs(np.einsum("ij,ij->i", a.astype(np.float64), b.astype(np.float64))), 0.0, 1.0)
+    a = np.asarray(q1, np.float64)  # binary64 throughout: arccos near 1 turns binary32 rounding into ~0.04 deg
+    b = np.asarray(q2, np.float64)
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    dot = np.clip(np.abs(np.einsum("ij,ij->i", a, b)), 0.0, 1.0)
     return np.degrees(2.0 * np.arccos(dot))
 
 

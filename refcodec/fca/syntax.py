@@ -517,12 +517,31 @@ def _with_values(ctx, values):
 
 
 ROTATION_ID = 3
+ROTATION_S3_ID = 6  # SPEC 11.7.1, R-150
+OPACITY_ALPHA_ID = 7  # SPEC 11.7.1, R-151
 
-ATTR = Struct(  # SPEC 11.7, R-67, R-93
+
+def _alpha_in_unit_range(v, ctx):
+    """SPEC 11.7.1, R-151: every decoded OPACITY_ALPHA value lies in [0, 1]."""
+    if ctx._.attribute_id != OPACITY_ALPHA_ID:
+        return None
+    values = dequantized(_with_values(ctx, v), 1)
+    bad = np.flatnonzero(~((values >= 0) & (values <= 1)).reshape(-1))
+    return None if bad.size == 0 else (E_VALUE, f"the opacity of Gaussian {bad[0]} is {float(values.reshape(-1)[bad[0]])}, not in [0, 1]")
+
+
+ATTR = Struct(  # SPEC 11.7, R-67, R-93, R-150..R-152
     "attribute_id" / Checked(Int8ul, _attribute_id),
+    "largest_component"
+    / If(
+        this.attribute_id == ROTATION_S3_ID,
+        Checked(planes(lambda ctx: _meta(ctx).gaussian_count, 1), _below(lambda ctx: 4, "component count")),
+    ),
     "attribute"
     / quantized_block(
-        lambda ctx: attribute_channels(ctx.attribute_id, _meta(ctx).sh_degree), lambda ctx: _meta(ctx).gaussian_count, _rotations_not_zero
+        lambda ctx: attribute_channels(ctx.attribute_id, _meta(ctx).sh_degree),
+        lambda ctx: _meta(ctx).gaussian_count,
+        _both(_rotations_not_zero, _alpha_in_unit_range),
     ),
 )
 
@@ -610,8 +629,8 @@ MAX_LATENT_DIMS = 64
 def _latent_ids(v, ctx):
     """SPEC 12.2, R-72: registered, distinct, not POSITION, with channels at this SH degree."""
     ids = list(v)
-    if len(set(ids)) != len(ids) or any(a not in attributes() or a == 0 for a in ids):
-        return E_VALUE, f"{ids} are not distinct registered non-position attribute ids"
+    if len(set(ids)) != len(ids) or any(a not in attributes() or a == 0 or "codes" in attributes()[a] for a in ids):
+        return E_VALUE, f"{ids} are not distinct registered non-position attribute ids (codings excluded, R-152)"
     empty = [a for a in ids if attribute_channels(a, _meta(ctx).sh_degree) == 0]
     return _ok_if(not empty, E_VALUE, f"attribute {empty[:1]} has no channels at sh_degree {_meta(ctx).sh_degree}")
 
