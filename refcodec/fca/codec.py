@@ -53,7 +53,7 @@ class PackConfig:
     morph_bits: int = 10
     barycentric_bits: int = 16
     zstd_level: int = 19
-    morph_max_error: float | None = 4e-5  # metres; None: every target at morph_bits
+    morph_max_error: float | None = 1e-4  # metres (0.17 px at 512^2 on the LAM head); None: every target at morph_bits
     latents: FitConfig | None = None  # fit EAGLES-style latents for latent_attributes (SPEC 12.2)
     latent_attributes: tuple[int, ...] = (3, 4)  # ROTATION, OPACITY
     log_scale_floor: float | None = -10.0  # render-neutral preconditioning, see refcodec.fca.precondition
@@ -80,8 +80,9 @@ class PackConfig:
 
     @classmethod
     def plain(cls, **knobs) -> PackConfig:
-        """ROTATION and OPACITY as plain quantized attributes (no coding of SPEC 11.7.1), 8 bits each."""
-        return cls(**({"rotation_bits": 8, "rotation_coding": "quaternion", "opacity_coding": "logit"} | knobs))
+        """The library default before issue 13: ROTATION and OPACITY as plain 8-bit quantized attributes
+        (no coding of SPEC 11.7.1) and morph targets within 40 um; ``knobs`` override."""
+        return cls(**({"rotation_bits": 8, "rotation_coding": "quaternion", "opacity_coding": "logit", "morph_max_error": 4e-5} | knobs))
 
     def bits_for(self, attribute: str) -> int:
         default = {
