@@ -99,7 +99,8 @@ def _block(w: PayloadWriter, field_name: str, b: dict, channels: int, count: int
         return
     w.f32planes("quantized_block.q_min", f"{field_name}.q_min", b["q_min"])
     w.f32planes("quantized_block.q_max", f"{field_name}.q_max", b["q_max"])
-    w.planes("quantized_block.q_values", f"{field_name}.q_values", b["q_values"], 1 if b["q_bits"] <= 8 else 2)
+    bits = b["q_bits"] - 128 if b["q_bits"] > 128 else b["q_bits"]  # 129..144: delta-coded samples of q_bits - 128 bits
+    w.planes("quantized_block.q_values", f"{field_name}.q_values", b["q_values"], 1 if bits <= 8 else 2)
 
 
 def meta(p: dict) -> PayloadWriter:

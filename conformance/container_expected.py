@@ -26,10 +26,14 @@ def dequantize(block: dict, channels: int) -> np.ndarray:
     """Item-major [N, C] binary32 values of a quantized block (SPEC 11.1.3, R-58)."""
     if block["q_bits"] == 32:
         return np.asarray(block["q_values"], np.float32).reshape(channels, -1).T
+    bits = block["q_bits"]
     q = np.asarray(block["q_values"], np.int64).reshape(channels, -1)
+    if bits > 128:  # R-153: delta-coded, undone one sample at a time
+        bits -= 128
+        q = np.array([_undelta_channel(row, bits) for row in q], np.int64).reshape(channels, -1)
     lo = np.asarray(block["q_min"], np.float32).reshape(channels, 1)
     hi = np.asarray(block["q_max"], np.float32).reshape(channels, 1)
-    levels = np.float32((1 << block["q_bits"]) - 1)  # exact: at most 65535
+    levels = np.float32((1 << bits) - 1)  # exact: at most 65535
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         step = np.divide(np.subtract(hi, lo, dtype=np.float32), levels, dtype=np.float32)
         x = np.add(lo, np.multiply(q.astype(np.float32), step, dtype=np.float32), dtype=np.float32)
@@ -48,6 +52,16 @@ def smallest_three_quaternions(largest, rest: np.ndarray) -> np.ndarray:
         slots = [c for c in range(4) if c != k]
         out[i, k] = m
         out[i, slots] = (a0, a1, a2)
+    return out
+
+
+def _undelta_channel(stored, bits: int) -> list[int]:
+    """SPEC 11.1.3, R-153 for one channel: d = r / 2 for even r, -(r + 1) / 2 for odd r; q = (previous + d) mod 2^bits, from 0."""
+    out, prev = [], 0
+    for r in (int(x) for x in stored):
+        d = r // 2 if r % 2 == 0 else -(r + 1) // 2
+        prev = (prev + d) % (1 << bits)
+        out.append(prev)
     return out
 
 

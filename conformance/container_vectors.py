@@ -1132,8 +1132,60 @@ def coding_vectors() -> list[ContainerDef]:
     ]
 
 
+def delta_vectors() -> list[ContainerDef]:
+    """Delta-coded quantized blocks (SPEC 11.1.3, R-153)."""
+    from refcodec.fca import PackConfig
+
+    n = 6
+    # POSITION b = 2 (q_bits 130): channel 0 stores 3, 1, 0, 2, 3, 2 = deltas -2, -1, 0, 1, -2, 1: samples 2 (-2 mod 4), 1, 1, 2, 0, 1.
+    pos = av.qblock(2, [-1.0, 0.0, 0.5], [1.0, 1.0, 0.75], [[3, 1, 0, 2, 3, 2], [0, 0, 0, 0, 0, 1], [1, 1, 1, 1, 1, 1]]) | {"q_bits": 130}
+    # COLOR_DC b = 16 (q_bits 144): two-byte residuals, a wrap below 0 (sample 0 - 1 -> 65535) and the largest residual 65535.
+    col = av.qblock(16, [0.0, -1.0, 0.25], [1.0, 1.0, 0.5], [[1, 2, 65535, 0, 4, 3], [65535, 0, 0, 0, 0, 2], [0, 1, 3, 5, 7, 9]]) | {"q_bits": 144}
+    rest = [x for x in av.static_attrs(n, 0, 31) if x.payload["attribute_id"] in (2, 3, 4)]
+    secs = [Sec(b"META", av.meta(n)), Sec(b"ATTR", av.attr(0, pos)), Sec(b"ATTR", av.attr(1, col))] + rest
+    over = [Sec(b"META", av.meta(n)), Sec(b"ATTR", av.attr(0, pos | {"q_values": np.array([[3, 1, 0, 2, 3, 8]] + [[0] * 6] * 2).reshape(-1)}))]
+    return [
+        ContainerDef(
+            "y_delta_blocks",
+            "Delta-coded blocks written here: POSITION at b = 2 (one-byte residuals, wrapping mod 4) and COLOR_DC at b = 16 "
+            "(two-byte residuals, wrapping below 0 and at 65535); stored sections.",
+            ["11.1.3"],
+            ["R-57", "R-58", "R-69", "R-153"],
+            _valid(secs),
+        ),
+        ContainerDef(
+            "y_delta_blocks_encoder",
+            "Encoder-made avatar with every quantized block delta-coded (vertices, morph deltas, attributes); zstd sections.",
+            ["11.1.3", "11.5.1", "11.7"],
+            ["R-69", "R-153"],
+            lambda: _valid(_enc(8, n=60, v=40)(PackConfig(delta_coding="always")))(),
+        ),
+        ContainerDef(
+            "n_qbits_145",
+            "q_bits 145 (a delta-coded block of 17 bits).",
+            ["11.1.3"],
+            ["R-57"],
+            _damaged(secs, "attribute.q_bits", b"\x91", "E_VALUE", 1),
+        ),
+        ContainerDef(
+            "n_qbits_128",
+            "q_bits 128 (a delta-coded block of 0 bits).",
+            ["11.1.3"],
+            ["R-57"],
+            _damaged(secs, "attribute.q_bits", b"\x80", "E_VALUE", 1),
+        ),
+        ContainerDef(
+            "n_delta_residual_range",
+            "A stored residual of 8 (item 5) in a delta-coded block of b = 2: residuals, like samples, are at most 2^b - 1.",
+            ["11.1.3"],
+            ["R-57", "R-153"],
+            _first_error(over + secs[2:], "attribute.q_values", 1, "E_VALUE"),
+        ),
+    ]
+
+
 def all_container_defs() -> list[ContainerDef]:
     """Every container vector, in a fixed order."""
     from .container_reading import reading_vectors
 
-    return valid_vectors() + invalid_vectors() + bound_vectors() + reading_vectors() + coding_vectors()
+    return valid_vectors() + invalid_vectors() + bound_vectors() + reading_vectors() + coding_vectors() + delta_vectors()

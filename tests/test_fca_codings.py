@@ -17,7 +17,7 @@ from refcodec.fca.codec import avatar_sections
 from refcodec.fca.codings import alpha_from_logits, from_smallest_three, logits_from_alpha, smallest_three
 from refcodec.fca.container import SectionToWrite, decode_usage, read_container
 from refcodec.fca.metrics import rotation_angle_error_deg
-from refcodec.fca.quantized import _Block, decode_block, unit_range_block
+from refcodec.fca.quantized import _Block, decode_block, encode_block, unit_range_block
 from tests.fca_helpers import full_avatar
 
 
@@ -160,3 +160,65 @@ def test_largest_component_counts_n_decoded_values():
     plain, _ = rotation_values(PackConfig.plain())
     assert rot[0].payload["attribute_id"] == 6 and isinstance(rot[0], SectionToWrite)
     assert s3 == 40 + 3 * 40 + 6 and plain == 4 * 40 + 8
+
+
+# ------------------------------------------------------------------------- delta-coded blocks (R-153)
+def test_undelta_by_hand():
+    """R-153: stored 3, 1, 0, 2, 3, 2 at b = 2 are deltas -2, -1, 0, 1, -2, 1: samples 2 (-2 mod 4), 1, 1, 2, 0, 1."""
+    from refcodec.fca.syntax import undelta
+
+    assert undelta(np.array([3, 1, 0, 2, 3, 2]), 1, 2).tolist() == [2, 1, 1, 2, 0, 1]
+    assert undelta(np.array([1, 65535]), 1, 16).tolist() == [65535, 32767]  # -1 mod 2^16, then - 32768
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), bits=st.integers(1, 16), c=st.integers(1, 4), n=st.integers(1, 50))
+def test_delta_block_decodes_to_the_same_values(seed, bits, c, n):
+    """R-153: a delta-coded block decodes bit for bit to the values of the plain block; residuals stay below 2^b,
+    and the conformance suite's scalar undelta agrees with the reference."""
+    from conformance.container_expected import dequantize
+    from refcodec.fca.quantized import delta_block
+
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=(c, n)).astype(np.float32)
+    plain = encode_block(values, bits)
+    delta = delta_block(plain)
+    assert delta["q_bits"] == 128 + bits and int(delta["q_values"].max()) < (1 << bits)
+    ours = decode_block(_Block(delta), c)
+    assert np.array_equal(ours.view(np.uint32), decode_block(_Block(plain), c).view(np.uint32))
+    assert np.array_equal(ours.T.view(np.uint32), dequantize(delta, c).view(np.uint32))
+
+
+@pytest.mark.parametrize("q_bits", [128, 145, 255])
+def test_delta_q_bits_outside_129_144_are_rejected(q_bits):
+    """R-57: 129..144 are the delta-coded depths; 128 and 145 are not."""
+    block = av.qblock(2, [0.0] * 3, [1.0] * 3, np.zeros((3, 1), np.int64)) | {"q_bits": q_bits}
+    secs = [av.minimal_sections()[0], Sec(b"ATTR", av.attr(0, block))] + av.minimal_sections()[2:]
+    with pytest.raises(FcError) as info:
+        decode_avatar(build(secs).data)
+    assert info.value.error_class == "E_VALUE" and info.value.field.endswith("q_bits")
+
+
+def test_delta_residual_above_the_depth_is_rejected():
+    """R-57 with R-153: a residual of 4 at b = 2 is rejected, like a sample of 4."""
+    block = av.qblock(2, [0.0] * 3, [1.0] * 3, np.array([[4], [0], [0]])) | {"q_bits": 130}
+    secs = [av.minimal_sections()[0], Sec(b"ATTR", av.attr(0, block))] + av.minimal_sections()[2:]
+    with pytest.raises(FcError) as info:
+        decode_avatar(build(secs).data)
+    assert info.value.error_class == "E_VALUE" and info.value.field.endswith("q_values")
+
+
+def test_encoder_delta_modes():
+    """R-153 encoder: "always" delta-codes every quantized block, "never" none, "auto" only where zstd gains; all decode alike."""
+    from refcodec.fca.codec import pick_block
+
+    smooth = np.cumsum(np.ones((3, 4000), np.float32), axis=1)  # a ramp: deltas are all 1
+    noise = np.random.default_rng(1).normal(size=(3, 4000)).astype(np.float32)
+    assert pick_block(encode_block(smooth, 12), PackConfig())["q_bits"] == 128 + 12
+    assert pick_block(encode_block(noise, 12), PackConfig())["q_bits"] == 12
+    assert pick_block(encode_block(noise, 12), PackConfig(delta_coding="always"))["q_bits"] == 128 + 12
+    assert pick_block(encode_block(smooth, 12), PackConfig(delta_coding="never"))["q_bits"] == 12
+    avatar = full_avatar(3, n=30)
+    a = decode_avatar(encode_avatar(avatar, PackConfig(delta_coding="always"))).gaussians
+    b = decode_avatar(encode_avatar(avatar, PackConfig(delta_coding="never"))).gaussians
+    assert all(np.array_equal(getattr(a, k), getattr(b, k)) for k in ("positions", "rotations", "log_scales", "opacity_logits", "sh_dc"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import zstandard
 
 from ..avatar.latents import FitConfig, LatentAttributes, decode_latents, fit_latents
 from ..avatar.model import (
@@ -31,8 +32,8 @@ from .budget import DecodeBudget
 from .codings import OPACITY_ALPHA_ID, ROTATION_S3_ID, alpha_from_logits, from_smallest_three, logits_from_alpha, smallest_three
 from .container import ParsedContainer, SectionToWrite, decode_usage, read_container, write_container
 from .precondition import drop_idle_skeleton, floor_log_scales, floor_opacity
-from .quantized import decode_block, encode_block, unit_range_block
-from .syntax import OFFSET_ENCODINGS, OUTPUT_MAPPINGS, RAW_F32_BITS, SECTION_HEADER_BYTES, attribute_channels
+from .quantized import decode_block, delta_block, encode_block, smaller_block, unit_range_block
+from .syntax import OFFSET_ENCODINGS, OUTPUT_MAPPINGS, RAW_F32_BITS, SECTION_HEADER_BYTES, attribute_channels, level_bits, sample_width
 
 ATTRIBUTE_IDS = {"positions": 0, "sh_dc": 1, "log_scales": 2, "rotations": 3, "opacity_logits": 4, "sh_rest": 5}
 BINDING_IDS = {"none": 0, "vertex": 1, "triangle": 2}
@@ -62,6 +63,7 @@ class PackConfig:
     level_idc: int | None = None  # None: the smallest level the avatar fits
     compress: bool = True
     overrides: dict[str, int] = field(default_factory=dict)
+    delta_coding: str = "auto"  # delta-coded samples (SPEC 11.1.3, R-153): "auto" where Zstandard makes them smaller, "always", "never"
     rotation_coding: str = "s3"  # "s3" (ROTATION_S3) or "quaternion" (ROTATION), SPEC 11.7.1
     opacity_coding: str = "alpha"  # "alpha" (OPACITY_ALPHA, after the sigmoid) or "logit" (OPACITY), SPEC 11.7.1
 
@@ -76,13 +78,15 @@ class PackConfig:
             drop_idle_skeleton=False,
             rotation_coding="quaternion",
             opacity_coding="logit",
+            delta_coding="never",
         )
 
     @classmethod
     def plain(cls, **knobs) -> PackConfig:
         """The library default before issue 13: ROTATION and OPACITY as plain 8-bit quantized attributes
         (no coding of SPEC 11.7.1) and morph targets within 40 um; ``knobs`` override."""
-        return cls(**({"rotation_bits": 8, "rotation_coding": "quaternion", "opacity_coding": "logit", "morph_max_error": 4e-5} | knobs))
+        old = {"rotation_bits": 8, "rotation_coding": "quaternion", "opacity_coding": "logit", "morph_max_error": 4e-5, "delta_coding": "never"}
+        return cls(**(old | knobs))
 
     def bits_for(self, attribute: str) -> int:
         default = {
@@ -184,7 +188,7 @@ def _defm_payload(d: DeformationModel, config: PackConfig) -> dict:
                 "morph_name": _utf8(name),
                 "morph_nnz": len(idx),
                 "morph_index_gaps": gaps,
-                "morph_deltas": encode_block(deltas.T, bits),
+                "morph_deltas": pick_block(encode_block(deltas.T, bits), config),
             }
         )
     skeleton = None
@@ -219,7 +223,7 @@ def _defm_payload(d: DeformationModel, config: PackConfig) -> dict:
     return {
         "vertex_count": d.vertex_count,
         "triangle_count": int(d.triangles.shape[0]),
-        "vertices": encode_block(d.vertices.T, config.vertex_bits),
+        "vertices": pick_block(encode_block(d.vertices.T, config.vertex_bits), config),
         "triangles": np.asarray(d.triangles).T.reshape(-1),  # SPEC 11.5.1: corner-major
         "morph_count": d.morphs.count,
         "morphs": morphs,
@@ -238,7 +242,7 @@ def _bind_payload(b: Binding, config: PackConfig) -> dict:
     return {
         "binding_mode": mode,
         "binding_index": None if mode == 0 else np.asarray(b.index),
-        "barycentric": encode_block(b.barycentric.T, config.barycentric_bits) if mode == 2 else None,
+        "barycentric": pick_block(encode_block(b.barycentric.T, config.barycentric_bits), config) if mode == 2 else None,
     }
 
 
@@ -284,16 +288,33 @@ def avatar_sections(avatar: Avatar, config: PackConfig) -> list[SectionToWrite]:
     return sections
 
 
+def pick_block(block: dict, config: PackConfig) -> dict:
+    """The block, or its delta-coded form: always, never, or ("auto") when that compresses smaller in zstd sections (SPEC 11.1.3, R-153)."""
+    if config.delta_coding == "always" and block["q_bits"] != RAW_F32_BITS:
+        return delta_block(block)
+    if config.delta_coding != "auto" or not config.compress:
+        return block
+    zstd = zstandard.ZstdCompressor(level=min(config.zstd_level, 9))  # an estimate: the section is compressed once more, whole
+
+    def size(b: dict) -> int:
+        q = np.asarray(b["q_values"], np.uint16)
+        width = sample_width(level_bits(b["q_bits"]))
+        return len(zstd.compress(b"".join(((q >> (8 * k)) & 255).astype(np.uint8).tobytes() for k in range(width))))
+
+    return smaller_block(block, size)
+
+
 def attr_payload(g: Gaussians, attr: str, config: PackConfig) -> dict:
     """The ``attr_section( )`` of one attribute, in the coding the config asks for (SPEC 11.7, 11.7.1)."""
     bits = config.bits_for(attr)
     if attr == "rotations" and config.rotation_coding == "s3":  # SPEC 11.7.1, R-150
         largest, rest = smallest_three(g.rotations)
-        return {"attribute_id": ROTATION_S3_ID, "largest_component": largest, "attribute": encode_block(rest, bits)}
+        return {"attribute_id": ROTATION_S3_ID, "largest_component": largest, "attribute": pick_block(encode_block(rest, bits), config)}
     if attr == "opacity_logits" and config.opacity_coding == "alpha":  # SPEC 11.7.1, R-151
-        return {"attribute_id": OPACITY_ALPHA_ID, "largest_component": None, "attribute": unit_range_block(alpha_from_logits(g.opacity_logits), bits)}
+        block = pick_block(unit_range_block(alpha_from_logits(g.opacity_logits), bits), config)
+        return {"attribute_id": OPACITY_ALPHA_ID, "largest_component": None, "attribute": block}
     values = getattr(g, attr).reshape(g.count, -1).T  # [C, N]; SH_REST: coefficient-major, channel-minor (SPEC 11.7)
-    return {"attribute_id": ATTRIBUTE_IDS[attr], "largest_component": None, "attribute": encode_block(values, bits)}
+    return {"attribute_id": ATTRIBUTE_IDS[attr], "largest_component": None, "attribute": pick_block(encode_block(values, bits), config)}
 
 
 def attr_values(payload, channels: int) -> tuple[str, np.ndarray]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..quant import dequant_step, dequantize, quantize
-from .syntax import RAW_F32_BITS
+from ..quant import dequant_step, quantize
+from .syntax import DELTA_FLAG, RAW_F32_BITS, dequantized
 
 
 def encode_block(values: np.ndarray, bits: int) -> dict:
@@ -28,12 +28,28 @@ def encode_block(values: np.ndarray, bits: int) -> dict:
 
 
 def decode_block(block, channels: int) -> np.ndarray:
-    """Values [C, N] float32 of a parsed ``quantized_block`` (SPEC 11.1.3, R-57)."""
-    if block.q_bits == RAW_F32_BITS:
-        return np.asarray(block.q_values, np.float32).reshape(channels, -1)
-    lo = np.asarray(block.q_min, np.float32)[:, None]
-    step = dequant_step(np.asarray(block.q_min, np.float32), np.asarray(block.q_max, np.float32), np.full(channels, block.q_bits))[:, None]
-    return dequantize(np.asarray(block.q_values).reshape(channels, -1), lo, step).astype(np.float32)
+    """Values [C, N] float32 of a parsed ``quantized_block`` (SPEC 11.1.3, R-57, R-58, R-153)."""
+    return np.asarray(dequantized(block, channels), np.float32)
+
+
+def delta_block(block: dict) -> dict:
+    """``block`` (quantized, not raw) with its samples delta-coded (SPEC 11.1.3, R-153): per channel,
+    the difference to the previous sample (0 before the first), wrapped to [-2^(b-1), 2^(b-1)) and zigzagged."""
+    bits = block["q_bits"]
+    c = block["q_min"].shape[0]
+    q = np.asarray(block["q_values"], np.int64).reshape(c, -1)
+    half = 1 << (bits - 1)
+    d = (np.diff(q, axis=1, prepend=0) + half) % (1 << bits) - half
+    r = np.where(d >= 0, 2 * d, -2 * d - 1)
+    return block | {"q_bits": bits | DELTA_FLAG, "q_values": r.reshape(-1).astype(np.uint16)}
+
+
+def smaller_block(block: dict, size_of) -> dict:
+    """Of ``block`` and its delta-coded form, the one ``size_of(block)`` finds smaller (an encoder choice)."""
+    if block["q_bits"] == RAW_F32_BITS or np.asarray(block["q_values"]).size == 0:
+        return block
+    delta = delta_block(block)
+    return delta if size_of(delta) < size_of(block) else block
 
 
 def unit_range_block(values: np.ndarray, bits: int) -> dict:
