@@ -24,7 +24,7 @@ RAW_F32 = 32
 #: SPEC 11.3: type -> critical flag of the registry.
 CRITICAL = {b"META": 1, b"DEFM": 1, b"DEFR": 1, b"BIND": 1, b"ATTR": 1, b"LATN": 1, b"OMLP": 1, b"TEXT": 0}
 #: SPEC 11.7 channel counts (SH_REST depends on sh_degree).
-ATTR_CHANNELS = {0: 3, 1: 3, 2: 3, 3: 4, 4: 1}
+ATTR_CHANNELS = {0: 3, 1: 3, 2: 3, 3: 4, 4: 1, 6: 3, 7: 1}  # 6 ROTATION_S3, 7 OPACITY_ALPHA (SPEC 11.7.1)
 #: SPEC 11.5.2 registry (spec/container.toml): name -> (vertices, triangles).
 REFERENCED = {b"FLAME2020": (5023, 9976)}
 
@@ -99,7 +99,8 @@ def _block(w: PayloadWriter, field_name: str, b: dict, channels: int, count: int
         return
     w.f32planes("quantized_block.q_min", f"{field_name}.q_min", b["q_min"])
     w.f32planes("quantized_block.q_max", f"{field_name}.q_max", b["q_max"])
-    w.planes("quantized_block.q_values", f"{field_name}.q_values", b["q_values"], 1 if b["q_bits"] <= 8 else 2)
+    bits = b["q_bits"] - 128 if b["q_bits"] > 128 else b["q_bits"]  # 129..144: delta-coded samples of q_bits - 128 bits (R-153)
+    w.planes("quantized_block.q_values", f"{field_name}.q_values", b["q_values"], 1 if bits <= 8 else 2)
 
 
 def meta(p: dict) -> PayloadWriter:
@@ -207,6 +208,8 @@ def attr(p: dict, n: int, sh_degree: int) -> PayloadWriter:
     """SPEC 11.7 attr_section( )."""
     w, s = PayloadWriter(), "attr_section"
     w.u8(f"{s}.attribute_id", "attribute_id", p["attribute_id"])
+    if p["attribute_id"] == 6:  # SPEC 11.7.1: ROTATION_S3 sends the index of the largest component first
+        w.planes(f"{s}.largest_component", "largest_component", p["largest_component"], 1)
     w.trace.append(Trace(len(w.buf), f"{s}.attribute", "attribute", 0))
     _block(w, "attribute", p["attribute"], attr_channels(p["attribute_id"], sh_degree), n)
     return w

@@ -26,14 +26,43 @@ def dequantize(block: dict, channels: int) -> np.ndarray:
     """Item-major [N, C] binary32 values of a quantized block (SPEC 11.1.3, R-58)."""
     if block["q_bits"] == 32:
         return np.asarray(block["q_values"], np.float32).reshape(channels, -1).T
+    bits = block["q_bits"]
     q = np.asarray(block["q_values"], np.int64).reshape(channels, -1)
+    if bits > 128:  # R-153: delta-coded, undone one sample at a time
+        bits -= 128
+        q = np.array([_undelta_channel(row, bits) for row in q], np.int64).reshape(channels, -1)
     lo = np.asarray(block["q_min"], np.float32).reshape(channels, 1)
     hi = np.asarray(block["q_max"], np.float32).reshape(channels, 1)
-    levels = np.float32((1 << block["q_bits"]) - 1)  # exact: at most 65535
+    levels = np.float32((1 << bits) - 1)  # exact: at most 65535
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         step = np.divide(np.subtract(hi, lo, dtype=np.float32), levels, dtype=np.float32)
         x = np.add(lo, np.multiply(q.astype(np.float32), step, dtype=np.float32), dtype=np.float32)
     return x.T
+
+
+def smallest_three_quaternions(largest, rest: np.ndarray) -> np.ndarray:
+    """SPEC 11.7.1, R-150, one Gaussian at a time: [N, 4] quaternions from the largest-component
+    index and the three decoded components ``rest`` [N, 3]; the missing one is
+    sqrt(max(0, 1 - ((a0 a0 + a1 a1) + a2 a2))), each operation rounded to binary32."""
+    f = np.float32
+    out = np.zeros((len(rest), 4), np.float32)
+    for i, (k, (a0, a1, a2)) in enumerate(zip(np.asarray(largest, np.int64), np.asarray(rest, np.float32), strict=True)):
+        s = f(f(f(a0 * a0) + f(a1 * a1)) + f(a2 * a2))
+        m = f(np.sqrt(max(f(f(1) - s), f(0))))
+        slots = [c for c in range(4) if c != k]
+        out[i, k] = m
+        out[i, slots] = (a0, a1, a2)
+    return out
+
+
+def _undelta_channel(stored, bits: int) -> list[int]:
+    """SPEC 11.1.3, R-153 for one channel: d = r / 2 for even r, -(r + 1) / 2 for odd r; q = (previous + d) mod 2^bits, from 0."""
+    out, prev = [], 0
+    for r in (int(x) for x in stored):
+        d = r // 2 if r % 2 == 0 else -(r + 1) // 2
+        prev = (prev + d) % (1 << bits)
+        out.append(prev)
+    return out
 
 
 def record(name: str, kind: str, values) -> bytes:
@@ -151,7 +180,12 @@ def dump_records(sections: list[tuple[bytes, dict | None]]) -> list[tuple[str, b
                 recs.append(record("bind.barycentric", "f", dequantize(p["barycentric"], 3)))
         elif kind == b"ATTR":
             a = p["attribute_id"]
-            recs.append(record(f"attr.{ATTR_NAMES[a]}", "f", dequantize(p["attribute"], attr_channels(a, sh))))
+            if a == 6:  # SPEC 11.7.1, R-150
+                recs.append(record("attr.rotations", "f", smallest_three_quaternions(p["largest_component"], dequantize(p["attribute"], 3))))
+            elif a == 7:  # SPEC 11.7.1, R-151: the opacities as decoded
+                recs.append(record("attr.opacities", "f", dequantize(p["attribute"], 1)))
+            else:
+                recs.append(record(f"attr.{ATTR_NAMES[a]}", "f", dequantize(p["attribute"], attr_channels(a, sh))))
         elif kind == b"LATN":
             recs += [
                 record("latn.attributes", "u", list(p["latent_attribute_ids"])),

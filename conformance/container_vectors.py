@@ -84,7 +84,7 @@ def _damaged(sections: list[Sec], suffix: str, new: bytes, cls: str, section: in
 def _enc(seed: int, zstd: bool = True, **kw):
     from refcodec.fca import PackConfig
 
-    return lambda cfg=None: av.encoder_sections(av.small_avatar(seed, **kw), cfg or PackConfig(), zstd=zstd)
+    return lambda cfg=None: av.encoder_sections(av.small_avatar(seed, **kw), cfg or PackConfig.plain(), zstd=zstd)
 
 
 def _flame_sections() -> list[Sec]:
@@ -113,7 +113,7 @@ def _latn_sections(seed: int, ids: tuple[int, ...], sh: int, bits: int, prune: f
     from refcodec.fca.codec import mlp_from_payload, mlp_payload
 
     fit = FitConfig(latent_dims=3, latent_bits=bits, hidden=(16,), iters=200, refine_passes=1, seed=seed)
-    secs = av.encoder_sections(av.small_avatar(seed, n=20, sh=sh), PackConfig(latents=fit, latent_attributes=ids), zstd=zstd)
+    secs = av.encoder_sections(av.small_avatar(seed, n=20, sh=sh), PackConfig.plain(latents=fit, latent_attributes=ids), zstd=zstd)
     if prune is not None:  # SPEC 12.1: a pruned decoder (mask + the kept weights)
         lat = next(s for s in secs if s.type == b"LATN")
         from types import SimpleNamespace
@@ -226,7 +226,7 @@ def valid_vectors() -> list[ContainerDef]:
             "Encoder-made avatar, triangle binding (mode 2) with barycentrics, coefficient map, no skeleton, SH degree 2; stored sections.",
             ["11.5.1", "11.6", "11.7"],
             ["R-58", "R-62", "R-65", "R-66", "R-69", "R-80", "R-81", "R-82", "R-84", "R-85", "R-86", "R-88", "R-89"],
-            lambda: _valid(enc(2, zstd=False, mode="triangle", sh=2, skeleton=False)(PackConfig(compress=False)))(),
+            lambda: _valid(enc(2, zstd=False, mode="triangle", sh=2, skeleton=False)(PackConfig.plain(compress=False)))(),
             render=True,
         ),
         ContainerDef(
@@ -265,7 +265,7 @@ def valid_vectors() -> list[ContainerDef]:
             ["R-57", "R-58", "R-69"],
             lambda: _valid(
                 enc(4, mode="triangle", sh=1)(
-                    PackConfig(
+                    PackConfig.plain(
                         position_bits=1,
                         color_bits=2,
                         scale_bits=3,
@@ -287,7 +287,7 @@ def valid_vectors() -> list[ContainerDef]:
             ["R-57", "R-58", "R-69"],
             lambda: _valid(
                 enc(5, mode="triangle", sh=1)(
-                    PackConfig(
+                    PackConfig.plain(
                         position_bits=9,
                         color_bits=10,
                         scale_bits=11,
@@ -1038,11 +1038,157 @@ def bound_vectors() -> list[ContainerDef]:
     ]
 
 
+# ------------------------------------------------------------------ attribute codings (11.7.1)
+def _s3_attr(largest, q, bits: int = 10, lo=(-0.7, -0.7, -0.9), hi=(0.7, 0.7, 0.9)) -> Sec:
+    """A ROTATION_S3 section: largest-component indices and 3 x N samples chosen here."""
+    return Sec(b"ATTR", {"attribute_id": 6, "largest_component": np.asarray(largest), "attribute": av.qblock(bits, lo, hi, q)})
+
+
+def _coded_sections() -> list[Sec]:
+    """Five Gaussians: every largest-component index, a missing component clamped at 0 (three components
+    at +-0.9 / +-0.7: the sum of squares exceeds 1), opacities 0 and 1 at the ends of [0, 1]."""
+    n = 5
+    top = 1023
+    s3 = _s3_attr([0, 1, 2, 3, 0], [[512, 0, top, 300, top], [511, 0, top, 700, 0], [512, 0, top, 1000, top]])
+    alpha = Sec(b"ATTR", av.attr(7, av.qblock(8, [0.0], [1.0], [[0, 255, 128, 1, 254]])))
+    return [Sec(b"META", av.meta(n))] + [x for x in av.static_attrs(n, 0, 21) if x.payload["attribute_id"] in (0, 1, 2)] + [s3, alpha]
+
+
+def coding_vectors() -> list[ContainerDef]:
+    """Smallest-three rotations and opacity after the sigmoid (SPEC 11.7.1, R-150..R-152)."""
+    from refcodec.fca import PackConfig
+
+    m = av.minimal_sections
+    coded = _coded_sections()
+    big_alpha = coded[:-1] + [Sec(b"ATTR", av.attr(7, av.qblock(8, [0.0], [1.5], [[0, 255, 128, 1, 170]])))]
+    raw_alpha = m()[:5] + [Sec(b"ATTR", av.attr(7, av.raw_block([1.0000001])))]
+    bad_index = coded[:4] + [_s3_attr([0, 1, 4, 3, 0], np.zeros((3, 5), np.int64))] + coded[5:]
+    both = m() + [_s3_attr([0], [[0], [0], [0]], lo=(0.0,) * 3, hi=(0.0,) * 3)]
+
+    def n(name, purpose, clauses, reqs, make, **kw):
+        return ContainerDef(name, purpose, clauses, reqs, make, **kw)
+
+    def latn_coding():
+        secs = m()[:4] + m()[5:6] + [Sec(b"LATN", _latn_payload(1, [6], 1, 4, 3))]
+        b = build(secs)
+        t = b.find("latent_attribute_ids[0]")  # the check covers the list: reported at its first byte, no subscript
+        return b, secs, ExpectedErr("E_VALUE", t.field.removesuffix("[0]"), t.offset)
+
+    def twice():
+        b = build(both)
+        return b, both, ExpectedErr("E_SECTION", f"section[{len(both) - 1}]:ATTR.attribute_id", b.section_offsets[-1])
+
+    return [
+        n(
+            "y_attr_codings",
+            "ROTATION_S3 (10-bit components, every largest-component index, one missing component clamped at 0) and "
+            "OPACITY_ALPHA (8 bits over [0, 1], both ends) for five Gaussians; stored sections.",
+            ["11.7", "11.7.1"],
+            ["R-69", "R-150", "R-151", "R-152"],
+            _valid(coded),
+        ),
+        n(
+            "y_attr_codings_encoder",
+            "Encoder-made avatar with the library default (ROTATION_S3 at 10 bits, OPACITY_ALPHA at 8), vertex binding, zstd sections.",
+            ["11.7", "11.7.1"],
+            ["R-69", "R-150", "R-151"],
+            lambda: _valid(_enc(7)(PackConfig()))(),
+        ),
+        n(
+            "n_largest_component_range",
+            "A ROTATION_S3 largest_component of 4 (a quaternion has components 0..3).",
+            ["11.7.1"],
+            ["R-150"],
+            _first_error(bad_index, "ATTR.largest_component", 4, "E_VALUE"),
+        ),
+        n(
+            "n_opacity_alpha_range",
+            "OPACITY_ALPHA over [0, 1.5]: a sample decodes above 1.",
+            ["11.7.1"],
+            ["R-151"],
+            _first_error(big_alpha, "attribute.q_values", 5, "E_VALUE"),
+        ),
+        n(
+            "n_opacity_alpha_raw",
+            "A raw binary32 OPACITY_ALPHA of 1.0000001 (the next binary32 above 1).",
+            ["11.7.1"],
+            ["R-151"],
+            _first_error(raw_alpha, "attribute.q_values", 5, "E_VALUE"),
+        ),
+        n(
+            "n_rotation_and_s3",
+            "ROTATION given twice: by an ATTR ROTATION section and by an ATTR ROTATION_S3 section.",
+            ["11.3", "11.7.1"],
+            ["R-60", "R-152"],
+            twice,
+        ),
+        n(
+            "n_latn_coding_id",
+            "A LATN section listing ROTATION_S3 (codings are ATTR forms only).",
+            ["11.7.1", "12.2"],
+            ["R-152"],
+            latn_coding,
+        ),
+    ]
+
+
+def delta_vectors() -> list[ContainerDef]:
+    """Delta-coded quantized blocks (SPEC 11.1.3, R-153)."""
+    from refcodec.fca import PackConfig
+
+    n = 6
+    # POSITION b = 2 (q_bits 130): channel 0 stores 3, 1, 0, 2, 3, 2 = deltas -2, -1, 0, 1, -2, 1: samples 2 (-2 mod 4), 1, 1, 2, 0, 1.
+    pos = av.qblock(2, [-1.0, 0.0, 0.5], [1.0, 1.0, 0.75], [[3, 1, 0, 2, 3, 2], [0, 0, 0, 0, 0, 1], [1, 1, 1, 1, 1, 1]]) | {"q_bits": 130}
+    # COLOR_DC b = 16 (q_bits 144): two-byte residuals, a wrap below 0 (sample 0 - 1 -> 65535) and the largest residual 65535.
+    col = av.qblock(16, [0.0, -1.0, 0.25], [1.0, 1.0, 0.5], [[1, 2, 65535, 0, 4, 3], [65535, 0, 0, 0, 0, 2], [0, 1, 3, 5, 7, 9]]) | {"q_bits": 144}
+    rest = [x for x in av.static_attrs(n, 0, 31) if x.payload["attribute_id"] in (2, 3, 4)]
+    secs = [Sec(b"META", av.meta(n)), Sec(b"ATTR", av.attr(0, pos)), Sec(b"ATTR", av.attr(1, col))] + rest
+    over = [Sec(b"META", av.meta(n)), Sec(b"ATTR", av.attr(0, pos | {"q_values": np.array([[3, 1, 0, 2, 3, 8]] + [[0] * 6] * 2).reshape(-1)}))]
+    return [
+        ContainerDef(
+            "y_delta_blocks",
+            "Delta-coded blocks written here: POSITION at b = 2 (one-byte residuals, wrapping mod 4) and COLOR_DC at b = 16 "
+            "(two-byte residuals, wrapping below 0 and at 65535); stored sections.",
+            ["11.1.3"],
+            ["R-57", "R-58", "R-69", "R-153"],
+            _valid(secs),
+        ),
+        ContainerDef(
+            "y_delta_blocks_encoder",
+            "Encoder-made avatar with every quantized block delta-coded (vertices, morph deltas, attributes); zstd sections.",
+            ["11.1.3", "11.5.1", "11.7"],
+            ["R-69", "R-153"],
+            lambda: _valid(_enc(8, n=60, v=40)(PackConfig(delta_coding="always")))(),
+        ),
+        ContainerDef(
+            "n_qbits_145",
+            "q_bits 145 (a delta-coded block of 17 bits).",
+            ["11.1.3"],
+            ["R-57"],
+            _damaged(secs, "attribute.q_bits", b"\x91", "E_VALUE", 1),
+        ),
+        ContainerDef(
+            "n_qbits_128",
+            "q_bits 128 (a delta-coded block of 0 bits).",
+            ["11.1.3"],
+            ["R-57"],
+            _damaged(secs, "attribute.q_bits", b"\x80", "E_VALUE", 1),
+        ),
+        ContainerDef(
+            "n_delta_residual_range",
+            "A stored residual of 8 (item 5) in a delta-coded block of b = 2: residuals, like samples, are at most 2^b - 1.",
+            ["11.1.3"],
+            ["R-57", "R-153"],
+            _first_error(over + secs[2:], "attribute.q_values", 1, "E_VALUE"),
+        ),
+    ]
+
+
 def all_container_defs() -> list[ContainerDef]:
     """Every container vector, in a fixed order."""
     from .container_reading import reading_vectors
 
-    return valid_vectors() + invalid_vectors() + bound_vectors() + reading_vectors() + coverage_vectors()
+    return valid_vectors() + invalid_vectors() + bound_vectors() + reading_vectors() + coding_vectors() + delta_vectors() + coverage_vectors()
 
 
 # ------------------------------------------------------------------ branch-coverage vectors (H10)

@@ -131,6 +131,11 @@ def attributes() -> dict[int, dict]:
     return {a["id"]: a for a in load("container")["attribute"]}
 
 
+def coded_attribute(attribute_id: int) -> int:
+    """The attribute an ATTR ``attribute_id`` gives: itself, or the one a coding id ``codes`` (SPEC 11.7.1, R-152)."""
+    return attributes()[attribute_id].get("codes", attribute_id)
+
+
 @cache
 def referenced_models() -> dict[str, dict]:
     """Registered external deformation models by name (SPEC 11.5)."""

@@ -39,7 +39,7 @@ def test_regeneration_is_byte_identical(tmp_path):
 
 
 def test_cards_follow_the_schema_and_their_files(suite):
-    assert 60 <= len(suite) <= 160
+    assert 60 <= len(suite) <= 220
     total = 0
     for v in suite:
         c = v.card
@@ -75,7 +75,8 @@ def test_q_bits_1_to_16_and_32_all_appear(suite):
             blocks = [getattr(p, k, None) for k in ("attribute", "vertices", "barycentric")] if p is not None else []
             blocks += [m.morph_deltas for m in (getattr(p, "morphs", None) or [])]
             seen |= {blk.q_bits for blk in blocks if blk is not None}
-    assert seen == set(range(1, 17)) | {32}
+    assert seen - set(range(129, 145)) == set(range(1, 17)) | {32}
+    assert {129, 144} <= seen and seen & set(range(130, 137)) and seen & set(range(137, 144))  # both sample widths
 
 
 def test_minimal_vector_dump_by_hand(suite):

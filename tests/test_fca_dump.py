@@ -49,7 +49,7 @@ def test_dump_is_independent_of_compression_and_names_records():
 def test_quantized_records_follow_the_formula():
     """attr records hold min + q*step in binary32 (R-58), computed here from the parsed samples."""
     avatar = full_avatar(6, sh_degree=0)
-    parsed = read_container(encode_avatar(avatar, PackConfig(opacity_bits=5)))
+    parsed = read_container(encode_avatar(avatar, PackConfig.plain(opacity_bits=5)))
     sec = next(s for s in parsed.all(b"ATTR") if s.payload.attribute_id == 4)
     blk = sec.payload.attribute
     step = (np.float32(blk.q_max[0]) - np.float32(blk.q_min[0])) / np.float32(31)

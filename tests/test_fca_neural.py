@@ -66,7 +66,7 @@ def test_attribute_in_latn_and_attr_is_rejected(latent_file):
     """R-73: ROTATION given by LATN and by an ATTR section."""
     parsed = read_container(latent_file)
     avatar = _latent_avatar()
-    extra = [s for s in avatar_sections(avatar, PackConfig()) if s.type == b"ATTR" and s.payload["attribute_id"] == 3]
+    extra = [s for s in avatar_sections(avatar, PackConfig.plain()) if s.type == b"ATTR" and s.payload["attribute_id"] == 3]
     secs = [SectionToWrite(s.type, raw=s.raw) for s in parsed.sections] + extra
     with pytest.raises(FcError) as info:
         read_container(write_container(secs))

@@ -13,6 +13,7 @@ from refcodec.fca.container import read_container
 
 #: Quantization only: no encoder simplifications, so errors are bounded by half a step.
 NO_PRECONDITIONING = {"morph_max_error": None, "log_scale_floor": None, "opacity_floor": False, "drop_idle_skeleton": False}
+PLAIN = {"rotation_coding": "quaternion", "opacity_coding": "logit"}  # plain ROTATION / OPACITY blocks (no SPEC 11.7.1 coding)
 GAUSSIAN_FIELDS = ("positions", "rotations", "log_scales", "opacity_logits", "sh_dc", "sh_rest")
 
 
@@ -62,7 +63,7 @@ def _half_steps(values: np.ndarray, bits: int) -> np.ndarray:
 def test_quantized_attributes_within_half_a_step(bits):
     """R-58: nearest-level quantization over the per-channel range errs by at most step/2."""
     avatar = full_avatar(sh_degree=2)
-    config = PackConfig(*(bits,) * 5, sh_rest_bits=bits, vertex_bits=bits, morph_bits=bits, barycentric_bits=bits, **NO_PRECONDITIONING)
+    config = PackConfig(*(bits,) * 5, sh_rest_bits=bits, vertex_bits=bits, morph_bits=bits, barycentric_bits=bits, **NO_PRECONDITIONING, **PLAIN)
     back = decode_avatar(encode_avatar(avatar, config))
     for name in GAUSSIAN_FIELDS:
         a = getattr(avatar.gaussians, name)
@@ -127,7 +128,7 @@ small_ints = st.integers(min_value=1, max_value=30)
 def test_random_avatars_round_trip(seed, n, v, mode, sh, skel, cmap, bits):
     """Hypothesis: random small avatars decode exactly (32 bits) or within half a step."""
     avatar = full_avatar(seed, n, v, mode, sh, skel, cmap)
-    config = PackConfig(*(bits,) * 9, **NO_PRECONDITIONING)
+    config = PackConfig(*(bits,) * 9, **NO_PRECONDITIONING, **PLAIN)
     back = decode_avatar(encode_avatar(avatar, config))
     for name in GAUSSIAN_FIELDS:
         a, b = getattr(avatar.gaussians, name), getattr(back.gaussians, name)
@@ -147,7 +148,7 @@ def test_preconditioning_changes_only_what_it_states():
     g = avatar.gaussians
     g.log_scales[:10] = -20.0
     g.opacity_logits[:5] = -30.0
-    config = PackConfig(*(32,) * 9, morph_max_error=None, log_scale_floor=-10.0, opacity_floor=True, drop_idle_skeleton=True)
+    config = PackConfig(*(32,) * 9, morph_max_error=None, log_scale_floor=-10.0, opacity_floor=True, drop_idle_skeleton=True, **PLAIN)
     back = decode_avatar(encode_avatar(avatar, config)).gaussians
     assert (back.log_scales[:10] == -10.0).all() and np.array_equal(back.log_scales[10:], np.maximum(g.log_scales[10:], -10.0))
     sig = 1 / (1 + np.exp(-back.opacity_logits[:5].astype(np.float64)))

@@ -61,7 +61,7 @@ def test_dump_text_json_summary_and_error(tmp_path, capsys):
 
 def test_summary_is_a_section_table_that_names_attributes(tmp_path, capsys):
     """--summary: one row per section (ATTR rows name their attribute), sizes that add up to the file, no Python dicts."""
-    data = encode_avatar(full_avatar(sh_degree=1), PackConfig(color_bits=6))
+    data = encode_avatar(full_avatar(sh_degree=1), PackConfig.plain(color_bits=6))
     path = tmp_path / "a.fca"
     path.write_bytes(data)
     assert fcdump.main([str(path), "--summary", "--json"]) == 0

@@ -183,7 +183,7 @@ def test_requirements_agree_and_are_cited():
     assert sorted(spec_ids) == sorted(toml_ids)
     cited = set()
     for path in list((ROOT / "refcodec").rglob("*.py")) + list((ROOT / "tests").rglob("*.py")):
-        cited |= set(re.findall(r"R-\d{2,3}", path.read_text()))
+        cited |= set(re.findall(r"R-\d{2,3}\b", path.read_text()))
     missing = sorted(set(spec_ids) - cited)
     assert not missing, f"requirements cited by no code or test: {missing}"
     for req in load("requirements")["requirement"]:

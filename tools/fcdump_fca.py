@@ -81,7 +81,8 @@ def print_container_trace(trace: ContainerTrace, out=None) -> None:
         out.write("attributes:\n")
         for a in trace.attribute_stats:
             out.write(
-                f"  {a['attribute']:<15} {a['q_bits']:>2} bits x {a['channels']} ch  {a['bytes_per_gaussian']:.3f} B/Gaussian  "
+                f"  {a['attribute']:<15} {a['sample_bits']:>2} bits{' delta' if a['delta_coded'] else '      '} x {a['channels']} ch  "
+                f"{a['bytes_per_gaussian']:.3f} B/Gaussian  "
                 f"min {_short(a['min'])} max {_short(a['max'])}\n"
             )
     if trace.error is not None:

@@ -48,9 +48,11 @@ the preset's value. Bit depths are 1..16, or 32 for raw binary32 (lossless).
 
 EPILOG = """\
 presets (refcodec/fca/presets.py):
-  default    PackConfig(): 14-bit positions and vertices, 8-bit appearance, 10-bit morphs
-  balanced   12-bit positions, 7-bit colour/scale/rotation/opacity
-  compact    11-bit positions, 5-bit colour/scale/rotation/opacity, 13-bit vertices
+  default    PackConfig(): 14-bit positions and vertices, 8-bit colour/scale, 10-bit smallest-three
+             rotations, 8-bit opacity after the sigmoid (SPEC 11.7.1), morph targets within 0.1 mm
+  balanced   13-bit positions, 7-bit colour/scale/opacity, 9-bit rotations, morphs within 0.15 mm
+  compact    11-bit positions, 6-bit colour, 5-bit scale/opacity, 8-bit rotations, 13-bit vertices,
+             morphs within 0.4 mm
   lossless   every float as raw binary32 (the decoded avatar equals the input)
 
 examples:
@@ -66,8 +68,8 @@ KNOBS = {
     "position-bits": ("position_bits", "Gaussian positions/offsets"),
     "color-bits": ("color_bits", "SH DC colour"),
     "scale-bits": ("scale_bits", "log-scales"),
-    "rotation-bits": ("rotation_bits", "quaternion components"),
-    "opacity-bits": ("opacity_bits", "opacity logits"),
+    "rotation-bits": ("rotation_bits", "rotation components (the smallest three of the unit quaternion, SPEC 11.7.1)"),
+    "opacity-bits": ("opacity_bits", "opacity after the sigmoid (SPEC 11.7.1)"),
     "sh-rest-bits": ("sh_rest_bits", "higher-order SH"),
     "vertex-bits": ("vertex_bits", "base mesh vertices"),
     "morph-bits": ("morph_bits", "morph-target deltas"),

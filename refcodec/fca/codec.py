@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import zstandard
 
 from ..avatar.latents import FitConfig, LatentAttributes, decode_latents, fit_latents
 from ..avatar.model import (
@@ -28,10 +29,11 @@ from ..avatar.offset_mlp import OffsetInput, OffsetMlpDescriptor
 from ..errors import E_VALUE
 from ..spec_tables import container_levels, semantic_id, semantic_name
 from .budget import DecodeBudget
+from .codings import OPACITY_ALPHA_ID, ROTATION_S3_ID, alpha_from_logits, from_smallest_three, logits_from_alpha, smallest_three
 from .container import ParsedContainer, SectionToWrite, decode_usage, read_container, write_container
 from .precondition import drop_idle_skeleton, floor_log_scales, floor_opacity
-from .quantized import decode_block, encode_block
-from .syntax import OFFSET_ENCODINGS, OUTPUT_MAPPINGS, RAW_F32_BITS, SECTION_HEADER_BYTES, attribute_channels
+from .quantized import decode_block, delta_block, encode_block, smaller_block, unit_range_block
+from .syntax import OFFSET_ENCODINGS, OUTPUT_MAPPINGS, RAW_F32_BITS, SECTION_HEADER_BYTES, attribute_channels, level_bits, sample_width
 
 ATTRIBUTE_IDS = {"positions": 0, "sh_dc": 1, "log_scales": 2, "rotations": 3, "opacity_logits": 4, "sh_rest": 5}
 BINDING_IDS = {"none": 0, "vertex": 1, "triangle": 2}
@@ -45,14 +47,14 @@ class PackConfig:
     position_bits: int = 14
     color_bits: int = 8
     scale_bits: int = 8
-    rotation_bits: int = 8
+    rotation_bits: int = 10  # ROTATION_S3: max 0.2 deg on the LAM Gaussians (8 bits as a plain quaternion: 0.54 deg)
     opacity_bits: int = 8
     sh_rest_bits: int = 8
     vertex_bits: int = 14
     morph_bits: int = 10
     barycentric_bits: int = 16
     zstd_level: int = 19
-    morph_max_error: float | None = 4e-5  # metres; None: every target at morph_bits
+    morph_max_error: float | None = 1e-4  # metres (0.17 px at 512^2 on the LAM head); None: every target at morph_bits
     latents: FitConfig | None = None  # fit EAGLES-style latents for latent_attributes (SPEC 12.2)
     latent_attributes: tuple[int, ...] = (3, 4)  # ROTATION, OPACITY
     log_scale_floor: float | None = -10.0  # render-neutral preconditioning, see refcodec.fca.precondition
@@ -61,11 +63,30 @@ class PackConfig:
     level_idc: int | None = None  # None: the smallest level the avatar fits
     compress: bool = True
     overrides: dict[str, int] = field(default_factory=dict)
+    delta_coding: str = "auto"  # delta-coded samples (SPEC 11.1.3, R-153): "auto" where Zstandard makes them smaller, "always", "never"
+    rotation_coding: str = "s3"  # "s3" (ROTATION_S3) or "quaternion" (ROTATION), SPEC 11.7.1
+    opacity_coding: str = "alpha"  # "alpha" (OPACITY_ALPHA, after the sigmoid) or "logit" (OPACITY), SPEC 11.7.1
 
     @classmethod
     def lossless(cls) -> PackConfig:
         """Every float stored as raw binary32: the decoded avatar equals the input exactly."""
-        return cls(*(RAW_F32_BITS,) * 9, morph_max_error=None, log_scale_floor=None, opacity_floor=False, drop_idle_skeleton=False)
+        return cls(
+            *(RAW_F32_BITS,) * 9,
+            morph_max_error=None,
+            log_scale_floor=None,
+            opacity_floor=False,
+            drop_idle_skeleton=False,
+            rotation_coding="quaternion",
+            opacity_coding="logit",
+            delta_coding="never",
+        )
+
+    @classmethod
+    def plain(cls, **knobs) -> PackConfig:
+        """The library default before issue 13: ROTATION and OPACITY as plain 8-bit quantized attributes
+        (no coding of SPEC 11.7.1) and morph targets within 40 um; ``knobs`` override."""
+        old = {"rotation_bits": 8, "rotation_coding": "quaternion", "opacity_coding": "logit", "morph_max_error": 4e-5, "delta_coding": "never"}
+        return cls(**(old | knobs))
 
     def bits_for(self, attribute: str) -> int:
         default = {
@@ -167,7 +188,7 @@ def _defm_payload(d: DeformationModel, config: PackConfig) -> dict:
                 "morph_name": _utf8(name),
                 "morph_nnz": len(idx),
                 "morph_index_gaps": gaps,
-                "morph_deltas": encode_block(deltas.T, bits),
+                "morph_deltas": pick_block(encode_block(deltas.T, bits), config),
             }
         )
     skeleton = None
@@ -202,7 +223,7 @@ def _defm_payload(d: DeformationModel, config: PackConfig) -> dict:
     return {
         "vertex_count": d.vertex_count,
         "triangle_count": int(d.triangles.shape[0]),
-        "vertices": encode_block(d.vertices.T, config.vertex_bits),
+        "vertices": pick_block(encode_block(d.vertices.T, config.vertex_bits), config),
         "triangles": np.asarray(d.triangles).T.reshape(-1),  # SPEC 11.5.1: corner-major
         "morph_count": d.morphs.count,
         "morphs": morphs,
@@ -221,7 +242,7 @@ def _bind_payload(b: Binding, config: PackConfig) -> dict:
     return {
         "binding_mode": mode,
         "binding_index": None if mode == 0 else np.asarray(b.index),
-        "barycentric": encode_block(b.barycentric.T, config.barycentric_bits) if mode == 2 else None,
+        "barycentric": pick_block(encode_block(b.barycentric.T, config.barycentric_bits), config) if mode == 2 else None,
     }
 
 
@@ -229,7 +250,7 @@ def precondition(avatar: Avatar, config: PackConfig) -> Avatar:
     """The render-neutral simplifications the config asks for (:mod:`refcodec.fca.precondition`)."""
     if config.log_scale_floor is not None:
         avatar = floor_log_scales(avatar, config.log_scale_floor)
-    if config.opacity_floor:
+    if config.opacity_floor and config.opacity_coding == "logit":  # OPACITY_ALPHA's range is [0, 1] anyway
         avatar = floor_opacity(avatar)
     if config.drop_idle_skeleton:
         avatar = drop_idle_skeleton(avatar)
@@ -261,14 +282,49 @@ def avatar_sections(avatar: Avatar, config: PackConfig) -> list[SectionToWrite]:
         channels = attribute_channels(attr_id, g.sh_degree)
         if channels == 0 or attr_id in latent_ids:
             continue
-        values = getattr(g, attr).reshape(g.count, -1).T  # [C, N]
-        if attr == "sh_rest":  # SPEC 11.7: coefficient-major, channel-minor
-            values = g.sh_rest.reshape(g.count, -1).T
-        block = encode_block(values, config.bits_for(attr))
-        sections.append(SectionToWrite(b"ATTR", {"attribute_id": attr_id, "attribute": block}, compress=z))
+        sections.append(SectionToWrite(b"ATTR", attr_payload(g, attr, config), compress=z))
     if avatar.offset_mlp is not None:
         sections.append(SectionToWrite(b"OMLP", _offset_payload(*avatar.offset_mlp), compress=z))
     return sections
+
+
+def pick_block(block: dict, config: PackConfig) -> dict:
+    """The block, or its delta-coded form: always, never, or ("auto") when that compresses smaller in zstd sections (SPEC 11.1.3, R-153)."""
+    if config.delta_coding == "always" and block["q_bits"] != RAW_F32_BITS:
+        return delta_block(block)
+    if config.delta_coding != "auto" or not config.compress:
+        return block
+    zstd = zstandard.ZstdCompressor(level=min(config.zstd_level, 9))  # an estimate: the section is compressed once more, whole
+
+    def size(b: dict) -> int:
+        q = np.asarray(b["q_values"], np.uint16)
+        width = sample_width(level_bits(b["q_bits"]))
+        return len(zstd.compress(b"".join(((q >> (8 * k)) & 255).astype(np.uint8).tobytes() for k in range(width))))
+
+    return smaller_block(block, size)
+
+
+def attr_payload(g: Gaussians, attr: str, config: PackConfig) -> dict:
+    """The ``attr_section( )`` of one attribute, in the coding the config asks for (SPEC 11.7, 11.7.1)."""
+    bits = config.bits_for(attr)
+    if attr == "rotations" and config.rotation_coding == "s3":  # SPEC 11.7.1, R-150
+        largest, rest = smallest_three(g.rotations)
+        return {"attribute_id": ROTATION_S3_ID, "largest_component": largest, "attribute": pick_block(encode_block(rest, bits), config)}
+    if attr == "opacity_logits" and config.opacity_coding == "alpha":  # SPEC 11.7.1, R-151
+        block = pick_block(unit_range_block(alpha_from_logits(g.opacity_logits), bits), config)
+        return {"attribute_id": OPACITY_ALPHA_ID, "largest_component": None, "attribute": block}
+    values = getattr(g, attr).reshape(g.count, -1).T  # [C, N]; SH_REST: coefficient-major, channel-minor (SPEC 11.7)
+    return {"attribute_id": ATTRIBUTE_IDS[attr], "largest_component": None, "attribute": pick_block(encode_block(values, bits), config)}
+
+
+def attr_values(payload, channels: int) -> tuple[str, np.ndarray]:
+    """The Gaussians field and its values [N, C] an ATTR payload gives (SPEC 11.7, 11.7.1)."""
+    values = decode_block(payload.attribute, channels)
+    if payload.attribute_id == ROTATION_S3_ID:  # SPEC 11.7.1, R-150
+        return "rotations", from_smallest_three(np.asarray(payload.largest_component), values)
+    if payload.attribute_id == OPACITY_ALPHA_ID:  # SPEC 11.7.1, R-151: the model keeps logits
+        return "opacity_logits", logits_from_alpha(values.T)
+    return next(k for k, v in ATTRIBUTE_IDS.items() if v == payload.attribute_id), values.T
 
 
 # ------------------------------------------------------------------------- neural sections
@@ -433,10 +489,8 @@ def avatar_from_container(parsed: ParsedContainer, release: bool = False) -> Ava
     seen = set()
     for sec in parsed.all(b"ATTR"):
         attr_id = sec.payload.attribute_id
-        name = next(k for k, v in ATTRIBUTE_IDS.items() if v == attr_id)
-        channels = attribute_channels(attr_id, meta.sh_degree)
-        values = decode_block(sec.payload.attribute, channels).T  # [N, C]
-        setattr(g, name, np.ascontiguousarray(values.reshape(getattr(g, name).shape)))
+        name, values = attr_values(sec.payload, attribute_channels(attr_id, meta.sh_degree))  # [N, C]
+        setattr(g, name, np.ascontiguousarray(values.reshape(getattr(g, name).shape), dtype=np.float32))
         seen.add(attr_id)
     for sec in parsed.all(b"LATN"):  # SPEC 12.2, R-74, R-75 (tolerance tier)
         p = sec.payload

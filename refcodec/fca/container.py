@@ -15,7 +15,7 @@ from construct import ConstructError, Container, StreamError
 
 from ..checksums import crc32
 from ..errors import E_CRC, E_LEVEL, E_SECTION, E_TRUNCATED, E_UNIT_SIZE, E_VALUE, FcError
-from ..spec_tables import ContainerLevel, attributes, container_levels, referenced_models, section_types
+from ..spec_tables import ContainerLevel, attributes, coded_attribute, container_levels, referenced_models, section_types
 from . import syntax
 from .budget import BUDGET, DecodeBudget
 from .compression import COMPRESSION_NONE, COMPRESSION_ZSTD, compress, decompress
@@ -242,8 +242,8 @@ def _parse_section(sec: Section, body_at: int, params: dict, trace: list | None 
 
 
 def given_attributes(sec: Section) -> list[int]:
-    """Attribute ids an ATTR or LATN section provides."""
-    return [sec.payload.attribute_id] if sec.type == b"ATTR" else list(sec.payload.latent_attribute_ids)
+    """Attributes an ATTR or LATN section provides (a coding id gives the attribute it codes, SPEC 11.7.1, R-152)."""
+    return [coded_attribute(sec.payload.attribute_id)] if sec.type == b"ATTR" else list(sec.payload.latent_attribute_ids)
 
 
 def _check_attribute_once(sections: list[Section], sec: Section) -> None:
@@ -259,7 +259,7 @@ def _check_attributes_complete(parsed: ParsedContainer, end: int) -> None:
     """SPEC 11.3, R-60, R-73: every attribute with channels is present."""
     sh_degree = parsed.first(b"META").payload.sh_degree
     given = {a for s in parsed.sections if s.type in (b"ATTR", b"LATN") for a in given_attributes(s)}
-    for attr in sorted(attributes()):
+    for attr in sorted(a for a, entry in attributes().items() if "codes" not in entry):
         if syntax.attribute_channels(attr, sh_degree) and attr not in given:
             raise E_SECTION(f"no section gives attribute {attr} ({attributes()[attr]['name']})", field="fca_file", bit_offset=8 * end)
 

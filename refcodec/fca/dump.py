@@ -20,6 +20,7 @@ import struct
 import numpy as np
 
 from .codec import ATTRIBUTE_IDS
+from .codings import OPACITY_ALPHA_ID, ROTATION_S3_ID, from_smallest_three
 from .container import ParsedContainer
 from .quantized import decode_block
 from .syntax import attribute_channels
@@ -133,7 +134,12 @@ def records(parsed: ParsedContainer) -> list[tuple[str, str, object]]:
                 out.append(("bind.barycentric", "f", _block(p.barycentric, 3)))
         elif kind == b"ATTR":
             channels = attribute_channels(p.attribute_id, meta.sh_degree)
-            out.append((f"attr.{_ATTR_NAMES[p.attribute_id]}", "f", _block(p.attribute, channels)))
+            if p.attribute_id == ROTATION_S3_ID:  # SPEC 11.7.1, R-150: the reconstructed quaternions
+                out.append(("attr.rotations", "f", from_smallest_three(p.largest_component, decode_block(p.attribute, 3))))
+            elif p.attribute_id == OPACITY_ALPHA_ID:  # SPEC 11.7.1, R-151: the opacities themselves
+                out.append(("attr.opacities", "f", _block(p.attribute, channels)))
+            else:
+                out.append((f"attr.{_ATTR_NAMES[p.attribute_id]}", "f", _block(p.attribute, channels)))
         elif kind == b"LATN":
             out += [
                 ("latn.attributes", "u", list(p.latent_attribute_ids)),

@@ -242,14 +242,16 @@ def random_container(rng: random.Random, level_idc: int = 10) -> bytes:
             "binding_index": nrng.integers(0, limit, n),
             "barycentric": random_block(rng, 3, n) if mode == 2 else None,
         }, compress=z()))
-    with_channels = [a for a in sorted(attributes()) if attribute_channels(a, sh)]
+    # the base attributes; a coding (SPEC 11.7.1, an id with `codes`) would give one of them twice
+    with_channels = [a for a in sorted(attributes()) if attribute_channels(a, sh) and not attributes()[a].get("codes")]
     latent_ids = []
     if rng.random() < 0.3:
         latent_ids = sorted(rng.sample([a for a in with_channels if a != 0], rng.randint(1, len(with_channels) - 1)))
         sections.append(SectionToWrite(b"LATN", _latents(rng, n, latent_ids, sh), compress=z()))
     for a in with_channels:
         if a not in latent_ids:
-            sections.append(SectionToWrite(b"ATTR", {"attribute_id": a, "attribute": random_block(rng, attribute_channels(a, sh), n)}, compress=z()))
+            block = random_block(rng, attribute_channels(a, sh), n)
+            sections.append(SectionToWrite(b"ATTR", {"attribute_id": a, "largest_component": None, "attribute": block}, compress=z()))
     if layout and rng.random() < 0.3:
         sections.append(SectionToWrite(b"OMLP", _offset_mlp(rng, layout), compress=z()))
     if rng.random() < 0.2:  # an unknown ancillary section anywhere after META (SPEC 11.3, R-56)

@@ -6,6 +6,8 @@ import numpy as np
 
 from ..avatar.model import Avatar
 
+#: PackConfig's default log-scale floor (refcodec.fca.precondition): axes below e^-10 m (45 um) are raised to it.
+VISIBLE_LOG_SCALE = -10.0
 GAUSSIAN_FIELDS = ("positions", "rotations", "log_scales", "opacity_logits", "sh_dc", "sh_rest")
 
 
@@ -18,9 +20,11 @@ def _stats(a: np.ndarray, b: np.ndarray) -> dict:
 
 def rotation_angle_error_deg(q1: np.ndarray, q2: np.ndarray) -> np.ndarray:
     """Angle in degrees between the rotations of two quaternion arrays (normalised first; q ~ -q)."""
-    a = q1 / np.linalg.norm(q1, axis=1, keepdims=True)
-    b = q2 / np.linalg.norm(q2, axis=1, keepdims=True)
-    dot = np.clip(np.abs(np.einsum("ij,ij->i", a.astype(np.float64), b.astype(np.float64))), 0.0, 1.0)
+    a = np.asarray(q1, np.float64)  # binary64 throughout: arccos near 1 turns binary32 rounding into ~0.04 deg
+    b = np.asarray(q2, np.float64)
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    dot = np.clip(np.abs(np.einsum("ij,ij->i", a, b)), 0.0, 1.0)
     return np.degrees(2.0 * np.arccos(dot))
 
 
@@ -29,6 +33,8 @@ def attribute_errors(reference: Avatar, decoded: Avatar) -> dict:
     the base mesh and morph-target errors (metres) and skin-weight errors."""
     g, h = reference.gaussians, decoded.gaussians
     out = {name: _stats(getattr(g, name), getattr(h, name)) for name in GAUSSIAN_FIELDS}
+    visible = g.log_scales >= np.float32(VISIBLE_LOG_SCALE)  # the encoder's floor raises smaller axes (render-neutral)
+    out["log_scales_above_floor"] = _stats(g.log_scales[visible], h.log_scales[visible])
     angle = rotation_angle_error_deg(g.rotations, h.rotations)
     out["rotation_angle_deg"] = {"max": float(angle.max(initial=0.0)), "mean": float(angle.mean()) if angle.size else 0.0}
     sig = lambda x: 1.0 / (1.0 + np.exp(-x.astype(np.float64)))  # noqa: E731

@@ -135,12 +135,35 @@ def _both(first, second):
     return lambda v, ctx: first(v, ctx) or second(v, ctx)
 
 
+DELTA_FLAG = 0x80  # q_bits 129..144: delta-coded samples of q_bits - 128 bits (SPEC 11.1.3, R-153)
+
+
+def level_bits(q_bits: int) -> int:
+    """Bits per sample of a quantized block: ``q_bits``, or ``q_bits - 128`` when delta-coded (SPEC 11.1.3, R-153)."""
+    return q_bits & ~DELTA_FLAG if q_bits & DELTA_FLAG else q_bits
+
+
+def undelta(stored: np.ndarray, channels: int, bits: int) -> np.ndarray:
+    """SPEC 11.1.3, R-153: samples [C * N] from delta-coded ones. Per channel, d = unzigzag(r) and
+    q[i] = (q[i-1] + d) mod 2^bits with q[-1] = 0 (integer arithmetic: every decoder agrees)."""
+    r = np.asarray(stored, np.int64).reshape(channels, -1)
+    d = np.where(r & 1, -((r + 1) >> 1), r >> 1)
+    return (np.cumsum(d, axis=1) & ((1 << bits) - 1)).reshape(-1)  # a running sum mod 2^bits is the sum mod 2^bits
+
+
+def samples(block, channels: int) -> np.ndarray:
+    """The integer samples [C * N] of a quantized (not raw) block: stored ones, or undone deltas (R-153)."""
+    q = np.asarray(block.q_values)
+    return undelta(q, channels, level_bits(block.q_bits)) if block.q_bits & DELTA_FLAG else q
+
+
 def _q_bits(v, ctx):
-    return _ok_if(1 <= v <= 16 or v == RAW_F32_BITS, E_VALUE, f"q_bits {v} is not 1..16 or 32")
+    ok = 1 <= v <= 16 or v == RAW_F32_BITS or 1 <= v - DELTA_FLAG <= 16
+    return _ok_if(ok, E_VALUE, f"q_bits {v} is not 1..16, 32 or 129..144")
 
 
 def _q_ranges(v, ctx):
-    bits = ctx.q_bits
+    bits = level_bits(ctx.q_bits)
     for c, (lo, hi) in enumerate(zip(ctx.q_min, v, strict=True)):
         why = range_error(float(lo), float(hi), bits)
         if why:
@@ -149,17 +172,17 @@ def _q_ranges(v, ctx):
 
 
 def _q_values(v, ctx):
-    top = (1 << ctx.q_bits) - 1
+    top = (1 << level_bits(ctx.q_bits)) - 1
     bad = np.flatnonzero(v > top)
-    return None if bad.size == 0 else (E_VALUE, f"value {int(v[bad[0]])} at sample {bad[0]} exceeds 2^q_bits - 1 = {top}")
+    return None if bad.size == 0 else (E_VALUE, f"value {int(v[bad[0]])} at sample {bad[0]} exceeds {top} (R-57, R-153)")
 
 
 def dequantized(block, channels: int) -> np.ndarray:
     """Values [C, N] float32 of a quantized block's context or Container (SPEC 11.1.3, R-58)."""
     if block.q_bits == RAW_F32_BITS:
         return np.asarray(block.q_values, np.float32).reshape(channels, -1)
-    step = dequant_step(np.asarray(block.q_min, np.float32), np.asarray(block.q_max, np.float32), np.full(channels, block.q_bits))
-    return dequantize(np.asarray(block.q_values).reshape(channels, -1), np.asarray(block.q_min, np.float32)[:, None], step[:, None])
+    step = dequant_step(np.asarray(block.q_min, np.float32), np.asarray(block.q_max, np.float32), np.full(channels, level_bits(block.q_bits)))
+    return dequantize(samples(block, channels).reshape(channels, -1), np.asarray(block.q_min, np.float32)[:, None], step[:, None])
 
 
 def quantized_block(channels, count, values_check=None) -> Struct:
@@ -180,7 +203,7 @@ def quantized_block(channels, count, values_check=None) -> Struct:
         / IfThenElse(
             this.q_bits == RAW_F32_BITS,
             Checked(f32planes(n), raw_check),
-            Checked(planes(n, lambda ctx: sample_width(ctx.q_bits)), q_check),
+            Checked(planes(n, lambda ctx: sample_width(level_bits(ctx.q_bits))), q_check),
         ),
     )
 
@@ -517,12 +540,31 @@ def _with_values(ctx, values):
 
 
 ROTATION_ID = 3
+ROTATION_S3_ID = 6  # SPEC 11.7.1, R-150
+OPACITY_ALPHA_ID = 7  # SPEC 11.7.1, R-151
 
-ATTR = Struct(  # SPEC 11.7, R-67, R-93
+
+def _alpha_in_unit_range(v, ctx):
+    """SPEC 11.7.1, R-151: every decoded OPACITY_ALPHA value lies in [0, 1]."""
+    if ctx._.attribute_id != OPACITY_ALPHA_ID:
+        return None
+    values = dequantized(_with_values(ctx, v), 1)
+    bad = np.flatnonzero(~((values >= 0) & (values <= 1)).reshape(-1))
+    return None if bad.size == 0 else (E_VALUE, f"the opacity of Gaussian {bad[0]} is {float(values.reshape(-1)[bad[0]])}, not in [0, 1]")
+
+
+ATTR = Struct(  # SPEC 11.7, R-67, R-93, R-150..R-152
     "attribute_id" / Checked(Int8ul, _attribute_id),
+    "largest_component"
+    / If(
+        this.attribute_id == ROTATION_S3_ID,
+        Checked(planes(lambda ctx: _meta(ctx).gaussian_count, 1), _below(lambda ctx: 4, "component count")),
+    ),
     "attribute"
     / quantized_block(
-        lambda ctx: attribute_channels(ctx.attribute_id, _meta(ctx).sh_degree), lambda ctx: _meta(ctx).gaussian_count, _rotations_not_zero
+        lambda ctx: attribute_channels(ctx.attribute_id, _meta(ctx).sh_degree),
+        lambda ctx: _meta(ctx).gaussian_count,
+        _both(_rotations_not_zero, _alpha_in_unit_range),
     ),
 )
 
@@ -610,8 +652,8 @@ MAX_LATENT_DIMS = 64
 def _latent_ids(v, ctx):
     """SPEC 12.2, R-72: registered, distinct, not POSITION, with channels at this SH degree."""
     ids = list(v)
-    if len(set(ids)) != len(ids) or any(a not in attributes() or a == 0 for a in ids):
-        return E_VALUE, f"{ids} are not distinct registered non-position attribute ids"
+    if len(set(ids)) != len(ids) or any(a not in attributes() or a == 0 or "codes" in attributes()[a] for a in ids):
+        return E_VALUE, f"{ids} are not distinct registered non-position attribute ids (codings excluded, R-152)"
     empty = [a for a in ids if attribute_channels(a, _meta(ctx).sh_degree) == 0]
     return _ok_if(not empty, E_VALUE, f"attribute {empty[:1]} has no channels at sh_degree {_meta(ctx).sh_degree}")
 
