@@ -64,19 +64,22 @@ def cpu_render_function(avatar: Avatar, threads: int | None = None) -> Callable[
 
 
 def prepare(avatar: Avatar, track: Track, cache_dir: str | Path | None = None, points: int = DEFAULT_POINTS,
-            progress: Callable[[int], None] | None = None, threads: int | None = None) -> Problem:
+            progress: Callable[[int], None] | None = None, threads: int | None = None, probe: Track | None = None) -> Problem:
     """Map ``track`` to ``avatar``'s layout and measure (or load from ``cache_dir``) its sensitivity.
 
     The sensitivity is measured on the avatar driven directly by ARKit weights (:func:`arkit_view`);
     for an avatar with an EXPRESSION basis the track's ARKit weights are projected on the basis
     (:func:`.basis.project`) and the Jacobians follow by the chain rule ``J_c = J_w M`` (the
-    morph weights are linear in the coefficients, SPEC 13.1, R-81). ``avatar_key`` identifies the
-    avatar in the cache (e.g. the container's bytes).
+    morph weights are linear in the coefficients, SPEC 13.1, R-81). The cache is keyed on the
+    ARKit view's content, so containers that differ only in their basis share one measurement.
+    The operating points come from ``probe`` (default: ``track`` itself), so one measurement per
+    avatar can serve many tracks.
     """
     view = arkit_view(avatar)
     base = layout_values(track, view.layout)
-    key = cache_key(fingerprint(view), np.ascontiguousarray(base).tobytes(), f"points={points}")
-    sens = cached(cache_dir, key, lambda: measure(cpu_render_function(view, threads), base, points, progress))
+    probe_values = base if probe is None else layout_values(probe, view.layout)
+    key = cache_key(fingerprint(view), np.ascontiguousarray(probe_values).tobytes(), f"points={points}")
+    sens = cached(cache_dir, key, lambda: measure(cpu_render_function(view, threads), probe_values, points, progress))
     basis = basis_of(avatar)
     if basis is None:
         return Problem(base, list(avatar.layout), sens, track.frame_rate)
