@@ -197,7 +197,7 @@ def facecodec(ctx: dict, track, source: Clip, measured: np.ndarray, seconds: flo
                 data = encode_track(track, header)
                 _, clip = _decoded_clip(cache, avatar, data, measured, f"{name} {bits} bits", threads)
                 rows.append(_fc_row("FaceCodec", f"{name}, {bits} bits uniform", data, len(fca), seconds, measure(source, clip.rgb, clip.float16)))
-        for target in targets:
+        for target in (targets if k is None else BASIS_TARGETS):
             found = search_quality(problem, target)
             if found is None:
                 continue

@@ -23,11 +23,16 @@ def default_cache_dir() -> Path:
 
 
 def encode_quality(track: Track, avatar_bytes: bytes, target_db: float, out: Path, intra_interval: int,
-                   profile: str = "baseline", cache_dir: Path | None = None, points: int = DEFAULT_POINTS,
+                   profile: str | int = "baseline", cache_dir: Path | None = None, points: int = DEFAULT_POINTS,
                    as_json: bool = False, label: str = "") -> int:
     """Search the smallest stream predicted to render at >= ``target_db`` on the avatar, write it, report."""
     from tqdm import tqdm
 
+    from refcodec.rdo.quantize import PROFILES
+
+    profile = {0: "baseline"}.get(profile, profile) if isinstance(profile, int) else str(profile).lower()
+    if profile not in PROFILES:
+        raise CliError(f"fcenc: error: --profile: the rate-distortion encoder writes {', '.join(sorted(PROFILES))} so far, not {profile}", 2)
     avatar = decode_avatar(avatar_bytes)  # FcError -> 16 + code by the CLI layer
     if avatar.deformation is None or not avatar.layout:
         raise CliError("--avatar: a static avatar has no parameters to code", 2)

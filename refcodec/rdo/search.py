@@ -17,7 +17,7 @@ from .quantize import Coded, RdoSettings, encode
 
 #: (dead zone in steps, hold as a fraction of the budget) pairs tried.
 GRID = ((0.5, 0.0), (0.75, 0.0), (0.75, 0.5), (1.0, 1.0), (1.25, 2.0))
-BISECTIONS = 10
+BISECTIONS = 8
 
 
 @dataclass
@@ -42,7 +42,7 @@ def search_quality(problem: Problem, target_db: float, intra_interval: int = 30,
     tried = 0
     target_mse = 10 ** (-target_db / 10)  # the float-image MSE at the target PSNR
     for deadzone, hold in grid:
-        lo, hi = math.log(target_mse * 1e-3), math.log(target_mse * 4.0)
+        lo, hi = math.log(target_mse * 1e-2), math.log(target_mse * 4.0)
         found = None
         for _ in range(BISECTIONS):
             mid = (lo + hi) / 2
