@@ -160,6 +160,8 @@ BAD = [
     ("fcbench-avatar", ["--lam", "{dir}/nope.zip", "--render-frames", "0"], 3, "nope.zip"),
     ("fcbench-render", ["--threads", "0"], 2, "--threads"),
     ("fcbench-render", ["--speed-frames", "0"], 2, "--speed-frames"),
+    ("fcbench-rd", ["--frames", "1"], 2, "--frames"),
+    ("fcbench-rd", ["--threads", "0"], 2, "--threads"),
     # fcfuzz (its own parser, owned by the fuzz work): argparse errors exit 2 without a traceback
     ("fcfuzz", ["--no-such-option"], 2, "--no-such-option"),
 ]

@@ -22,6 +22,7 @@ from ._cli import (
     check_output,
     entry_point,
     file_error,
+    float_range,
     int_range,
     json_text,
     parser,
@@ -30,6 +31,7 @@ from ._cli import (
     usage_error,
     write_atomic,
 )
+from .fcenc_quality import QUALITY_RANGE, default_cache_dir, encode_quality
 
 #: SPEC 5.2: max_intra_interval is u(16) and > 0 (R-13); eg_order is u(4); group_bit_depth_minus1 + 1 is 1..16.
 INTRA_INTERVAL_RANGE = (1, 0xFFFF)
@@ -276,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--avatar", metavar="FCA", help="bind the stream to this avatar file (SHA-256 prefix)")
     ap.add_argument("--frame-rate", type=_frame_rate, metavar="NUM/DEN", help="override the track's frame rate (each 1..65535)")
     ap.add_argument("--level", type=int, choices=[10, 20, 30], help="level_idc (default: the smallest that fits)")
+    ap.add_argument("--quality", type=float_range(*QUALITY_RANGE), metavar="DB",
+                    help="with --avatar: the lowest rate whose render on the avatar is predicted to reach DB dB "
+                         f"(8-bit RGB PSNR against the unquantized parameters, {QUALITY_RANGE[0]:g}..{QUALITY_RANGE[1]:g}; SPEC 9.4)")
+    ap.add_argument("--rd-cache", metavar="DIR", help="where --quality keeps render sensitivities (default: ~/.cache/facecodec/rdo)")
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
     return ap
 
@@ -310,6 +316,13 @@ def main(argv: list[str] | None = None) -> int:
                 raise usage_error("--noise-dims drop", "no dimension is left to encode")
             depths = _bit_depths(track, args.bits)
     interval = args.intra_interval or min(max(1, round(track.frame_rate[0] / track.frame_rate[1])), INTRA_INTERVAL_RANGE[1])
+    if args.quality is not None:  # SPEC 9.4: rate-distortion search on the avatar's render
+        if avatar_bytes is None:
+            raise usage_error("--quality", "needs --avatar FCA (the quality is measured on that avatar's render)")
+        if args.bits or args.ranges != "auto" or args.range_update:
+            raise usage_error("--quality", "chooses bit depths and ranges itself; drop --bits, --ranges and --range-update")
+        return encode_quality(track, avatar_bytes, args.quality, out, interval, getattr(args, "profile", None) or "baseline",
+                              Path(args.rd_cache) if args.rd_cache else default_cache_dir(), as_json=args.json, label=args.input)
     track, ranges = _choose_ranges(track, args.ranges, args.noise_dims, depths)
     header_crc, frame_crc = _crc_flags(args.crc)
     zero = {"auto": "auto", "on": True, "off": False}[args.zero_flags]

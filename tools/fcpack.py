@@ -114,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--zstd-level", type=int_range(*ZSTD_LEVELS), default=None, metavar="N",
                     help=f"Zstandard level {ZSTD_LEVELS[0]}..{ZSTD_LEVELS[1]} (PackConfig() has {base.zstd_level})")
     ap.add_argument("--level", type=int, choices=[10, 20, 30], default=None, help="container level (default: the smallest that fits)")
+    ap.add_argument("--basis", type=int_range(1, 52), metavar="K",
+                    help="replace the 52 ARKit inputs by a K-coefficient EXPRESSION basis learned from --basis-track "
+                         "(image-weighted PCA, stored as the coefficient map of SPEC 11.5.1; see SPEC 9.4)")
+    ap.add_argument("--basis-track", type=Path, metavar="TRACK", help="the training track of --basis (ARKit weights)")
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
     return ap
 
@@ -154,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:  # not an avatar format fcpack reads (a malformed .fca raises its FcError)
             raise unreadable(args.input, exc) from None
         load_s = time.perf_counter() - t0
+        if args.basis is not None:
+            avatar = _with_basis(avatar, args)
         bar.update()
         report: dict = {"input": str(args.input), "gaussians": avatar.gaussians.count, "load_s": round(load_s, 3)}
         if args.output:
@@ -189,6 +195,25 @@ def main(argv: list[str] | None = None) -> int:
     else:
         _print_report(report)
     return EXIT_OK
+
+
+def _with_basis(avatar, args: argparse.Namespace):
+    """--basis K: the avatar with a learned EXPRESSION basis (refcodec.rdo; render sensitivity cached)."""
+    from refcodec.importers import load_track
+    from refcodec.rdo import learn_avatar_basis
+
+    from .fcenc_quality import default_cache_dir
+
+    if args.basis_track is None:
+        raise usage_error("--basis", "needs --basis-track TRACK to learn from")
+    try:
+        track = load_track(args.basis_track)
+    except (OSError, ValueError) as exc:
+        raise unreadable(args.basis_track, exc) from None
+    try:
+        return learn_avatar_basis(avatar, track, args.basis, default_cache_dir())
+    except ValueError as exc:  # no ARKit-driven morph targets to learn a basis for
+        raise usage_error("--basis", str(exc)) from None
 
 
 def _encode(avatar, config: PackConfig, level: int | None) -> bytes:
