@@ -211,7 +211,9 @@ def write_markdown(report: dict, path: Path) -> None:
         "",
         "`log_scales` includes the encoder's render-neutral floor at -10 (refcodec/fca/precondition.py: axes below 45 um, far below",
         "a pixel, are raised to it, so an axis at -29.6 shows an error of 19.6 that no render sees); `log_scales_above_floor` is the",
-        "quantization error on the other axes. `rotation_angle_deg` is computed in binary64 (binary32 had a 0.04 deg floor).",
+        "quantization error on the other axes. `rotations` compares unit quaternions with q ~ -q (the smallest-three coding flips signs);",
+        "`rotation_angle_deg` is computed in binary64 (binary32 had a 0.04 deg floor). Opacity: `opacity` (after the sigmoid) is the error that",
+        "matters; `opacity_logits` grows where an opacity near 0 or 1 is coded after the sigmoid.",
         "",
     ]
     err_keys = list(dict.fromkeys(k for r in report["results"] for k in r["errors"]))
