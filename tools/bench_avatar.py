@@ -9,8 +9,8 @@ renderer is installed it also reports the render PSNR of the decoded avatar agai
 uncompressed one (neutral pose and a few track frames).
 
 Writes bench/avatar_bench.json and bench/avatar_bench.md and checks the project's container
-targets: at most 0.6 MB for the whole container, at most 6 bytes per Gaussian, load at most 1 s (issue 3); and
-issue 13's: compact at most 300 KB at 45 dB or more, default at most 450 KB at 55 dB or more (avatar-alone render
+targets: at most 0.6 MB for the whole container, at most 6 bytes per Gaussian, load at most 1 s; and the
+preset targets: compact at most 300 KB at 45 dB or more, default at most 450 KB at 55 dB or more (avatar-alone render
 PSNR, min over the frames), and the neutral-pose 3DGS PLY at the default preset at most 9 B/Gaussian with every
 error at most SPZ v4's (peer formats through @playcanvas/splat-transform, tools/bench_peers.py). It also reports
 the all-in session rate: the container amortised over 1, 10 and 60 minutes plus the stream at 40 dB.
