@@ -9,8 +9,8 @@ renderer is installed it also reports the render PSNR of the decoded avatar agai
 uncompressed one (neutral pose and a few track frames).
 
 Writes bench/avatar_bench.json and bench/avatar_bench.md and checks the project's container
-targets: at most 0.6 MB for the whole container, at most 6 bytes per Gaussian, load at most 1 s; and
-the size targets: compact at most 300 KB at 45 dB or more, default at most 450 KB at 55 dB or more (avatar-alone render
+targets: at most 0.6 MB for the whole container, at most 6 bytes per Gaussian, load at most 1 s; and the
+preset targets: compact at most 300 KB at 45 dB or more, default at most 450 KB at 55 dB or more (avatar-alone render
 PSNR, min over the frames), and the neutral-pose 3DGS PLY at the default preset at most 9 B/Gaussian with every
 error at most SPZ v4's (peer formats through @playcanvas/splat-transform, tools/bench_avatar_peers.py). It also reports
 the all-in session rate: the container amortised over 1, 10 and 60 minutes plus the stream at 40 dB.
@@ -211,7 +211,9 @@ def write_markdown(report: dict, path: Path) -> None:
         "",
         "`log_scales` includes the encoder's render-neutral floor at -10 (refcodec/fca/precondition.py: axes below 45 um, far below",
         "a pixel, are raised to it, so an axis at -29.6 shows an error of 19.6 that no render sees); `log_scales_above_floor` is the",
-        "quantization error on the other axes. `rotation_angle_deg` is computed in binary64 (binary32 had a 0.04 deg floor).",
+        "quantization error on the other axes. `rotations` compares unit quaternions with q ~ -q (the smallest-three coding flips signs);",
+        "`rotation_angle_deg` is computed in binary64 (binary32 had a 0.04 deg floor). Opacity: `opacity` (after the sigmoid) is the error that",
+        "matters; `opacity_logits` grows where an opacity near 0 or 1 is coded after the sigmoid.",
         "",
     ]
     err_keys = list(dict.fromkeys(k for r in report["results"] for k in r["errors"]))

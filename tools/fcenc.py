@@ -262,8 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--noise-dims", choices=["coarse", "drop", "keep"], default="coarse",
                     help="dimensions varying by less than one step of their nominal range: warn, then code them as "
                          "a constant (coarse, default), drop them, or keep them")
-    ap.add_argument("--profile", choices=["baseline", "main"], default="main",
-                    help="main (default, SPEC 14: adaptive range coding, packets) or baseline (SPEC 5)")
+    ap.add_argument("--profile", choices=["baseline", "main"], default=None,
+                    help="main (default, SPEC 14: adaptive range coding, packets) or baseline (SPEC 5); --quality writes baseline")
     ap.add_argument("--packet-frames", type=int_range(0, MAX_PACKET_FRAMES), default=0, metavar="N",
                     help="main profile: frames per packet, 0 = one I-frame period (latency: one packet), 1 = live")
     ap.add_argument("--save-ranges", metavar="FILE", help="write the ranges used to a JSON file")
@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             raise usage_error("--quality", "needs --avatar FCA (the quality is measured on that avatar's render)")
         if args.bits or args.ranges != "auto" or args.range_update:
             raise usage_error("--quality", "chooses bit depths and ranges itself; drop --bits, --ranges and --range-update")
-        return encode_quality(track, avatar_bytes, args.quality, out, interval, getattr(args, "profile", None) or "baseline",
+        return encode_quality(track, avatar_bytes, args.quality, out, interval, args.profile or "baseline",
                               Path(args.rd_cache) if args.rd_cache else default_cache_dir(), as_json=args.json, label=args.input)
     track, ranges = _choose_ranges(track, args.ranges, args.noise_dims, depths)
     header_crc, frame_crc = _crc_flags(args.crc)
@@ -329,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         header = build_header(track, depths, interval, ranges, args.eg_order, zero, header_crc, frame_crc,
                               avatar_digest(avatar_bytes) if avatar_bytes is not None else None,
-                              profile_idc=MAIN_PROFILE_IDC if args.profile == "main" else 0)
+                              profile_idc=MAIN_PROFILE_IDC if (args.profile or "main") == "main" else 0)
     except ValueError as exc:  # no level holds the layout, or a range the data cannot give
         raise CliError(f"{args.input}: cannot encode: {exc}", 2) from None
     if args.level is not None:

@@ -18,6 +18,15 @@ def _stats(a: np.ndarray, b: np.ndarray) -> dict:
     return {"max": float(err.max()), "mean": float(err.mean())}
 
 
+def _unit_aligned(q1: np.ndarray, q2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both quaternion arrays normalised (binary64), the second negated where that brings it closer to the first."""
+    a = np.asarray(q1, np.float64).reshape(-1, 4)
+    b = np.asarray(q2, np.float64).reshape(-1, 4)
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    return a, b * np.where(np.einsum("ij,ij->i", a, b) < 0, -1.0, 1.0)[:, None]
+
+
 def rotation_angle_error_deg(q1: np.ndarray, q2: np.ndarray) -> np.ndarray:
     """Angle in degrees between the rotations of two quaternion arrays (normalised first; q ~ -q)."""
     a = np.asarray(q1, np.float64)  # binary64 throughout: arccos near 1 turns binary32 rounding into ~0.04 deg
@@ -33,6 +42,7 @@ def attribute_errors(reference: Avatar, decoded: Avatar) -> dict:
     the base mesh and morph-target errors (metres) and skin-weight errors."""
     g, h = reference.gaussians, decoded.gaussians
     out = {name: _stats(getattr(g, name), getattr(h, name)) for name in GAUSSIAN_FIELDS}
+    out["rotations"] = _stats(*_unit_aligned(g.rotations, h.rotations))  # q and -q are one rotation (SPEC 11.7.1 flips signs)
     visible = g.log_scales >= np.float32(VISIBLE_LOG_SCALE)  # the encoder's floor raises smaller axes (render-neutral)
     out["log_scales_above_floor"] = _stats(g.log_scales[visible], h.log_scales[visible])
     angle = rotation_angle_error_deg(g.rotations, h.rotations)
