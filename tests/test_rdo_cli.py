@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from refcodec.fca import PackConfig, decode_avatar, encode_avatar
 from refcodec.fcs.binding import avatar_digest
 from refcodec.fcs.decoder import decode_file
 from refcodec.importers.npz import save as save_npz
+from refcodec.rdo import problem as rdo_problem
 from refcodec.spec_tables import arkit52_names
 from refcodec.track import Track, TrackGroup
 from tools import fcenc, fcpack
@@ -24,6 +26,13 @@ def tiny_track(frames: int = 24) -> Track:
     jaw = 0.02 * np.cos(t / np.array([4.0, 6.0, 8.0]))
     groups = [TrackGroup("ARKIT52", list(arkit52_names())), TrackGroup("HEAD_ROTATION", ["x", "y", "z"]), TrackGroup("JAW", ["x", "y", "z"])]
     return Track(np.concatenate([arkit, head, jaw], axis=1), groups, (30, 1))
+
+
+def small_avatar():
+    """The synthetic avatar of fca_helpers at a 32x24 default camera (fast renders for the sensitivity)."""
+    avatar = full_avatar(with_map=False, with_skeleton=False)
+    r = avatar.render
+    return replace(avatar, render=replace(r, width=32, height=24, fx=r.fx / 8, fy=r.fy / 8, cx=r.cx / 8, cy=r.cy / 8))
 
 
 def test_quality_needs_an_avatar(tmp_path, capsys):
@@ -45,10 +54,11 @@ def test_basis_needs_a_training_track(tmp_path, capsys):
 
 def test_quality_round_trip_on_a_basis_avatar(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(rdo_problem, "DEFAULT_POINTS", 1)  # one operating point: fewer renders
     track = tmp_path / "t.npz"
     save_npz(tiny_track(), track)
     src = tmp_path / "a.fca"
-    src.write_bytes(encode_avatar(full_avatar(with_map=False, with_skeleton=False), PackConfig()))
+    src.write_bytes(encode_avatar(small_avatar(), PackConfig()))
     packed = tmp_path / "k.fca"
     assert fcpack.main([str(src), "-o", str(packed), "--basis", "3", "--basis-track", str(track), "--json"]) == 0
     capsys.readouterr()

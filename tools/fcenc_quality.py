@@ -8,7 +8,7 @@ from pathlib import Path
 from refcodec.fca import decode_avatar
 from refcodec.fcs.binding import avatar_digest
 from refcodec.rdo import prepare, search_quality
-from refcodec.rdo.problem import DEFAULT_POINTS
+from refcodec.rdo import problem as rdo_problem
 from refcodec.track import Track
 
 from ._cli import EXIT_OK, CliError, print_json, write_atomic
@@ -23,7 +23,7 @@ def default_cache_dir() -> Path:
 
 
 def encode_quality(track: Track, avatar_bytes: bytes, target_db: float, out: Path, intra_interval: int,
-                   profile: str | int = "baseline", cache_dir: Path | None = None, points: int = DEFAULT_POINTS,
+                   profile: str | int = "baseline", cache_dir: Path | None = None, points: int | None = None,
                    as_json: bool = False, label: str = "") -> int:
     """Search the smallest stream predicted to render at >= ``target_db`` on the avatar, write it, report."""
     from tqdm import tqdm
@@ -36,7 +36,7 @@ def encode_quality(track: Track, avatar_bytes: bytes, target_db: float, out: Pat
     avatar = decode_avatar(avatar_bytes)  # FcError -> 16 + code by the CLI layer
     if avatar.deformation is None or not avatar.layout:
         raise CliError("--avatar: a static avatar has no parameters to code", 2)
-    renders = (sum(d for _, d in avatar.layout) + 1) * points  # upper bound; cached after the first run
+    renders = (sum(d for _, d in avatar.layout) + 1) * (points or rdo_problem.DEFAULT_POINTS)  # upper bound; cached after the first run
     with tqdm(total=renders, desc="render sensitivity (once per avatar)", unit="render", leave=False, disable=as_json) as bar:
         problem = prepare(avatar, track, cache_dir, points, bar.update)
     with tqdm(desc=f"searching the rate for {target_db:g} dB", unit="stream", leave=False, disable=as_json) as bar:

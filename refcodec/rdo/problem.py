@@ -63,7 +63,7 @@ def cpu_render_function(avatar: Avatar, threads: int | None = None) -> Callable[
     return lambda x: renderer.render(x).numpy().reshape(-1)
 
 
-def prepare(avatar: Avatar, track: Track, cache_dir: str | Path | None = None, points: int = DEFAULT_POINTS,
+def prepare(avatar: Avatar, track: Track, cache_dir: str | Path | None = None, points: int | None = None,
             progress: Callable[[int], None] | None = None, threads: int | None = None, probe: Track | None = None) -> Problem:
     """Map ``track`` to ``avatar``'s layout and measure (or load from ``cache_dir``) its sensitivity.
 
@@ -75,6 +75,7 @@ def prepare(avatar: Avatar, track: Track, cache_dir: str | Path | None = None, p
     The operating points come from ``probe`` (default: ``track`` itself), so one measurement per
     avatar can serve many tracks.
     """
+    points = DEFAULT_POINTS if points is None else points
     view = arkit_view(avatar)
     base = layout_values(track, view.layout)
     probe_values = base if probe is None else layout_values(probe, view.layout)
@@ -98,7 +99,7 @@ def prepare(avatar: Avatar, track: Track, cache_dir: str | Path | None = None, p
     return Problem(values, list(avatar.layout), Sensitivity(pts, sens.samples, new_jac, sens.total_samples), track.frame_rate)
 
 
-def learn_avatar_basis(avatar: Avatar, track: Track, k: int, cache_dir: str | Path | None = None, points: int = DEFAULT_POINTS,
+def learn_avatar_basis(avatar: Avatar, track: Track, k: int, cache_dir: str | Path | None = None, points: int | None = None,
                        progress: Callable[[int], None] | None = None, threads: int | None = None) -> Avatar:
     """``avatar`` with a K-coefficient EXPRESSION basis learned from ``track`` (SPEC 11.5.1 coefficient map):
     the image-weighted PCA of the track's ARKit weights (:func:`.basis.learn_basis`)."""
