@@ -216,7 +216,8 @@ def markdown(report: dict) -> str:
     """The report as markdown tables."""
     lines = ["# fcbench-loss", "", report["note"], ""]
     for title, key in (("Measured (reference decoder)", "measured"), ("Modelled reference structures (not in the format)", "modelled")):
-        lines += [f"## {title}", "", "| configuration | rate overhead % | model | " + " | ".join(f"{p:g} % wrong / longest run" for p in report["loss_pct"]) + " |",
+        loss_cols = " | ".join(f"{p:g} % wrong / longest run" for p in report["loss_pct"])
+        lines += [f"## {title}", "", f"| configuration | rate overhead % | model | {loss_cols} |",
                   "|---|---:|---|" + "---:|" * len(report["loss_pct"])]
         table = report[key]
         for cfg in dict.fromkeys(r["config"] for r in table):
@@ -248,7 +249,8 @@ def plot(report: dict, path: Path) -> None:
             table = report[key]
             for cfg in dict.fromkeys(r["config"] for r in table):
                 cells = [r for r in table if r["config"] == cfg and r["model"] == model]
-                ax.plot([c["loss_pct"] for c in cells], [c["wrong_pct"] for c in cells], style, label=f"{cfg} ({cells[0]['rate_overhead_pct']:+.0f} %)")
+                label = f"{cfg} ({cells[0]['rate_overhead_pct']:+.0f} %)"
+                ax.plot([c["loss_pct"] for c in cells], [c["wrong_pct"] for c in cells], style, label=label)
         ax.set_title(f"{model} loss" + (f" (mean burst {MEAN_BURST:g})" if model == "bursty" else ""))
         ax.set_xlabel("units lost %")
         ax.grid(alpha=0.3)
