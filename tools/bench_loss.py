@@ -35,6 +35,7 @@ from refcodec.fcs.encoder import EncoderConfig, best_eg_order, build_header, enc
 from refcodec.fcs.fuzzing import join_units, split_units  # noqa: E402
 from refcodec.fcs.main_profile import MAIN_PROFILE_IDC  # noqa: E402
 from tools._cli import entry_point, int_range, parser, write_atomic  # noqa: E402
+from tools.bench_corruption import KINDS, silent_corruption  # noqa: E402
 from tools.bench_stream import TRACKS, load  # noqa: E402
 
 LOSS_RATES = (0.01, 0.05, 0.10, 0.20)
@@ -94,6 +95,7 @@ CONFIGS = [
     Config("baseline I/5", 5),
     Config("baseline I/4", 4),
     Config(MAIN_REFERENCE, 30, MAIN_PROFILE_IDC),
+    Config("main I/30, 1 frame/packet + CRC-8", 30, MAIN_PROFILE_IDC, frame_crc=True),
     Config("main I/5, 1 frame/packet", 5, MAIN_PROFILE_IDC),
 ]
 
@@ -232,6 +234,13 @@ def markdown(report: dict) -> str:
               "| bits | " + " | ".join(f"{b:.0f}" for b in report["bits_by_distance"].values()) + " |", "",
               f"I-frame: {report['intra_bits']} bits. Redundant copy of the previous frame's residual (Opus LBRR, exact): "
               f"{report['lbrr_second_difference_bits']:.0f} bits per frame as a second difference.", ""]
+    lines += ["## Silent corruption of one frame unit (CRC default)", "",
+              "| configuration | bits/frame | " + " | ".join(f"{k}: % silent / frames each / % reserved unit_type" for k in KINDS) + " |",
+              "|---|---:|" + "---:|" * len(KINDS)]
+    for name, c in report["corruption"].items():
+        lines.append(f"| {name} | {c['rate_bits_per_frame']:.1f} | " + " | ".join(
+            f"{c[k]['silent_pct']:.1f} / {c[k]['silent_frames_per_case']:.1f} / {c[k]['reserved_unit_type_pct']:.1f}" for k in KINDS) + " |")
+    lines.append("")
     lines += ["## Targets", ""] + [f"- {c}" for c in report["checks"]] + [""]
     return "\n".join(lines)
 
@@ -283,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``fcbench-loss``."""
     ap = parser("fcbench-loss", __doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int_range(1, 100), default=3, help="loss patterns per model and rate (default 3)")
+    ap.add_argument("--corruption-trials", type=int_range(1, 10000), default=100,
+                    help="corrupted units per kind and configuration for the CRC measurement (default 100)")
     ap.add_argument("--out", default=str(REPO / "bench"), help="directory for loss_bench.json/.md/.png (default bench/)")
     args = ap.parse_args(argv)
     track, source = load(*TRACKS[0][1:4])
@@ -315,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
                                                  for j in range(q.shape[1])) / len(second)),
         "raw": {"measured": measured, "modelled": modelled},
     }
+    report["corruption"] = {c.name: {"rate_bits_per_frame": rates[c.name], **silent_corruption(encode(track, c), args.corruption_trials)}
+                            for c in CONFIGS if c.interval == REFERENCE_INTERVAL}
     report["checks"] = checks(report)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
