@@ -1,4 +1,4 @@
-"""fcbench-loss: what dropped units cost, per stream configuration (issue 12).
+"""fcbench-loss: what dropped units cost, per stream configuration.
 
 The LAM track at 8 bits is encoded with each configuration; whole units are dropped (the
 ``.fcs`` storage keeps units separable and length-delimited, SPEC 5.5, so no unit is parsed to
