@@ -49,3 +49,24 @@ def test_chain_model_matches_the_reference_decoder():
         # a frame the model calls right is right; one it calls wrong may be right by chance (a held value equal to the true one)
         assert not (wrong & ok).any()
         assert wrong[lost].sum() >= 1 or not lost.any() or len(set(map(bytes, lossless))) == 1
+
+
+def test_fcenc_loss_resilient_writes_short_periods_one_frame_per_packet(tmp_path):
+    """--loss-resilient: an I-frame every 5 frames at 30 fps, one frame per packet, frame CRC on (tools/fcenc.py)."""
+    from refcodec.fcs.decoder import decode_file
+    from refcodec.importers import save_track
+    from refcodec.track import Track, TrackGroup
+    from tools import fcenc
+
+    t = np.arange(40)[:, None]
+    values = 0.5 + 0.4 * np.sin(0.2 * t + np.array([0.0, 1.0, 2.0]))
+    src = tmp_path / "t.npz"
+    save_track(Track(values, [TrackGroup("ARKIT52", ["a", "b", "c"], [0, 1, 2])], (30, 1)), src)
+    for profile in ("main", "baseline"):
+        out = tmp_path / f"{profile}.fcs"
+        assert fcenc.main([str(src), "-o", str(out), "--loss-resilient", "--profile", profile]) == 0
+        data = out.read_bytes()
+        res = decode_file(data)
+        assert res.header.frame_crc_flag
+        assert [f.frame_type for f in res.frames] == (["I", "P", "P", "P", "P"] * 8)
+        assert len(split_units(data)) == 1 + 40  # the header, then one unit per frame
