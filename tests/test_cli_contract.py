@@ -114,6 +114,7 @@ BAD = [
     ("fctrack", ["{dir}/nope.mp4", "--min-confidence", "2"], 2, "--min-confidence"),
     ("fctrack", ["{dir}/nope.mp4", "--max-frames", "0"], 2, "--max-frames"),
     # fcbench-stream
+    ("fcbench-loss", ["--seeds", "0"], 2, "--seeds"),
     ("fcbench-stream", ["--reps", "2"], 2, "--reps"),
     ("fcbench-stream", ["--depths", "17"], 2, "--depths"),
     ("fcbench-stream", ["--data", "{dir}/nope"], 3, "nope"),

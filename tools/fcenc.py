@@ -33,6 +33,9 @@ from ._cli import (
 )
 from .fcenc_quality import QUALITY_RANGE, default_cache_dir, encode_quality
 
+#: --loss-resilient: I-frames per second (fcbench-loss, LAM 8 bits: 13 % of frames wrong at 5 % random loss instead of 45 %;
+#: +13 % rate at data ranges, +23 % (Main) / +26 % (baseline) at fcenc's default ranges)
+LOSS_RESILIENT_INTRA_PER_SECOND = 6
 #: SPEC 5.2: max_intra_interval is u(16) and > 0 (R-13); eg_order is u(4); group_bit_depth_minus1 + 1 is 1..16.
 INTRA_INTERVAL_RANGE = (1, 0xFFFF)
 EG_ORDER_RANGE = (0, 15)
@@ -266,9 +269,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="main (default, SPEC 14: adaptive range coding, packets) or baseline (SPEC 5); --quality writes baseline")
     ap.add_argument("--packet-frames", type=int_range(0, MAX_PACKET_FRAMES), default=0, metavar="N",
                     help="main profile: frames per packet, 0 = one I-frame period (latency: one packet), 1 = live")
+    ap.add_argument("--loss-resilient", action="store_true",
+                    help="for lossy networks: an I-frame every sixth of a second (unless --intra-interval) and one frame per packet "
+                         "(unless --packet-frames); with the default CRC-8, at 5 %% random loss 13 %% of frames come out wrong instead of "
+                         "45 %% (LAM, 8 bits), at 23-26 %% more rate than the same settings with one frame per packet")
     ap.add_argument("--save-ranges", metavar="FILE", help="write the ranges used to a JSON file")
-    ap.add_argument("--crc", choices=["none", "header", "frame", "both"], default="none",
-                    help="optional CRCs: CRC-32 on the sequence header, CRC-8 on each frame")
+    ap.add_argument("--crc", choices=["none", "header", "frame", "both"], default="frame",
+                    help="CRCs: CRC-32 on the sequence header, CRC-8 on each frame unit (default frame: without it a third to a half of "
+                         "corrupted units give silently wrong frames, bench/loss_bench.md; none only over a transport that verifies integrity)")
     ap.add_argument("--eg-order", type=_eg_order, default="auto", metavar="auto|K",
                     help="Exp-Golomb order of residuals (Main: their Rice parameter): auto (per dimension, from the data) or 0..15")
     ap.add_argument("--zero-flags", choices=["auto", "on", "off"], default="auto",
@@ -315,7 +323,11 @@ def main(argv: list[str] | None = None) -> int:
             if track.values.shape[1] == 0:
                 raise usage_error("--noise-dims drop", "no dimension is left to encode")
             depths = _bit_depths(track, args.bits)
-    interval = args.intra_interval or min(max(1, round(track.frame_rate[0] / track.frame_rate[1])), INTRA_INTERVAL_RANGE[1])
+    # --loss-resilient: an I-frame every sixth of a second, one frame per packet (bench/loss_bench.md)
+    per_second = round(track.frame_rate[0] / track.frame_rate[1]) // (LOSS_RESILIENT_INTRA_PER_SECOND if args.loss_resilient else 1)
+    interval = args.intra_interval or min(max(1, per_second), INTRA_INTERVAL_RANGE[1])
+    if args.loss_resilient and args.packet_frames == 0:
+        args.packet_frames = 1
     if args.quality is not None:  # SPEC 9.4: rate-distortion search on the avatar's render
         if avatar_bytes is None:
             raise usage_error("--quality", "needs --avatar FCA (the quality is measured on that avatar's render)")
