@@ -162,14 +162,14 @@ def valid_vectors() -> list[ContainerDef]:
             "y_minimal_raw",
             "One static Gaussian, every attribute raw binary32 (q_bits 32), stored sections, no BIND (mode 0): the smallest decodable container.",
             ["11.1.3", "11.2", "11.3", "11.4", "11.7"],
-            ["R-50", "R-52", "R-54", "R-56", "R-57", "R-58", "R-59", "R-60", "R-69"],
+            ["R-50", "R-52", "R-54", "R-56", "R-57", "R-58", "R-59", "R-60", "R-69", "R-205"],
             _valid(av.minimal_sections()),
         ),
         ContainerDef(
             "y_text_ancillary",
             "TEXT sections and two unknown ancillary sections (critical flag 0), one stored and one zstd, which a decoder skips; META is zstd.",
             ["11.2", "11.2.1", "11.3", "11.8"],
-            ["R-55", "R-56", "R-69"],
+            ["R-55", "R-56", "R-69", "R-200", "R-205", "R-209"],
             _valid(
                 [
                     Sec(b"META", av.meta(), zstd=True),
@@ -335,7 +335,7 @@ def valid_vectors() -> list[ContainerDef]:
             "LATN for every non-position attribute at SH degree 1 (COLOR_DC, LOG_SCALE, ROTATION, OPACITY, "
             "SH_REST), 10-bit latents (two byte planes), pruned decoder (layer masks).",
             ["12.1", "12.2", "12.4"],
-            ["R-70", "R-71", "R-72", "R-73", "R-74", "R-75", "R-79", "R-69"],
+            ["R-70", "R-71", "R-72", "R-73", "R-74", "R-75", "R-79", "R-69", "R-210"],
             lambda: _valid(_latn_sections(7, (1, 2, 3, 4, 5), 1, 10, 0.5, False))(),
             neural=True,
         ),
@@ -344,7 +344,7 @@ def valid_vectors() -> list[ContainerDef]:
             "Offset MLP (OMLP) with input included, 2 frequencies, an ARKIT52 values group and a JAW rot6d group, additive "
             "mapping, unmasked; raw outputs for 2 frames (tolerance tier) and renders.",
             ["12.1", "12.3", "12.4"],
-            ["R-70", "R-71", "R-76", "R-77", "R-78", "R-79", "R-69", "R-80", "R-88", "R-89"],
+            ["R-70", "R-71", "R-76", "R-77", "R-78", "R-79", "R-69", "R-80", "R-88", "R-89", "R-205"],
             lambda: _valid(_omlp_sections(8, 1, 2, 0, None))(),
             neural=True,
             render=True,
@@ -407,7 +407,7 @@ def level_vectors() -> list[ContainerDef]:
             "16 joints (level 10's max_joints) in a chain, the maximum a level-10 decoder must "
             "accept; skin weights at the 65535 sum with 1/65535 steps.",
             ["11.5.1", "11.9"],
-            ["R-63", "R-68", "R-69"],
+            ["R-63", "R-68", "R-69", "R-205"],
             _valid(_many_joints(16) + attrs),
         ),
         ContainerDef(
@@ -474,10 +474,10 @@ def invalid_vectors() -> list[ContainerDef]:
     # --- file header (SPEC 11.2, R-50..R-52)
     n(
         "n_truncated_header",
-        "A 10-byte file: shorter than the 16-byte file header.",
-        ["11.2"],
-        ["R-50"],
-        _header_err(good[:10], "E_TRUNCATED", "file_header", 10),
+        "A 10-byte file: it ends before fca_reserved_16bits, the element located (R-201).",
+        ["11.2", "11.10"],
+        ["R-50", "R-201"],
+        _header_err(good[:10], "E_TRUNCATED", "file_header.fca_reserved_16bits", 10),
     )
     n(
         "n_signature",
@@ -523,21 +523,22 @@ def invalid_vectors() -> list[ContainerDef]:
     # --- section headers and sizes (R-53, R-54, R-59)
     n(
         "n_truncated_section_header",
-        "The file ends 8 bytes into the second section header.",
-        ["11.2"],
-        ["R-53"],
+        "The file ends 8 bytes into the second section header, at its stored_size (R-202).",
+        ["11.2", "11.10"],
+        ["R-53", "R-202"],
         lambda: (
             Built(good[: build(m()).section_offsets[1] + 8]),
             m(),
-            ExpectedErr("E_TRUNCATED", "section[1].section_type", build(m()).section_offsets[1] + 8),
+            ExpectedErr("E_TRUNCATED", "section[1].stored_size", build(m()).section_offsets[1] + 8),
         ),
     )
     n(
         "n_stored_size_forged",
         "A small file whose first section declares stored_size = raw_size = 0x7FFFFFF0 (2 GiB) while "
-        "level 10 allows 16 MiB: E_LEVEL before anything is read.",
-        ["11.2", "11.9"],
-        ["R-53", "R-68"],
+        "level 10 allows 16 MiB: E_LEVEL at raw_size before anything is read, although stored_size, read first, "
+        "also exceeds the bytes left (R-202: the bytes-left check comes after raw_size's).",
+        ["11.2", "11.9", "11.10"],
+        ["R-53", "R-68", "R-202"],
         _forged_size(m()),
     )
     n(
@@ -565,7 +566,7 @@ def invalid_vectors() -> list[ContainerDef]:
         "n_total_bytes_level",
         "Three 16 MiB ancillary zstd sections then a fourth: the raw sizes add up past level 10's max_total_bytes (64 MiB).",
         ["11.2", "11.9"],
-        ["R-53"],
+        ["R-53", "R-209"],
         _total_over(),
     )
     n("n_section_crc", "One payload byte of the second section flipped (section_crc no longer matches).", ["11.2"], ["R-54"], lambda: _crc_flip(m()))
@@ -599,10 +600,10 @@ def invalid_vectors() -> list[ContainerDef]:
     )
     n(
         "n_payload_short",
-        "A META payload that ends inside camera_to_world.",
-        ["11.2"],
-        ["R-59"],
-        lambda: _raw_meta(meta_raw[:40], "E_TRUNCATED", "section[0]:META.", 40, exact_field=False),
+        "A META payload that ends inside camera_to_world: located at the element's first byte (R-203), not where the data ends.",
+        ["11.2", "11.10"],
+        ["R-59", "R-203"],
+        lambda: _raw_meta(meta_raw[:40], "E_TRUNCATED", "section[0]:META.", META_C2W_AT, exact_field=False),
     )
     n(
         "n_file_trailing",
@@ -711,10 +712,10 @@ def invalid_vectors() -> list[ContainerDef]:
     )
     n(
         "n_qrange",
-        "q_min > q_max (R-16 applied to a block).",
+        "q_min > q_max (R-16 applied to a block): E_RANGE located at q_max, the element that completes the pairs (R-203).",
         ["11.1.3"],
-        ["R-57"],
-        _damaged(q8, "attribute.q_max", b"\xc0", "E_RANGE", 5, write_delta=3),
+        ["R-57", "R-203"],
+        _damaged(q8, "attribute.q_max", b"\xc0", "E_RANGE", 5, write_delta=3),  # located at q_max (R-203)
     )
     n("n_raw_nan", "A NaN in a q_bits 32 block.", ["11.1.3"], ["R-57"], lambda: _nan())
     n(
@@ -758,9 +759,9 @@ def invalid_vectors() -> list[ContainerDef]:
     )
     n(
         "n_text_utf8",
-        "A TEXT value that is not UTF-8.",
+        "A TEXT value that is not UTF-8: a conforming decoder reads TEXT (R-200), so E_VALUE.",
         ["11.8"],
-        ["R-59"],
+        ["R-59", "R-200"],
         _damaged(
             m()[:1] + [Sec(b"TEXT", {"text_entries": [{"text_key": b"k", "text_value": b"ok"}]})] + m()[1:], "text_value[0]", b"\xff", "E_VALUE", 1
         ),
@@ -825,6 +826,10 @@ def _crc_flip(sections):
         sections,
         ExpectedErr("E_CRC", "section[1].section_crc", b.section_offsets[1] + 16),
     )
+
+
+#: Payload offset of camera_to_world in av.meta() (no layout group): 4 + 1 + 1 + 2 + 1 + 2 + 2 + 4 x 4 (SPEC 11.4).
+META_C2W_AT = 29
 
 
 def _raw_meta(raw: bytes, cls: str, fld: str, rel: int, exact_field: bool = True):
@@ -1186,9 +1191,13 @@ def delta_vectors() -> list[ContainerDef]:
 
 def all_container_defs() -> list[ContainerDef]:
     """Every container vector, in a fixed order."""
+    from .container_clarity import clarity_vectors
     from .container_reading import reading_vectors
 
-    return valid_vectors() + invalid_vectors() + bound_vectors() + reading_vectors() + coding_vectors() + delta_vectors() + coverage_vectors()
+    return (
+        valid_vectors() + invalid_vectors() + bound_vectors() + reading_vectors()
+        + coding_vectors() + delta_vectors() + coverage_vectors() + clarity_vectors()
+    )
 
 
 # ------------------------------------------------------------------ branch-coverage vectors (H10)

@@ -58,3 +58,74 @@ def test_quantized_records_follow_the_formula():
     key = b"attr.opacity_logits\0f" + struct.pack("<I", len(values))
     at = dump.index(key) + len(key)
     assert dump[at : at + 4 * len(values)] == values.astype("<f4").tobytes()
+
+
+def _table_11_2() -> list[tuple[str, str]]:
+    """(section type, record name pattern) of each name in SPEC table 11-2, in row order."""
+    import re
+    from pathlib import Path
+
+    spec = (Path(__file__).resolve().parents[1] / "SPEC.md").read_text(encoding="utf-8")
+    body = spec.split("Table 11-2: records of the canonical dump", 1)[1].split("\n\n", 2)[1]
+    rows = []
+    for line in body.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows += [(cells[0], name) for name in re.findall(r"`([a-z0-9_.<>]+)`", cells[1])]
+    return rows
+
+
+def _row_keys(rows):
+    """A regex per row, and the sort key of a record: rows that repeat per morph, joint or layer
+    sort by (first row of the group, index, row), the others by their row (SPEC 11.10, R-205)."""
+    import re
+
+    first_of_group: dict[str, int] = {}
+    compiled = []
+    for r, (section, name) in enumerate(rows):
+        group = re.sub(r"\.<[tjl]>\..*", "", name) if re.search(r"<[tjl]>", name) else None
+        if group is not None:
+            first_of_group.setdefault(group, r)
+        pattern = re.escape(name).replace(re.escape("<key>"), "(?:.*)")
+        for ph in "tjl":
+            pattern = pattern.replace(re.escape(f"<{ph}>"), "(0|[1-9][0-9]*)")
+        compiled.append((section, re.compile(pattern + r"\Z"), group))
+
+    def key(section: str, name: str) -> tuple[int, int, int]:
+        for r, (sec, rx, group) in enumerate(compiled):
+            m = rx.match(name)
+            if sec == section and m:
+                return (first_of_group[group], int(m.group(1)), r) if group else (r, 0, r)
+        raise AssertionError(f"record {name!r} of a {section} section is not in table 11-2")
+
+    return key
+
+
+def test_dump_follows_table_11_2_section_by_section():
+    """SPEC 11.10, R-205, R-206: the reference dump of every decodable container vector holds the
+    records of each section in file order, each named as table 11-2 writes it and in its row order."""
+    import json
+
+    from conformance.paths import SUITE
+    from refcodec.fca.container import ParsedContainer
+    from refcodec.fca.dump import records
+
+    key = _row_keys(_table_11_2())
+    checked = 0
+    for card_path in sorted((SUITE / "container").glob("*.json")):
+        card = json.loads(card_path.read_text())
+        if card["verdict"] == "reject":
+            continue
+        parsed = read_container((card_path.parent / card["file"]).read_bytes())
+        meta = parsed.sections[0]
+        per_section = [[name for name, _, _ in records(ParsedContainer(parsed.header, parsed.level, [meta]))]]
+        for sec in parsed.sections[1:]:
+            alone = [name for name, _, _ in records(ParsedContainer(parsed.header, parsed.level, [meta, sec]))][3:]
+            per_section.append(alone)
+            if sec.skipped:
+                assert alone == [], sec.name  # R-205: an unknown ancillary section writes no record
+        assert [name for name, _, _ in records(parsed)] == [n for names in per_section for n in names], card["name"]
+        for sec, names in zip(parsed.sections, per_section, strict=True):
+            keys = [key(sec.name, n) for n in names]
+            assert keys == sorted(keys), (card["name"], sec.name, names)
+        checked += 1
+    assert checked >= 25

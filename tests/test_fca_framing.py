@@ -98,7 +98,7 @@ def test_quantized_block_by_hand():
     ("mutate", "error_class", "field"),
     [
         (lambda d: b"FCA2" + d[4:], "E_SIGNATURE", "fca_signature"),
-        (lambda d: d[:10], "E_TRUNCATED", "header_crc"),
+        (lambda d: d[:10], "E_TRUNCATED", "fca_reserved_16bits"),
         (lambda d: file_header(6, version=2) + d[16:], "E_VERSION", "fca_version"),
         (lambda d: file_header(6, level=11) + d[16:], "E_LEVEL", "level_idc"),
         (lambda d: d[:12] + bytes([d[12] ^ 1]) + d[13:], "E_CRC", "header_crc"),
@@ -112,6 +112,60 @@ def test_header_errors(mutate, error_class, field):
     """R-50, R-51, R-52, R-59."""
     err = error_of(mutate(minimal_file()))
     assert err.error_class == error_class and err.field.endswith(field), err
+
+
+@pytest.mark.parametrize(
+    ("data", "error_class", "field", "byte"),
+    [
+        (b"", "E_TRUNCATED", "fca_signature", 0),
+        (b"FCA", "E_TRUNCATED", "fca_signature", 0),  # cut inside the signature: located at its first byte
+        (b"FCB1\x01", "E_SIGNATURE", "fca_signature", 0),  # read in full before the file ends
+        (b"FCA1\x02\x00", "E_VERSION", "fca_version", 4),
+        (b"FCA1\x01\x00\x0a\x00\x01", "E_TRUNCATED", "section_count", 8),
+        (b"FCA1\x01\x00\x0a\x00\x01\x00\x00\x00\x00", "E_TRUNCATED", "header_crc", 12),
+    ],
+)
+def test_short_file_header(data, error_class, field, byte):
+    """SPEC 11.10, R-201: the file header is read element by element; a file that ends inside an
+    element is E_TRUNCATED at that element's first byte, after the checks of the elements before it."""
+    err = error_of(data)
+    assert (err.error_class, err.field, err.byte_offset) == (error_class, f"file_header.{field}", byte), err
+
+
+def test_stale_header_crc_does_not_hide_a_value_error():
+    """SPEC 11.10, R-201: header_crc is checked after the elements it protects, so a damaged
+    version byte is E_VERSION, not E_CRC."""
+    data = bytearray(minimal_file())
+    data[4] = 2
+    err = error_of(bytes(data))
+    assert (err.error_class, err.byte_offset) == ("E_VERSION", 4), err
+
+
+def _stale(data: bytes, at: int, value: int) -> bytes:
+    """``data`` with byte ``at`` set to ``value`` and no CRC recomputed."""
+    return data[:at] + bytes([value]) + data[at + 1 :]
+
+
+def test_section_check_order():
+    """SPEC 11.10, R-202: header values before the sizes' file checks, sizes before the CRC, the CRC
+    before META-first, registry and flags; each case has two failing checks and names the first."""
+    meta = section(b"META", meta_payload())
+    text = section(b"TEXT", b"\0\0", critical=0)
+    second = 16 + len(meta)
+    with_text = minimal_file([text])
+    cases = [
+        # compression 2 with a stale CRC: the header value (step 1) before the CRC (step 4)
+        (_stale(with_text, second + 5, 2), "E_VALUE", "section[1].compression", second + 5),
+        # TEXT flagged critical with a stale CRC: the CRC (step 4) before the flag (step 7)
+        (_stale(with_text, second + 4, 1), "E_CRC", "section[1].section_crc", second + 16),
+        # a critical TEXT first: META-first (step 5) before the flag (step 7)
+        (file_header(2) + section(b"TEXT", b"\0\0", critical=1) + meta, "E_SECTION", "section[0].section_type", 16),
+    ]
+    head = b"META" + struct.pack("<BBHII", 1, 0, 0, 0x7FFFFFF0, 0x7FFFFFF0)  # both sizes forged
+    cases.append((file_header(1) + head + struct.pack("<I", 0) + b"x" * 8, "E_LEVEL", "section[0].raw_size", 16 + 12))  # step 1 before 2
+    for data, error_class, field, byte in cases:
+        err = error_of(data)
+        assert (err.error_class, err.field, err.byte_offset) == (error_class, field, byte), err
 
 
 def test_section_crc_mismatch_names_the_section():

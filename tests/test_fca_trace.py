@@ -249,11 +249,17 @@ def _read(data: bytes):
 
 
 def test_the_instrumented_declarations_read_what_the_plain_ones_read(monkeypatch):
-    """Wrapping the declarations in Traced changes nothing: every container vector gives the same
-    canonical dump, or the same error class, field and offset, when parsed with the plain declarations."""
+    """Wrapping the declarations in Traced changes nothing but the location of E_TRUNCATED: every
+    container vector gives the same canonical dump, or the same error class, field and offset, when
+    parsed with the plain declarations. (Traced also tells the parser which element is being read,
+    so data that ends inside an element is located at its first byte, SPEC 11.10 R-203; without it
+    only the class is the same.)"""
     from refcodec.fca import container
 
+    def comparable(answer):
+        return answer["error_class"] if isinstance(answer, dict) and answer["error_class"] == "E_TRUNCATED" else answer
+
     paths = sorted(VECTORS[0].parent.glob("*.fca"))
-    instrumented = [_read(p.read_bytes()) for p in paths]
+    instrumented = [comparable(_read(p.read_bytes())) for p in paths]
     monkeypatch.setattr(container, "traced", lambda declaration: declaration)
-    assert [_read(p.read_bytes()) for p in paths] == instrumented
+    assert [comparable(_read(p.read_bytes())) for p in paths] == instrumented

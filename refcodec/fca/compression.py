@@ -74,7 +74,7 @@ def decompress(stored: bytes, raw_size: int, window_log_max: int, field: str, bi
     def bad(message: str) -> E_DECOMPRESS:
         return E_DECOMPRESS(message, field=field, bit_offset=bit_offset)
 
-    if stored[:4] != ZSTD_MAGIC:  # skippable frames (RFC 8878 3.1.2) and anything else are not one Zstandard frame
+    if stored[:4] != ZSTD_MAGIC:  # SPEC R-204: skippable frames (RFC 8878 3.1.2) and anything else are not one Zstandard frame
         raise bad("the payload does not start with a Zstandard frame")
     try:
         frame = zstandard.get_frame_parameters(stored)

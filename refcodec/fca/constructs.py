@@ -45,6 +45,10 @@ WHERE = "_fca_where"
 TRACE = "_fca_trace"
 #: Raw bytes a trace keeps of one element (its first bytes); the size is always recorded.
 RAW_KEEP = 64
+#: Context parameter holding a dict :class:`Traced` updates with the element being read
+#: (``start``: its first byte, ``name``: its field name), so a payload that ends inside an element
+#: is reported at that element's first byte (SPEC 4.1, R-105; 11.10, R-203).
+CURSOR = "_fca_cursor"
 
 
 def subscripts(context: Any) -> str:
@@ -185,7 +189,12 @@ class Traced(Subconstruct):
         self.derived = derived
 
     def _parse(self, stream, context, path):
-        trace = _params(context).get(TRACE)
+        params = _params(context)
+        cursor = params.get(CURSOR)
+        if cursor is not None and not self.derived:  # the element being read, should the data end inside it
+            cursor["start"] = stream_tell(stream, path)
+            cursor["name"] = f"{self.template[-1][0]}{subscripts(context)}" if self.template else ""
+        trace = params.get(TRACE)
         if trace is not None:
             return self._record(trace, stream, context, path)
         return self.subcon._parsereport(stream, context, path)

@@ -19,7 +19,7 @@ from ..spec_tables import ContainerLevel, attributes, coded_attribute, container
 from . import syntax
 from .budget import BUDGET, DecodeBudget
 from .compression import COMPRESSION_NONE, COMPRESSION_ZSTD, compress, decompress
-from .constructs import BASE, TRACE, WHERE, traced
+from .constructs import BASE, CURSOR, TRACE, WHERE, traced
 
 PAYLOAD_SYNTAX = {
     b"META": syntax.META,
@@ -81,13 +81,17 @@ def parse_payload(struct, raw: bytes, base: int, where: str, trace: list | None 
     ``base`` is the absolute byte offset reported for payload byte 0. When ``trace`` is a list,
     every element is appended to it as it is parsed (a TracedElement; see ``fcdump``).
     """
-    stream = io.BytesIO(raw)
+    stream, cursor = io.BytesIO(raw), {}
     try:
-        value = traced(struct).parse_stream(stream, **params, **{BASE: base, WHERE: where, TRACE: trace})
+        value = traced(struct).parse_stream(stream, **params, **{BASE: base, WHERE: where, TRACE: trace, CURSOR: cursor})
     except StreamError as exc:
-        field_name = exc.path.split("->")[-1].strip() if exc.path else ""
+        # SPEC 4.1, R-105; 11.10, R-203: located at the first byte of the element the data ends in
+        field_name = cursor.get("name") or (exc.path.split("->")[-1].strip() if exc.path else "")
+        start = cursor.get("start", len(raw))
         raise E_TRUNCATED(
-            f"the {where} payload ends inside {field_name or 'a field'}", field=f"{where}.{field_name}", bit_offset=8 * (base + len(raw))
+            f"the {where} ends inside {field_name or 'a field'} ({len(raw) - start} of its bytes are there)",
+            field=f"{where}.{field_name}",
+            bit_offset=8 * (base + start),
         ) from None
     except ConstructError as exc:  # every value check is ours; this is a guard, not a path
         raise E_VALUE(f"malformed {where}: {exc}", field=where, bit_offset=8 * (base + stream.tell())) from None
@@ -138,12 +142,7 @@ def read_container(
     they came from as well.
     """
     data = bytes(data)
-    if len(data) < syntax.FILE_HEADER_BYTES:
-        raise E_TRUNCATED(
-            f"{len(data)} bytes, the file header needs {syntax.FILE_HEADER_BYTES}",
-            field="fca_signature" if len(data) < 4 else "header_crc",
-            bit_offset=8 * len(data),
-        )
+    # SPEC 11.10, R-201: element by element, each checked as read; a short file fails at the element it ends in
     header = parse_payload(syntax.FILE_HEADER, data[: syntax.FILE_HEADER_BYTES], 0, "file_header", trace=trace)
     if header.header_crc != crc32(data[:12]):  # SPEC 11.2, R-52
         raise E_CRC(f"stored 0x{header.header_crc:08x}, computed 0x{crc32(data[:12]):08x}", field="file_header.header_crc", bit_offset=8 * 12)
@@ -155,11 +154,7 @@ def read_container(
     out.budget = DecodeBudget(level)
     params: dict[str, Any] = {"level": level, "meta": None, "defm": None, BUDGET: out.budget}
     for index in range(header.section_count):
-        where = f"section[{index}]"
-        if len(data) - pos < syntax.SECTION_HEADER_BYTES:
-            raise E_TRUNCATED(
-                f"section {index} of {header.section_count} has no complete header", field=f"{where}.section_type", bit_offset=8 * len(data)
-            )
+        where = f"section[{index}]"  # SPEC 11.10, R-202: the checks of one section, in this order
         head_bytes = data[pos : pos + syntax.SECTION_HEADER_BYTES]
         head = parse_payload(syntax.SECTION_HEADER, head_bytes, pos, where, trace=trace, level=level)
         body_at = pos + syntax.SECTION_HEADER_BYTES
@@ -167,7 +162,7 @@ def read_container(
             raise E_TRUNCATED(
                 f"stored_size {head.stored_size} exceeds the {len(data) - body_at} bytes left", field=f"{where}.stored_size", bit_offset=8 * (pos + 8)
             )
-        total_raw += head.raw_size
+        total_raw += head.raw_size  # R-209: skipped ancillary sections count too
         if total_raw > level.max_total_bytes:
             raise E_LEVEL(
                 f"the raw sizes add up to {total_raw}, over the level's max_total_bytes {level.max_total_bytes}",
@@ -179,6 +174,9 @@ def read_container(
         if computed != head.section_crc:  # SPEC 11.2, R-54
             raise E_CRC(f"stored 0x{head.section_crc:08x}, computed 0x{computed:08x}", field=f"{where}.section_crc", bit_offset=8 * (pos + 16))
         critical = bool(head.section_flags & syntax.CRITICAL_FLAG)
+        if index == 0 and head.section_type != b"META":  # SPEC 11.3, R-56: whatever its type and flags
+            found = head.section_type.decode("latin-1")
+            raise E_SECTION(f"the first section is {found}, not META", field=f"{where}.section_type", bit_offset=8 * pos)
         sec = Section(
             head.section_type,
             critical,

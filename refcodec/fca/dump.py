@@ -1,7 +1,8 @@
 """Canonical dump of a container's exact tier (SPEC 11.10, R-69).
 
-The dump is a sequence of records, one per exact-tier item of the decoded container, in the
-order of SPEC table 11-2. Each record is::
+The dump is a sequence of records, one per exact-tier item of the decoded container: section by
+section in file order, and within a section in the row order of SPEC table 11-2 (R-205); names
+may repeat (R-206). Each record is::
 
     name (UTF-8) | 0x00 | type (1 byte: b'u' uint32, b'i' int32, b'f' binary32, b'h' binary16 bits, b'b' bytes)
     | count (u32 LE) | count values, little-endian (1 byte each for b'b')
@@ -65,7 +66,7 @@ def _block(block, channels: int) -> np.ndarray:
 
 
 def records(parsed: ParsedContainer) -> list[tuple[str, str, object]]:
-    """(name, type, values) of every exact-tier item, in the order of SPEC table 11-2."""
+    """(name, type, values) of every exact-tier item: sections in file order, each in the row order of SPEC table 11-2 (R-205)."""
     meta = parsed.first(b"META").payload
     n = meta.gaussian_count
     out: list[tuple[str, str, object]] = [

@@ -347,7 +347,7 @@ def _text_count(v, ctx):
     return None if why is None else (E_LEVEL, why)
 
 
-TEXT = Struct(  # SPEC 11.8
+TEXT = Struct(  # SPEC 11.8; read by every conforming decoder (R-200)
     "text_count" / Checked(Int16ul, _text_count),
     "text_entries"
     / IndexedArray(
@@ -396,6 +396,7 @@ def _coeff_columns(v, ctx):
 
 
 def _driver_semantic(v, ctx):
+    """SPEC 11.5.1, R-208: a META layout group with layout_dims 3, whatever its semantic."""
     return _ok_if(
         v in _layout_semantics(ctx) and _layout_semantics(ctx)[v] == 3, E_VALUE, f"driver_semantic {v} is not a 3-dimensional group of the layout"
     )
@@ -422,7 +423,7 @@ SKELETON = Struct(
         this.joint_count,
         Struct(
             "joint_name_length" / Int8ul,
-            "joint_name" / Checked(byte_string(this.joint_name_length), _utf8),
+            "joint_name" / Checked(byte_string(this.joint_name_length), _utf8),  # R-208
             "joint_parent" / Checked(Int16sl, _parent),
             "rest_local" / Checked(f32planes(12), _finite),
             "inverse_bind" / Checked(f32planes(12), _finite),
@@ -461,7 +462,7 @@ DEFM = Struct(  # SPEC 11.5, R-59..R-63
             "coeff_columns" / Checked(Int16ul, _coeff_columns),
             "coeff_matrix" / Checked(f32planes(lambda ctx: ctx._.morph_count * ctx.coeff_columns), _finite),
             "coeff_bias_flag" / Checked(Int8ul, _flag),
-            "coeff_bias" / If(this.coeff_bias_flag == 1, Checked(f32planes(lambda ctx: ctx._.morph_count), _finite)),
+            "coeff_bias" / If(this.coeff_bias_flag == 1, Checked(f32planes(lambda ctx: ctx._.morph_count), _finite)),  # R-208
         ),
     ),
     "driver_count" / Int8ul,
@@ -595,7 +596,7 @@ def _layer_out(v, ctx):
         return E_VALUE, f"layer_out {v} is not 1..{MAX_LAYER_WIDTH}"
     if ctx._index == ctx._.mlp_layer_count - 1 and v != ctx._.mlp_output_dims:
         return E_VALUE, f"the last layer gives {v} values, the MLP must give {ctx._.mlp_output_dims}"
-    used = ctx._["_mlp_weights"] + ctx.layer_in * v
+    used = ctx._["_mlp_weights"] + ctx.layer_in * v  # SPEC 12.1, R-207: per MLP, dense in x out, biases apart
     ctx._["_mlp_prev_out"], ctx._["_mlp_weights"] = v, used
     limit = _level(ctx).max_mlp_weights
     if used > limit:
@@ -683,7 +684,7 @@ LATN = Struct(  # SPEC 12.2, R-72..R-75, R-94
     "latent_dims" / Checked(Int8ul, lambda v, ctx: _ok_if(1 <= v <= MAX_LATENT_DIMS, E_VALUE, f"latent_dims {v} is not 1..{MAX_LATENT_DIMS}")),
     "latent_bits" / Checked(Int8ul, lambda v, ctx: _ok_if(1 <= v <= 16, E_VALUE, f"latent_bits {v} is not 1..16")),
     "latent_scale" / Checked(f32planes(this.latent_dims), _finite),
-    "latent_values"
+    "latent_values"  # R-210: 1-byte samples up to 8 bits, else 2
     / Checked(planes(lambda ctx: ctx.latent_dims * _meta(ctx).gaussian_count, lambda ctx: sample_width(ctx.latent_bits)), _latent_values),
     "latent_decoder" / mlp(lambda ctx: ctx.latent_dims, latent_output_dims),
 )
