@@ -106,7 +106,6 @@ CONTAINER_OPEN: dict[str, str] = {}
 CONTAINER_NOT_ON_PATH = {
     r"def all\(self, kind": "container.py ParsedContainer.all: an accessor for decode_avatar (codec.py)",
     r"^            if not keep_raw:$": "container.py: keep_raw=False is decode_avatar's memory option (codec.py), not part of read_container(data)",
-    r"def frame_size\(": "compression.py: the frame length alone, for tests and tools; the reader walks the frame with frame_extent",
     r"def record_md5s\(": "dump.py: per-record MD5s for fcdump; the suite hashes canonical_dump's records itself",
     r"def _record\(self": "constructs.py Traced._record: records fcdump's trace (read_container(data, trace=...))",
     r"^\s+if trace is not None:$": "constructs.py Traced._parse: hands over to _record when fcdump asks for a trace",

@@ -19,7 +19,7 @@ import zstandard
 from refcodec.errors import FcError
 from refcodec.fca import container as container_module
 from refcodec.fca.codec import decode_avatar
-from refcodec.fca.compression import frame_size
+from refcodec.fca.compression import frame_extent
 from refcodec.fca.container import read_container
 from refcodec.spec_tables import container_levels
 
@@ -192,10 +192,10 @@ def test_not_exactly_one_frame_is_e_decompress(name, stored):
 @pytest.mark.parametrize("size", [0, 1, 1000, 300_000])
 @pytest.mark.parametrize("checksum", [False, True])
 def test_frame_size_is_the_whole_frame(size, checksum):
-    """frame_size walks RFC 8878 block headers; for one frame it is the frame's length."""
+    """frame_extent walks RFC 8878 block headers; for one frame it is the frame's length."""
     raw = (np.arange(size) % 251).astype(np.uint8).tobytes()
     frame = _frame(raw, write_checksum=checksum)
-    assert frame_size(frame + b"trailing") == len(frame)
+    assert frame_extent(frame + b"trailing")[0] == len(frame)
 
 
 # --------------------------------------------------------------------------- error location (R-90)
@@ -406,7 +406,7 @@ def test_blocks_that_cannot_give_raw_size_are_rejected_before_decoding():
     block = (1000 << 3) | (1 << 1) | 1  # Block_Size 1000, RLE, last block
     frame = bytes.fromhex("28b52ffd") + bytes([0x00, 0x00]) + block.to_bytes(3, "little") + b"\x00"
     assert zstandard.ZstdDecompressor().decompressobj().decompress(frame) == bytes(1000)  # the frame is valid
-    assert frame_size(frame) == len(frame)
+    assert frame_extent(frame)[0] == len(frame)
     err = rejected(fca([section(b"META", bytes(5000), stored=frame), *static_attrs()]))
     assert (err.error_class, err.byte_offset) == ("E_DECOMPRESS", HEADER + SECTION_HEADER) and "at most 1000 bytes" in err.message
 

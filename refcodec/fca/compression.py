@@ -56,11 +56,6 @@ def frame_extent(stored: bytes) -> tuple[int, int]:
     return pos + (4 if checksum else 0), bound
 
 
-def frame_size(stored: bytes) -> int:
-    """Bytes of the Zstandard frame that starts ``stored`` (see :func:`frame_extent`)."""
-    return frame_extent(stored)[0]
-
-
 def decompress(stored: bytes, raw_size: int, window_log_max: int, field: str, bit_offset: int) -> bytes:
     """Expand one zstd frame to exactly ``raw_size`` bytes, once (SPEC 11.2.1, R-55, R-95).
 
