@@ -244,6 +244,9 @@ def test_interrupt_and_render_errors_map_to_the_contract(capsys):
     # a renderer input carried by a file (not an option) is a rejected value: 16 + E_VALUE
     assert _wrapped(RenderError("gaussians.rotations[3]", "all-zero quaternion"))([]) == 16 + 8
     assert "gaussians.rotations[3]" in capsys.readouterr().err
+    # a field the caller chose (RenderError.from_caller: camera, orbit, ...) is a bad command line
+    assert _wrapped(RenderError("camera.fx", "not finite"))([]) == 2
+    assert capsys.readouterr().err == "fctest: error: camera.fx: not finite\n"
     assert _wrapped(PermissionError(13, "Permission denied", "/x/y"))([]) == 3
     assert capsys.readouterr().err == "fctest: error: /x/y: Permission denied\n"
 

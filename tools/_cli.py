@@ -171,7 +171,9 @@ def entry_point(prog: str) -> Callable[[Callable[[list[str] | None], int]], Call
                     return _report(prog, os_error_text(exc), EXIT_IO)
                 except Exception as exc:  # noqa: BLE001 - the contract's last resort: one line, a documented status
                     if _is_render_error(exc):
-                        # SPEC 13.3, R-83: a renderer input the file carries (not an option) is a bad value.
+                        if exc.from_caller:  # SPEC 13.3, R-83: the caller's camera, orbit, backend or parameters
+                            return _report(prog, f"{exc.field}: {exc.message}", EXIT_USAGE)
+                        # a renderer input the file carries (not an option) is a bad value
                         return _report(prog, f"E_VALUE in {exc.field}: {exc.message}", EXIT_FC_ERROR_BASE + E_VALUE.code)
                     if debug:
                         traceback.print_exc()
