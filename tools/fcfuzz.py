@@ -22,7 +22,6 @@ an unexpected exception or a resource violation, 2 for a bad command line.
 
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing
 import os
@@ -47,6 +46,7 @@ from refcodec.fca.codec import decode_avatar
 from refcodec.fca.container import read_container
 from refcodec.fcs.decoder import FcsDecoder, decode_file
 from refcodec.fcs.fuzzing import mutate, random_stream, split_units
+from tools._cli import entry_point, parser
 from tools.fuzz_measure import WORKER_ENV, PeakMemory, configure_allocator, cpu_limit_ms, measure_isolated, retime
 
 REPO = Path(__file__).resolve().parent.parent
@@ -467,35 +467,36 @@ METHOD = (
 )
 
 
+@entry_point("fcfuzz")
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="fcfuzz",
-        description="Mutation-fuzz the FCS and FCA parsers: every input must decode or raise a registered FcError (SPEC 4.1) within "
-                    "the memory and CPU target. Exit 0 when the campaign passed, 1 when it found a violation.",
+    ap = parser(
+        "fcfuzz",
+        "Mutation-fuzz the FCS and FCA parsers: every input must decode or raise a registered FcError (SPEC 4.1) within "
+        "the memory and CPU target. Exit 0 when the campaign passed, 1 when it found a violation.",
     )
-    parser.add_argument("--kind", choices=("fcs", "fca", "both"), default="fcs", help="parser to fuzz (default fcs)")
-    parser.add_argument("--count", type=int, default=10000, help="inputs of the stream campaign, or of --kind fca (default 10000)")
-    parser.add_argument("--fca-count", type=int, default=None, help="inputs of the container campaign with --kind both (default --count)")
-    parser.add_argument("--seed", type=int, default=0, help="campaign seed; input i is reproducible from (kind, seed, i)")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1; 0 runs in this process)")
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the report as JSON to PATH")
-    parser.add_argument("--markdown", type=Path, default=None, metavar="PATH", help="write the report as markdown to PATH")
-    parser.add_argument("--failures", type=Path, default=Path(tempfile.gettempdir()) / "fcfuzz-failures",
+    ap.add_argument("--kind", choices=("fcs", "fca", "both"), default="fcs", help="parser to fuzz (default fcs)")
+    ap.add_argument("--count", type=int, default=10000, help="inputs of the stream campaign, or of --kind fca (default 10000)")
+    ap.add_argument("--fca-count", type=int, default=None, help="inputs of the container campaign with --kind both (default --count)")
+    ap.add_argument("--seed", type=int, default=0, help="campaign seed; input i is reproducible from (kind, seed, i)")
+    ap.add_argument("--workers", type=int, default=1, help="worker processes (default 1; 0 runs in this process)")
+    ap.add_argument("--json", type=Path, default=None, metavar="PATH", help="write the report as JSON to PATH")
+    ap.add_argument("--markdown", type=Path, default=None, metavar="PATH", help="write the report as markdown to PATH")
+    ap.add_argument("--failures", type=Path, default=Path(tempfile.gettempdir()) / "fcfuzz-failures",
                         help="where failing inputs are saved (default: fcfuzz-failures in the system temp dir)")
-    parser.add_argument("--cpu-base-ms", type=float, default=50.0, help="CPU budget per input: this many ms ... (default 50)")
-    parser.add_argument("--cpu-us-per-byte", type=float, default=10.0, help="... plus this many us per input byte (default 10)")
-    parser.add_argument("--memory-mib", type=float, default=64.0, help="peak memory budget per input above the baseline (default 64)")
-    parser.add_argument("--isolate", type=int, default=3, help="largest peaks to measure again in a fresh interpreter (default 3)")
-    parser.add_argument("--worst-cases", action="store_true", help="also build and measure the crafted worst case of every container level limit")
-    parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+    ap.add_argument("--cpu-base-ms", type=float, default=50.0, help="CPU budget per input: this many ms ... (default 50)")
+    ap.add_argument("--cpu-us-per-byte", type=float, default=10.0, help="... plus this many us per input byte (default 10)")
+    ap.add_argument("--memory-mib", type=float, default=64.0, help="peak memory budget per input above the baseline (default 64)")
+    ap.add_argument("--isolate", type=int, default=3, help="largest peaks to measure again in a fresh interpreter (default 3)")
+    ap.add_argument("--worst-cases", action="store_true", help="also build and measure the crafted worst case of every container level limit")
+    ap.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                         help="stop each campaign after this many seconds and report the inputs completed")
-    parser.add_argument("--combine", type=Path, nargs="+", default=[], metavar="JSON",
+    ap.add_argument("--combine", type=Path, nargs="+", default=[], metavar="JSON",
                         help="take the campaigns (and worst cases) of earlier reports into this report, e.g. a stream run and a container run")
-    parser.add_argument("--summary", default="", help="a sentence put at the top of the report (e.g. the commits the campaigns ran on)")
-    parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
-    args = parser.parse_args(argv)
+    ap.add_argument("--summary", default="", help="a sentence put at the top of the report (e.g. the commits the campaigns ran on)")
+    ap.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    args = ap.parse_args(argv)
     if args.count < 0 or (args.fca_count or 0) < 0 or args.workers < 0:
-        parser.error("counts and --workers must not be negative")
+        ap.error("counts and --workers must not be negative")
     kinds = {"fcs": args.count} if args.kind == "fcs" else {"fca": args.count} if args.kind == "fca" else \
         {"fcs": args.count, "fca": args.count if args.fca_count is None else args.fca_count}
     report: dict = {"method": METHOD}
