@@ -14,15 +14,15 @@ import sys
 from pathlib import Path
 
 from . import cards, coverage
-from .container_generate import generate_containers
+from .container.generate import generate_containers
 from .paths import COVERAGE_REPORT, SUITE
-from .stream_clarity import clarity_vectors
-from .stream_invalid import all_invalid, frame_rate_boundary
-from .stream_main_vectors import generate_main
-from .stream_model import ExpectedError, Outcome, frame_md5, run_model
-from .stream_script import FrameItem, build_file
-from .stream_targets import targets
-from .stream_vectors import (
+from .stream.clarity import clarity_vectors
+from .stream.invalid import all_invalid, frame_rate_boundary
+from .stream.main_vectors import generate_main
+from .stream.model import ExpectedError, Outcome, frame_md5, run_model
+from .stream.script import FrameItem, build_file
+from .stream.targets import targets
+from .stream.vectors import (
     VectorDef,
     bit_depth_vectors,
     crc_vectors,

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 
 from .adapters import Adapter, DecoderAnswer
 from .cards import Vector
-from .container_check import compare_dump, compare_tolerance
+from .container.check import compare_dump, compare_tolerance
 
 RESULTS = ("pass", "fail", "wrong_verdict", "crash", "timeout")
 

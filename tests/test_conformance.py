@@ -23,7 +23,7 @@ from conformance.adapters import DecoderAnswer, reference_adapter
 from conformance.generate import generate
 from conformance.paths import COVERAGE_REPORT, SUITE
 from conformance.runner import check, run_suite, select, summary
-from conformance.stream_model import dequantize_f32
+from conformance.stream.model import dequantize_f32
 from refcodec.spec_tables import load
 
 STREAM = SUITE / "stream"

@@ -12,9 +12,9 @@ import pytest
 
 from conformance import cards, coverage
 from conformance.adapters import DecoderAnswer, reference_adapter
-from conformance.container_check import split_records
-from conformance.container_expected import mlp_f64, within_bound
-from conformance.container_generate import generate_containers
+from conformance.container.check import split_records
+from conformance.container.expected import mlp_f64, within_bound
+from conformance.container.generate import generate_containers
 from conformance.paths import SUITE
 from conformance.runner import check, run_suite, summary
 

@@ -16,7 +16,7 @@ import zstandard
 
 from conformance import cards
 from conformance.adapters import reference_adapter
-from conformance.container_bytes import fix_crcs, section_headers
+from conformance.container.writer import fix_crcs, section_headers
 from conformance.paths import SUITE
 from conformance.runner import run_suite
 from refcodec.fca import compression, constructs, container, dump

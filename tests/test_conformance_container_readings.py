@@ -15,7 +15,7 @@ import pytest
 
 from conformance import cards
 from conformance.adapters import reference_adapter
-from conformance.container_clarity import clarity_vectors
+from conformance.container.clarity import clarity_vectors
 from conformance.paths import SUITE
 from conformance.runner import run_suite
 from refcodec.errors import E_CRC, E_TRUNCATED

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance import container_avatars as av
-from conformance.container_bytes import Sec, build
-from conformance.container_expected import smallest_three_quaternions
+from conformance.container import avatars as av
+from conformance.container.expected import smallest_three_quaternions
+from conformance.container.writer import Sec, build
 from refcodec.errors import FcError
 from refcodec.fca import PackConfig, decode_avatar, encode_avatar
 from refcodec.fca.codec import avatar_sections
@@ -137,7 +137,7 @@ def test_coding_alone_completes_the_attribute_set():
 
 def test_latn_cannot_list_a_coding():
     """R-152: a LATN section listing ROTATION_S3 is rejected with E_VALUE."""
-    from conformance.container_vectors import _latn_payload
+    from conformance.container.vectors import _latn_payload
 
     m = av.minimal_sections()
     secs = m[:4] + m[5:6] + [Sec(b"LATN", _latn_payload(1, [6], 1, 4, 3))]
@@ -176,7 +176,7 @@ def test_undelta_by_hand():
 def test_delta_block_decodes_to_the_same_values(seed, bits, c, n):
     """R-153: a delta-coded block decodes bit for bit to the values of the plain block; residuals stay below 2^b,
     and the conformance suite's scalar undelta agrees with the reference."""
-    from conformance.container_expected import dequantize
+    from conformance.container.expected import dequantize
     from refcodec.fca.quantized import delta_block
 
     rng = np.random.default_rng(seed)

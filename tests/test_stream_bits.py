@@ -4,9 +4,9 @@ from bitstring import Bits
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.stream_bits import crc8, crc32, exp_golomb_bits, leb128_bytes, signed_code_num, unit_bytes
-from conformance.stream_syntax import Element, frame_elements, header_elements
-from conformance.stream_vectors import grp
+from conformance.stream.bits import crc8, crc32, exp_golomb_bits, leb128_bytes, signed_code_num, unit_bytes
+from conformance.stream.syntax import Element, frame_elements, header_elements
+from conformance.stream.vectors import grp
 from refcodec.fcs.layout import SequenceHeader
 from refcodec.fcs.syntax import FrameUnit, write_unit
 

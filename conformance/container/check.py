@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .container_expected import within_bound
+from .expected import within_bound
 
 _SIZES = {b"u": 4, b"i": 4, b"f": 4, b"h": 2, b"b": 1}
 

@@ -3,7 +3,7 @@
 The bytes come from the reference encoder (``refcodec.fcs.main_encoder``) or, for the invalid
 vectors, from hand-placed bins; every expected output (frame dumps, statuses, the coder's final
 ``rng`` per frame, the per-unit report or the error) comes from the suite's second decoder,
-:mod:`conformance.range_coder_model`, which is written from SPEC.md alone. Before a vector is
+:mod:`conformance.stream.range_coder_model`, which is written from SPEC.md alone. Before a vector is
 written the model's quantized values are also checked against what the encoder was given.
 """
 
@@ -36,9 +36,9 @@ from refcodec.fcs.storage import write_file
 from refcodec.fcs.syntax import write_unit
 from refcodec.track import Track, TrackGroup
 
-from . import cards
+from .. import cards
+from .model import frame_md5
 from .range_coder_model import decode_main
-from .stream_model import frame_md5
 
 BASE_CLAUSES = ["14", "14.2", "14.3.2", "14.4", "14.5"]
 

@@ -3,9 +3,9 @@
 A script lists the units of a file with what the generator knows about each: a sequence
 header (its layout), a frame (its quantized values or residuals, range updates), a reserved
 unit, or a damaged unit (its bytes and the error class it must raise). The bytes are written
-by the suite's own writer (:mod:`conformance.stream_bits`, from the element positions of
-:mod:`conformance.stream_syntax`), not by the reference writer; the expected outputs are
-computed from the same script by :mod:`conformance.stream_model`, never by decoding the bytes.
+by the suite's own writer (:mod:`conformance.stream.bits`, from the element positions of
+:mod:`conformance.stream.syntax`), not by the reference writer; the expected outputs are
+computed from the same script by :mod:`conformance.stream.model`, never by decoding the bytes.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import numpy as np
 from refcodec.fcs.layout import UNIT_I_FRAME, UNIT_P_FRAME, SequenceHeader
 from refcodec.fcs.syntax import FrameUnit
 
-from .stream_bits import exp_golomb_bits, leb128_bytes, unit_bytes
-from .stream_syntax import Element, frame_elements, header_elements
+from .bits import exp_golomb_bits, leb128_bytes, unit_bytes
+from .syntax import Element, frame_elements, header_elements
 
 FCS_SIGNATURE = b"FCS1"  # SPEC 5.5
 

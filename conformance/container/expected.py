@@ -16,7 +16,7 @@ import numpy as np
 
 from refcodec import detmath as dm
 
-from .container_bytes import REFERENCED, attr_channels
+from .writer import REFERENCED, attr_channels
 
 ATTR_NAMES = {0: "positions", 1: "sh_dc", 2: "log_scales", 3: "rotations", 4: "opacity_logits", 5: "sh_rest"}
 _TYPES = {"u": "<u4", "i": "<i4", "f": "<f4", "h": "<u2"}

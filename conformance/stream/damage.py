@@ -1,8 +1,8 @@
 """Damaged units for invalid and loss vectors: bytes changed at computed element positions.
 
-Each helper takes a valid unit (written by :mod:`conformance.stream_bits`), changes it where
-:mod:`conformance.stream_syntax` says an element lies, and returns a
-:class:`~conformance.stream_script.DamagedItem` that states the error class a decoder must
+Each helper takes a valid unit (written by :mod:`conformance.stream.bits`), changes it where
+:mod:`conformance.stream.syntax` says an element lies, and returns a
+:class:`~conformance.stream.script.DamagedItem` that states the error class a decoder must
 raise and the element and unit-relative bit at which it detects it.
 """
 
@@ -12,9 +12,9 @@ import struct
 
 from refcodec.fcs.layout import UNIT_SEQUENCE_HEADER, SequenceHeader
 
-from .stream_bits import crc32
-from .stream_script import DamagedItem, FrameItem, HeaderItem
-from .stream_syntax import Element, find
+from .bits import crc32
+from .script import DamagedItem, FrameItem, HeaderItem
+from .syntax import Element, find
 
 
 def patch_bits(data: bytes, offset: int, nbits: int, value: int) -> bytes:

@@ -12,12 +12,12 @@ import numpy as np
 
 from refcodec.fcs.layout import UNIT_I_FRAME, UNIT_P_FRAME
 
-from . import stream_damage as dmg
-from .stream_bits import leb128_bytes
-from .stream_model import ExpectedError
-from .stream_script import Built, DamagedItem, HeaderItem, ReservedItem
-from .stream_syntax import find
-from .stream_vectors import VectorDef, base_header, base_q, frame, grp, hdr, stream, top, walk
+from . import damage as dmg
+from .bits import leb128_bytes
+from .model import ExpectedError
+from .script import Built, DamagedItem, HeaderItem, ReservedItem
+from .syntax import find
+from .vectors import VectorDef, base_header, base_q, frame, grp, hdr, stream, top, walk
 
 
 def _n(name, purpose, clauses, reqs, items, **kw) -> VectorDef:

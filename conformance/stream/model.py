@@ -15,8 +15,8 @@ import numpy as np
 
 from refcodec.fcs.layout import UNIT_I_FRAME, UNIT_SEQUENCE_HEADER, SequenceHeader
 
-from .stream_script import DamagedItem, FrameItem, HeaderItem, Item, ReservedItem
-from .stream_syntax import find, layout_key
+from .script import DamagedItem, FrameItem, HeaderItem, Item, ReservedItem
+from .syntax import find, layout_key
 
 # SPEC 7.2 frame statuses
 DECODED = "decoded"

@@ -66,7 +66,7 @@ def _by_name(name: str) -> list[str] | None:
 
 def _error_element(field: str, frame_error: bool) -> str:
     """``structure.element`` of an error's field among the stream syntax elements (spec/syntax.toml)."""
-    from .coverage import stream_elements
+    from ..coverage import stream_elements
 
     base = field.split("[", 1)[0]
     found = [e for e in stream_elements() if e.split(".", 1)[1] == base]

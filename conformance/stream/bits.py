@@ -2,7 +2,7 @@
 
 The stream vectors are not written by the reference writer (``refcodec.fcs.syntax.write_unit``
 and ``refcodec.bitio.BitWriter``) they test. A unit is written here from the element list of
-:mod:`conformance.stream_syntax` (the walk over the syntax tables of SPEC 5): each element's
+:mod:`conformance.stream.syntax` (the walk over the syntax tables of SPEC 5): each element's
 value is turned into bits by its descriptor with ``bitstring``, MSB first, and the CRCs are
 computed with ``zlib.crc32`` and a CRC-8 written from its polynomial. So a bug of the
 reference writer shows up as a failing vector instead of being mirrored in the suite.
@@ -15,7 +15,7 @@ import zlib
 
 from bitstring import BitArray, Bits
 
-from .stream_syntax import Element
+from .syntax import Element
 
 CRC8_POLY = 0x07  # SPEC 3.5: x^8 + x^2 + x + 1, init 0, no reflection, no final XOR
 

@@ -4,14 +4,14 @@ Two sources: hand-written payloads (every value chosen here, raw binary32 or qua
 integers chosen here) and the reference encoder's payloads for small generated avatars
 (``refcodec.fca.codec.avatar_sections``: its integers, ranges and binary16 weights are the
 input of the expected-output computation; the file bytes are written by
-:mod:`conformance.container_bytes`, not by the reference writer).
+:mod:`conformance.container.writer`, not by the reference writer).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .container_bytes import Sec
+from .writer import Sec
 
 ARKIT52, HEAD_ROTATION, JAW = 2, 3, 5
 

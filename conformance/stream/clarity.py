@@ -10,10 +10,10 @@ import numpy as np
 
 from refcodec.fcs.layout import UNIT_I_FRAME, UNIT_P_FRAME
 
-from . import stream_damage as dmg
-from .stream_model import ExpectedError
-from .stream_script import HeaderItem
-from .stream_vectors import VectorDef, base_header, frame, grp, hdr, stream, walk
+from . import damage as dmg
+from .model import ExpectedError
+from .script import HeaderItem
+from .vectors import VectorDef, base_header, frame, grp, hdr, stream, walk
 
 
 def _residual_vectors() -> list[VectorDef]:

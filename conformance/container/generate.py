@@ -1,7 +1,7 @@
 """Writes the container vectors: file, card, per-record ``.md5`` list, tolerance references.
 
 Called by :mod:`conformance.generate`. Exact tier: the canonical dump computed by
-:mod:`conformance.container_expected` from the payload dicts. Tolerance tier: binary64
+:mod:`conformance.container.expected` from the payload dicts. Tolerance tier: binary64
 evaluations of the neural parts (``<name>.latn<i>.npy``, ``<name>.omlp.npy`` for the parameter
 frames of ``<name>.params.npy``) and, for a few avatars, reference renders (``<name>.r<k>.png``,
 the reference CPU renderer at the container's render size; SPEC 13.5 R-88/R-89: 50 dB).
@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cards
-from .container_bytes import Sec
-from .container_expected import ATTR_NAMES, dequantize, dump_md5s, dump_records, latent_inputs, mlp_f64, offset_inputs
-from .container_vectors import ContainerDef, all_container_defs
+from .. import cards
+from .definitions import ContainerDef
+from .expected import ATTR_NAMES, dequantize, dump_md5s, dump_records, latent_inputs, mlp_f64, offset_inputs
+from .suite import all_container_defs
+from .writer import Sec
 
 VERDICTS = {"y": "decode", "n": "reject", "i": "implementation_defined"}
 PSNR_DB = 50.0  # SPEC 13.5, R-89

@@ -9,84 +9,28 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import zstandard
 
-from . import container_avatars as av
-from .container_bytes import Built, Sec, build, zstd_frame
-
-
-@dataclass
-class ExpectedErr:
-    """Expected rejection: class, field and (when the damaged element lies in a stored payload or a header) byte offset."""
-
-    error_class: str
-    field: str
-    byte_offset: int | None
-
-
-@dataclass
-class ContainerDef:
-    """One container vector. ``make`` returns the built file and, for rejections, the expected error."""
-
-    name: str
-    purpose: str
-    clauses: list[str]
-    requirements: list[str]
-    make: Callable[[], tuple[Built, list[Sec], ExpectedErr | None]]
-    accept_errors: tuple[str, ...] = ()
-    neural: bool = False  # tolerance tier: LATN / OMLP raw outputs
-    render: bool = False  # reference renders
-    frames: int = 2  # parameter frames for OMLP and renders
-
-
-def _valid(sections: list[Sec], **kw) -> Callable:
-    return lambda: (build(sections, **kw), sections, None)
-
-
-def _at(b: Built, suffix: str, cls: str, section: int | None = None, delta: int = 0) -> ExpectedErr:
-    t = b.find(suffix, section)
-    return ExpectedErr(cls, t.field, t.offset + delta)
-
-
-def _patch(b: Built, offset: int, new: bytes, fix_crc: bool = True) -> Built:
-    """``b`` with ``new`` written at ``offset`` and the CRC of the section holding it recomputed (zlib)."""
-    import zlib
-
-    data = bytearray(b.data)
-    data[offset : offset + len(new)] = new
-    if fix_crc:
-        for pos in reversed(b.section_offsets):
-            if pos <= offset:
-                stored = struct.unpack_from("<I", data, pos + 8)[0]
-                data[pos + 16 : pos + 20] = struct.pack("<I", zlib.crc32(bytes(data[pos : pos + 16]) + bytes(data[pos + 20 : pos + 20 + stored])))
-                break
-        else:
-            data[12:16] = struct.pack("<I", zlib.crc32(bytes(data[:12])))
-    return Built(bytes(data), b.trace, b.section_offsets, b.body_offsets, b.raws)
-
-
-def _damaged(sections: list[Sec], suffix: str, new: bytes, cls: str, section: int | None = None, write_delta: int = 0, **kw) -> Callable:
-    """A valid file with the element ending in ``suffix`` overwritten by ``new`` at ``write_delta``
-    bytes into it (CRC recomputed); the error is expected at the element's first byte."""
-
-    def make():
-        b = build(sections, **kw)
-        t = b.find(suffix, section)
-        return _patch(b, t.offset + write_delta, new), sections, ExpectedErr(cls, t.field, t.offset)
-
-    return make
+from . import avatars as av
+from .definitions import (
+    ContainerDef,
+    ExpectedErr,
+    damaged_file,
+    encoder_avatar,
+    first_error,
+    latn_sections,
+    many_joints,
+    omlp_sections,
+    patch_file,
+    valid_file,
+    zstd_meta,
+)
+from .writer import Built, Sec, build, zstd_frame
 
 
 # ------------------------------------------------------------------------------- avatars
-def _enc(seed: int, zstd: bool = True, **kw):
-    from refcodec.fca import PackConfig
-
-    return lambda cfg=None: av.encoder_sections(av.small_avatar(seed, **kw), cfg or PackConfig.plain(), zstd=zstd)
-
-
 def _flame_sections() -> list[Sec]:
     n = 6
     defr = {"model_name": b"FLAME2020", "model_sha256": bytes(range(32))}
@@ -106,71 +50,25 @@ def _flame_triangle() -> list[Sec]:
     return [Sec(b"META", av.meta(n, 0)), Sec(b"DEFR", defr), Sec(b"BIND", bind, zstd=True)] + av.static_attrs(n, 0, 13)
 
 
-def _latn_sections(seed: int, ids: tuple[int, ...], sh: int, bits: int, prune: float | None, zstd: bool) -> list[Sec]:
-    from refcodec.avatar.latents import FitConfig
-    from refcodec.avatar.neural import prune as prune_mlp
-    from refcodec.fca import PackConfig
-    from refcodec.fca.codec import mlp_from_payload, mlp_payload
-
-    fit = FitConfig(latent_dims=3, latent_bits=bits, hidden=(16,), iters=200, refine_passes=1, seed=seed)
-    secs = av.encoder_sections(av.small_avatar(seed, n=20, sh=sh), PackConfig.plain(latents=fit, latent_attributes=ids), zstd=zstd)
-    if prune is not None:  # SPEC 12.1: a pruned decoder (mask + the kept weights)
-        lat = next(s for s in secs if s.type == b"LATN")
-        from types import SimpleNamespace
-
-        layers = [SimpleNamespace(**x) for x in lat.payload["latent_decoder"]["mlp_layers"]]
-        pruned = prune_mlp(mlp_from_payload(SimpleNamespace(mlp_layers=layers)), prune)
-        lat.payload["latent_decoder"] = mlp_payload(pruned)
-    return secs
-
-
-def _omlp_sections(seed: int, include: int, freqs: int, mapping: int, prune: float | None, n: int = 16, mode0: bool = True) -> list[Sec]:
-    """Static Gaussians (binding mode 0, so the canonical anchors are the positions) with an offset MLP."""
-    from refcodec.avatar.neural import prune as prune_mlp
-    from refcodec.avatar.offset_mlp import OffsetInput, OffsetMlpDescriptor, synthetic_offset_mlp
-    from refcodec.fca.codec import _offset_payload
-
-    inputs = (OffsetInput(av.ARKIT52, 52), OffsetInput(av.JAW, 3, "rot6d"))
-    desc = OffsetMlpDescriptor(
-        freqs,
-        inputs,
-        pe_include_input=bool(include),
-        position_center=np.array([0.0, 0.01, 0.0], np.float32),
-        position_scale=4.0,
-        output_mapping=("additive", "flashavatar")[mapping],
-        position_out_scale=0.005,
-        rotation_out_scale=0.05,
-        scale_out_scale=0.1,
-    )
-    desc, mlp = synthetic_offset_mlp(seed, desc=desc, hidden=(23, 24), output_gain=0.5)
-    if prune is not None:
-        mlp = prune_mlp(mlp, prune)
-    layout = [(av.ARKIT52, 52), (av.HEAD_ROTATION, 3), (av.JAW, 3)]
-    c2w = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0.3]
-    m = av.meta(n, 0, layout=layout, size=(64, 64), focal=(90.0, 90.0), principal=(32.0, 32.0), c2w=c2w, bg=(0.1, 0.1, 0.1))
-    secs = [Sec(b"META", m), Sec(b"BIND", {"binding_mode": 0})] + av.static_attrs(n, 0, seed, {0: 32, 2: 32})
-    return secs + [Sec(b"OMLP", _offset_payload(desc, mlp), zstd=True)]
-
-
 def valid_vectors() -> list[ContainerDef]:
     """y_ vectors: every section type, binding mode, model kind, q_bits, storage and option."""
     from refcodec.fca import PackConfig
 
-    enc = _enc
+    enc = encoder_avatar
     v = [
         ContainerDef(
             "y_minimal_raw",
             "One static Gaussian, every attribute raw binary32 (q_bits 32), stored sections, no BIND (mode 0): the smallest decodable container.",
             ["11.1.3", "11.2", "11.3", "11.4", "11.7"],
             ["R-50", "R-52", "R-54", "R-56", "R-57", "R-58", "R-59", "R-60", "R-69", "R-205"],
-            _valid(av.minimal_sections()),
+            valid_file(av.minimal_sections()),
         ),
         ContainerDef(
             "y_text_ancillary",
             "TEXT sections and two unknown ancillary sections (critical flag 0), one stored and one zstd, which a decoder skips; META is zstd.",
             ["11.2", "11.2.1", "11.3", "11.8"],
             ["R-55", "R-56", "R-69", "R-200", "R-205", "R-209"],
-            _valid(
+            valid_file(
                 [
                     Sec(b"META", av.meta(), zstd=True),
                     Sec(b"XTRA", raw=b"\x00\xffanything at all", flags=0),
@@ -195,7 +93,7 @@ def valid_vectors() -> list[ContainerDef]:
             "meta_reserved_16bits, section_flags bits 1-7): decoders ignore them (R-12).",
             ["11.2", "11.4"],
             ["R-50", "R-69"],
-            _valid(
+            valid_file(
                 [Sec(b"META", av.meta() | {"meta_reserved_16bits": 0xBEEF}, reserved=0x1234, flags=0xFF)]
                 + [Sec(s.type, s.payload, reserved=7, flags=0x81) for s in av.minimal_sections()[1:]],
                 reserved=(0x5A, 0xA55A),
@@ -206,7 +104,7 @@ def valid_vectors() -> list[ContainerDef]:
             "Zstandard sections whose frames do not declare a content size (allowed; the output must still be raw_size bytes).",
             ["11.2.1"],
             ["R-55", "R-69"],
-            _valid(
+            valid_file(
                 [Sec(s.type, s.payload, stored=None) for s in av.minimal_sections()[:1]]
                 + [s for s in av.minimal_sections()[1:]]
                 + [Sec(b"TEXT", {"text_entries": [{"text_key": b"notes", "text_value": b"x" * 200}]})],
@@ -218,7 +116,7 @@ def valid_vectors() -> list[ContainerDef]:
             "coefficient map with bias, a JAW driver, SH degree 1, TEXT; zstd sections.",
             ["11.1.2", "11.1.3", "11.2.1", "11.4", "11.5.1", "11.6", "11.7", "11.8", "13.1", "13.2", "13.3", "13.4", "13.5"],
             ["R-55", "R-58", "R-62", "R-63", "R-65", "R-66", "R-69", "R-80", "R-81", "R-82", "R-83", "R-84", "R-85", "R-86", "R-87", "R-88", "R-89"],
-            lambda: _valid(enc(1)())(),
+            lambda: valid_file(enc(1)())(),
             render=True,
         ),
         ContainerDef(
@@ -226,7 +124,7 @@ def valid_vectors() -> list[ContainerDef]:
             "Encoder-made avatar, triangle binding (mode 2) with barycentrics, coefficient map, no skeleton, SH degree 2; stored sections.",
             ["11.5.1", "11.6", "11.7"],
             ["R-58", "R-62", "R-65", "R-66", "R-69", "R-80", "R-81", "R-82", "R-84", "R-85", "R-86", "R-88", "R-89"],
-            lambda: _valid(enc(2, zstd=False, mode="triangle", sh=2, skeleton=False)(PackConfig.plain(compress=False)))(),
+            lambda: valid_file(enc(2, zstd=False, mode="triangle", sh=2, skeleton=False)(PackConfig.plain(compress=False)))(),
             render=True,
         ),
         ContainerDef(
@@ -234,28 +132,28 @@ def valid_vectors() -> list[ContainerDef]:
             "Embedded model without skeleton or coefficient map (morphs only), SH degree 0, vertex binding.",
             ["11.5.1", "11.6"],
             ["R-62", "R-69"],
-            lambda: _valid(enc(3, sh=0, skeleton=False, cmap=False)())(),
+            lambda: valid_file(enc(3, sh=0, skeleton=False, cmap=False)())(),
         ),
         ContainerDef(
             "y_defr_flame_vertex",
             "Referenced model DEFR 'FLAME2020' (5023 vertices: binding indices up to 5022, 2-byte index width) with vertex binding.",
             ["11.5.2", "11.6"],
             ["R-64", "R-65", "R-69"],
-            _valid(_flame_sections()),
+            valid_file(_flame_sections()),
         ),
         ContainerDef(
             "y_defr_flame_triangle",
             "Referenced model with triangle binding (indices up to 9975) and 6-bit barycentrics in a zstd BIND section.",
             ["11.5.2", "11.6"],
             ["R-64", "R-65", "R-58", "R-69"],
-            _valid(_flame_triangle()),
+            valid_file(_flame_triangle()),
         ),
         ContainerDef(
             "y_bind_mode0",
             "An explicit BIND section with binding_mode 0 (no index, no model needed).",
             ["11.6"],
             ["R-60", "R-69"],
-            _valid([av.minimal_sections()[0], Sec(b"BIND", {"binding_mode": 0})] + av.minimal_sections()[1:]),
+            valid_file([av.minimal_sections()[0], Sec(b"BIND", {"binding_mode": 0})] + av.minimal_sections()[1:]),
         ),
         ContainerDef(
             "y_qbits_1_8",
@@ -263,7 +161,7 @@ def valid_vectors() -> list[ContainerDef]:
             "OPACITY 5, SH_REST 6, vertices 7, morph deltas 8, barycentrics 32.",
             ["11.1.2", "11.1.3"],
             ["R-57", "R-58", "R-69"],
-            lambda: _valid(
+            lambda: valid_file(
                 enc(4, mode="triangle", sh=1)(
                     PackConfig.plain(
                         position_bits=1,
@@ -285,7 +183,7 @@ def valid_vectors() -> list[ContainerDef]:
             "q_bits 9..16 (two-byte samples in two byte planes): POSITION 9 .. SH_REST 14, vertices 15, morph deltas and barycentrics 16.",
             ["11.1.2", "11.1.3"],
             ["R-57", "R-58", "R-69"],
-            lambda: _valid(
+            lambda: valid_file(
                 enc(5, mode="triangle", sh=1)(
                     PackConfig.plain(
                         position_bits=9,
@@ -307,7 +205,7 @@ def valid_vectors() -> list[ContainerDef]:
             "Quantized blocks at range edges: min = max (step 0), negative ranges, -0 as a minimum, every sample 0 or 2^b - 1.",
             ["11.1.3"],
             ["R-58", "R-69"],
-            _valid(
+            valid_file(
                 [Sec(b"META", av.meta(3))]
                 + [
                     Sec(b"ATTR", av.attr(0, av.qblock(16, [-0.0, 2.5, -7.0], [1.0, 2.5, -3.0], [[0, 65535, 1], [0, 65535, 1], [0, 65535, 32768]]))),
@@ -327,7 +225,7 @@ def valid_vectors() -> list[ContainerDef]:
             "by the reference encoder); the raw decoder outputs are tolerance tier.",
             ["12.1", "12.2", "12.4"],
             ["R-70", "R-71", "R-72", "R-73", "R-74", "R-75", "R-79", "R-69"],
-            lambda: _valid(_latn_sections(6, (3, 4), 0, 4, None, True))(),
+            lambda: valid_file(latn_sections(6, (3, 4), 0, 4, None, True))(),
             neural=True,
         ),
         ContainerDef(
@@ -336,7 +234,7 @@ def valid_vectors() -> list[ContainerDef]:
             "SH_REST), 10-bit latents (two byte planes), pruned decoder (layer masks).",
             ["12.1", "12.2", "12.4"],
             ["R-70", "R-71", "R-72", "R-73", "R-74", "R-75", "R-79", "R-69", "R-210"],
-            lambda: _valid(_latn_sections(7, (1, 2, 3, 4, 5), 1, 10, 0.5, False))(),
+            lambda: valid_file(latn_sections(7, (1, 2, 3, 4, 5), 1, 10, 0.5, False))(),
             neural=True,
         ),
         ContainerDef(
@@ -345,7 +243,7 @@ def valid_vectors() -> list[ContainerDef]:
             "mapping, unmasked; raw outputs for 2 frames (tolerance tier) and renders.",
             ["12.1", "12.3", "12.4"],
             ["R-70", "R-71", "R-76", "R-77", "R-78", "R-79", "R-69", "R-80", "R-88", "R-89", "R-205"],
-            lambda: _valid(_omlp_sections(8, 1, 2, 0, None))(),
+            lambda: valid_file(omlp_sections(8, 1, 2, 0, None))(),
             neural=True,
             render=True,
         ),
@@ -354,34 +252,11 @@ def valid_vectors() -> list[ContainerDef]:
             "Offset MLP without the input in its encoding (3 frequencies), flashavatar mapping, pruned layers (masks with padding bits 0).",
             ["12.1", "12.3", "12.4"],
             ["R-70", "R-71", "R-76", "R-77", "R-78", "R-79", "R-69"],
-            lambda: _valid(_omlp_sections(9, 0, 3, 1, 0.6))(),
+            lambda: valid_file(omlp_sections(9, 0, 3, 1, 0.6))(),
             neural=True,
         ),
     ]
     return v + level_vectors()
-
-
-def _many_joints(count: int) -> list[Sec]:
-    """A DEFM with ``count`` joints (a chain) over 3 vertices, raw binary32 vertices."""
-    eye = np.array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0], np.float32)
-    joints = [{"joint_name": f"j{j}".encode(), "joint_parent": j - 1, "rest_local": eye, "inverse_bind": eye} for j in range(count)]
-    sk = {
-        "joints": joints,
-        "vertex_joints": np.array([0, 1, 2] + [0] * 9),
-        "vertex_weights": np.array([65535, 30000, 1] + [0, 35535, 65534] + [0] * 6),
-    }
-    defm = {
-        "vertex_count": 3,
-        "triangle_count": 1,
-        "vertices": av.raw_block([0, 1, 0, 0, 0, 1, 0, 0, 0]),
-        "triangles": np.array([0, 1, 2]),
-        "morphs": [],
-        "skeleton": sk,
-        "coeff_map": None,
-        "drivers": [],
-        "head_pivot": np.zeros(3, np.float32),
-    }
-    return [Sec(b"META", av.meta(2)), Sec(b"DEFM", defm, zstd=True), Sec(b"BIND", {"binding_mode": 1, "binding_index": np.array([2, 0])})]
 
 
 def _many_morphs(count: int) -> list[Sec]:
@@ -394,7 +269,7 @@ def _many_morphs(count: int) -> list[Sec]:
         }
         for t in range(count)
     ]
-    defm = _many_joints(1)[1].payload | {"morphs": morphs, "skeleton": None}
+    defm = many_joints(1)[1].payload | {"morphs": morphs, "skeleton": None}
     return [Sec(b"META", av.meta(2)), Sec(b"DEFM", defm, zstd=True), Sec(b"BIND", {"binding_mode": 1, "binding_index": np.array([2, 0])})]
 
 
@@ -408,14 +283,14 @@ def level_vectors() -> list[ContainerDef]:
             "accept; skin weights at the 65535 sum with 1/65535 steps.",
             ["11.5.1", "11.9"],
             ["R-63", "R-68", "R-69", "R-205"],
-            _valid(_many_joints(16) + attrs),
+            valid_file(many_joints(16) + attrs),
         ),
         ContainerDef(
             "i_level20_joints",
             "17 joints at level 20: a decoder supporting level 20 decodes it; one supporting only level 10 may reject the level.",
             ["11.9"],
             ["R-68", "R-69"],
-            _valid(_many_joints(17) + attrs, level=20),
+            valid_file(many_joints(17) + attrs, level=20),
             accept_errors=("E_LEVEL",),
         ),
         ContainerDef(
@@ -423,7 +298,7 @@ def level_vectors() -> list[ContainerDef]:
             "65 morph targets (above level 10's 64) at level 20.",
             ["11.9", "11.5.1"],
             ["R-62", "R-68", "R-69"],
-            _valid(_many_morphs(65) + attrs, level=20),
+            valid_file(_many_morphs(65) + attrs, level=20),
             accept_errors=("E_LEVEL",),
         ),
         ContainerDef(
@@ -431,7 +306,7 @@ def level_vectors() -> list[ContainerDef]:
             "A small avatar declaring level 30: decoders supporting lower levels only may reject it.",
             ["11.9"],
             ["R-69"],
-            _valid(av.minimal_sections(), level=30),
+            valid_file(av.minimal_sections(), level=30),
             accept_errors=("E_LEVEL",),
         ),
     ]
@@ -515,7 +390,7 @@ def invalid_vectors() -> list[ContainerDef]:
         ["11.2"],
         ["R-52"],
         lambda: (
-            _patch(build(m()), 12, struct.pack("<I", struct.unpack_from("<I", good, 12)[0] ^ 1), False),
+            patch_file(build(m()), 12, struct.pack("<I", struct.unpack_from("<I", good, 12)[0] ^ 1), False),
             m(),
             ExpectedErr("E_CRC", "file_header.header_crc", 12),
         ),
@@ -613,7 +488,7 @@ def invalid_vectors() -> list[ContainerDef]:
         _framing(m(), "E_UNIT_SIZE", "fca_file", lambda b: len(b.data) - 3, tail=b"abc"),
     )
     # --- zstd (R-55)
-    z = lambda stored, cls="E_DECOMPRESS", **kw: lambda: _zsec(meta_raw, stored, cls, **kw)  # noqa: E731
+    z = lambda stored, cls="E_DECOMPRESS", **kw: lambda: zstd_meta(meta_raw, stored, cls, **kw)  # noqa: E731
     n(
         "n_zstd_expands",
         "A zstd META frame (no content size) that expands past raw_size: a decoder stops at raw_size + 1 bytes.",
@@ -682,7 +557,8 @@ def invalid_vectors() -> list[ContainerDef]:
         ["11.3", "11.5.2"],
         ["R-56"],
         s(
-            _enc(3, zstd=False, sh=0, skeleton=False, cmap=False)()[:3] + [Sec(b"DEFR", {"model_name": b"FLAME2020", "model_sha256": bytes(32)})],
+            encoder_avatar(3, zstd=False, sh=0, skeleton=False, cmap=False)()[:3]
+            + [Sec(b"DEFR", {"model_name": b"FLAME2020", "model_sha256": bytes(32)})],
             3,
             "E_SECTION",
             "section[3].section_type",
@@ -696,26 +572,26 @@ def invalid_vectors() -> list[ContainerDef]:
         "BIND with vertex mode and no DEFM/DEFR.",
         ["11.3", "11.6"],
         ["R-60"],
-        _damaged(m()[:1] + [Sec(b"BIND", {"binding_mode": 0})] + m()[1:], "BIND.binding_mode", b"\x01", "E_SECTION", 1),
+        damaged_file(m()[:1] + [Sec(b"BIND", {"binding_mode": 0})] + m()[1:], "BIND.binding_mode", b"\x01", "E_SECTION", 1),
     )
     # --- payload values (R-57..R-67)
     raw_attrs = m()
-    n("n_qbits_17", "q_bits 17 in a ROTATION block.", ["11.1.3"], ["R-57"], _damaged(raw_attrs, "attribute.q_bits", b"\x11", "E_VALUE", 4))
-    n("n_qbits_0", "q_bits 0 in a POSITION block.", ["11.1.3"], ["R-57"], _damaged(raw_attrs, "attribute.q_bits", b"\x00", "E_VALUE", 1))
+    n("n_qbits_17", "q_bits 17 in a ROTATION block.", ["11.1.3"], ["R-57"], damaged_file(raw_attrs, "attribute.q_bits", b"\x11", "E_VALUE", 4))
+    n("n_qbits_0", "q_bits 0 in a POSITION block.", ["11.1.3"], ["R-57"], damaged_file(raw_attrs, "attribute.q_bits", b"\x00", "E_VALUE", 1))
     q8 = [Sec(b"META", av.meta(3))] + av.static_attrs(3, 0, 5, {4: 3})
     n(
         "n_qvalue_over",
         "A 3-bit OPACITY sample of 8 (above 2^3 - 1).",
         ["11.1.3"],
         ["R-57"],
-        _damaged(q8, "attribute.q_values", b"\x08", "E_VALUE", 5),
+        damaged_file(q8, "attribute.q_values", b"\x08", "E_VALUE", 5),
     )
     n(
         "n_qrange",
         "q_min > q_max (R-16 applied to a block): E_RANGE located at q_max, the element that completes the pairs (R-203).",
         ["11.1.3"],
         ["R-57", "R-203"],
-        _damaged(q8, "attribute.q_max", b"\xc0", "E_RANGE", 5, write_delta=3),  # located at q_max (R-203)
+        damaged_file(q8, "attribute.q_max", b"\xc0", "E_RANGE", 5, write_delta=3),  # located at q_max (R-203)
     )
     n("n_raw_nan", "A NaN in a q_bits 32 block.", ["11.1.3"], ["R-57"], lambda: _nan())
     n(
@@ -723,15 +599,15 @@ def invalid_vectors() -> list[ContainerDef]:
         "An SH_REST ATTR section at sh_degree 0 (0 channels).",
         ["11.7"],
         ["R-67"],
-        _damaged(raw_attrs, "attribute_id", b"\x05", "E_VALUE", 5),
+        damaged_file(raw_attrs, "attribute_id", b"\x05", "E_VALUE", 5),
     )
-    vfull = _enc(3, zstd=False, sh=0, skeleton=True, cmap=True)
+    vfull = encoder_avatar(3, zstd=False, sh=0, skeleton=True, cmap=True)
     n(
         "n_morph_gaps",
         "Morph index gaps reaching vertex 10 of 10 vertices (R-62).",
         ["11.5.1"],
         ["R-62"],
-        _damaged(vfull(), "morph_index_gaps[1]", b"\x01", "E_VALUE"),
+        damaged_file(vfull(), "morph_index_gaps[1]", b"\x01", "E_VALUE"),
     )
     n("n_skin_weights", "Skin weights of vertex 0 sum to 65534.", ["11.5.1"], ["R-63"], lambda: _weights(vfull()))
     n(
@@ -739,43 +615,43 @@ def invalid_vectors() -> list[ContainerDef]:
         "coeff_source HEAD_TRANSLATION (4), a group the META layout does not have.",
         ["11.5.1"],
         ["R-61"],
-        _damaged(vfull(), "coeff_map.coeff_source", b"\x04", "E_LAYOUT_MISMATCH"),
+        damaged_file(vfull(), "coeff_map.coeff_source", b"\x04", "E_LAYOUT_MISMATCH"),
     )
     n("n_defr_unregistered", "DEFR names 'FLAME2023' (not registered).", ["11.5.2"], ["R-64"], lambda: _defr_name())
-    n("n_bind_index", "A binding index of 10 with 10 vertices.", ["11.6"], ["R-65"], _damaged(vfull(), "binding_index", b"\x0a", "E_VALUE"))
+    n("n_bind_index", "A binding index of 10 with 10 vertices.", ["11.6"], ["R-65"], damaged_file(vfull(), "binding_index", b"\x0a", "E_VALUE"))
     n(
         "n_vertex_count_level",
         "vertex_count 2^20 in a small DEFM at level 10 (max 65536): E_LEVEL before the vertices are read.",
         ["11.5.1", "11.9"],
         ["R-68"],
-        _damaged(vfull(), "DEFM.vertex_count", struct.pack("<I", 1 << 20), "E_LEVEL"),
+        damaged_file(vfull(), "DEFM.vertex_count", struct.pack("<I", 1 << 20), "E_LEVEL"),
     )
     n(
         "n_gaussian_count_level",
         "gaussian_count 0x00FFFFFF at level 10.",
         ["11.4", "11.9"],
         ["R-68"],
-        _damaged(m(), "META.gaussian_count", struct.pack("<I", 0xFFFFFF), "E_LEVEL", 0),
+        damaged_file(m(), "META.gaussian_count", struct.pack("<I", 0xFFFFFF), "E_LEVEL", 0),
     )
     n(
         "n_text_utf8",
         "A TEXT value that is not UTF-8: a conforming decoder reads TEXT (R-200), so E_VALUE.",
         ["11.8"],
         ["R-59", "R-200"],
-        _damaged(
+        damaged_file(
             m()[:1] + [Sec(b"TEXT", {"text_entries": [{"text_key": b"k", "text_value": b"ok"}]})] + m()[1:], "text_value[0]", b"\xff", "E_VALUE", 1
         ),
     )
     # --- neural sections (R-70, R-72, R-76)
-    lat = lambda: _latn_sections(6, (3, 4), 0, 4, None, False)  # noqa: E731
-    omlp = lambda: [Sec(x.type, x.payload) for x in _omlp_sections(9, 0, 3, 1, 0.6)]  # noqa: E731
+    lat = lambda: latn_sections(6, (3, 4), 0, 4, None, False)  # noqa: E731
+    omlp = lambda: [Sec(x.type, x.payload) for x in omlp_sections(9, 0, 3, 1, 0.6)]  # noqa: E731
     n("n_mask_padding", "A layer mask with a padding bit set past layer_in x layer_out.", ["12.1"], ["R-70"], lambda: _mask_pad(omlp()))
     n(
         "n_mlp_chain",
         "layer_in of layer 1 differs from layer_out of layer 0.",
         ["12.1"],
         ["R-70"],
-        _damaged(lat(), "latent_decoder.mlp_layers[1].layer_in", b"\x11", "E_VALUE"),
+        damaged_file(lat(), "latent_decoder.mlp_layers[1].layer_in", b"\x11", "E_VALUE"),
     )
     n(
         "n_mlp_weights_level",
@@ -784,15 +660,15 @@ def invalid_vectors() -> list[ContainerDef]:
         ["R-70", "R-68"],
         lambda: _mlp_budget(lat()),
     )
-    n("n_latent_bits", "latent_bits 17.", ["12.2"], ["R-72"], _damaged(lat(), "latent_bits", b"\x11", "E_VALUE"))
+    n("n_latent_bits", "latent_bits 17.", ["12.2"], ["R-72"], damaged_file(lat(), "latent_bits", b"\x11", "E_VALUE"))
     n(
         "n_offset_semantic",
         "offset_semantic HEAD_TRANSLATION (4), not in the layout.",
         ["12.3"],
         ["R-76"],
-        _damaged(omlp(), "offset_semantic[0]", b"\x04", "E_LAYOUT_MISMATCH"),
+        damaged_file(omlp(), "offset_semantic[0]", b"\x04", "E_LAYOUT_MISMATCH"),
     )
-    n("n_pe_frequencies", "pe_frequencies 17.", ["12.3"], ["R-76"], _damaged(omlp(), "OMLP.pe_frequencies", b"\x11", "E_VALUE"))
+    n("n_pe_frequencies", "pe_frequencies 17.", ["12.3"], ["R-76"], damaged_file(omlp(), "OMLP.pe_frequencies", b"\x11", "E_VALUE"))
     return d
 
 
@@ -839,14 +715,6 @@ def _raw_meta(raw: bytes, cls: str, fld: str, rel: int, exact_field: bool = True
     return b, secs, ExpectedErr(cls, fld if exact_field else "section[0]:META.camera_to_world", at)
 
 
-def _zsec(meta_raw: bytes, stored: bytes, cls: str, raw_size: int | None = None):
-    secs = [
-        Sec(b"META", raw=meta_raw, compression=1, stored=stored, raw_size=raw_size if raw_size is not None else len(meta_raw))
-    ] + av.minimal_sections()[1:]
-    b = build(secs)
-    return b, secs, ExpectedErr(cls, "section[0].payload", b.body_offsets[0])
-
-
 def _total_over():
     def make():
         big = Sec(b"PADX", raw=bytes(16 << 20), flags=0, zstd=True)
@@ -868,7 +736,7 @@ def _missing(secs):
 
 
 def _latn_twice():
-    secs = [Sec(x.type, x.payload) for x in _latn_sections(6, (3, 4), 0, 4, None, False)]
+    secs = [Sec(x.type, x.payload) for x in latn_sections(6, (3, 4), 0, 4, None, False)]
     secs.append(Sec(b"ATTR", av.attr(3, av.raw_block(np.tile([1.0, 0, 0, 0], (20, 1)).T))))
     b = build(secs)
     return b, secs, ExpectedErr("E_SECTION", f"section[{len(secs) - 1}]:ATTR.attribute_id", b.section_offsets[-1])
@@ -880,7 +748,7 @@ def _nan():
     b = build(secs)
     t = b.find("attribute.q_values", 2)
     for k, byte in enumerate(b"\x00\x00\xc0\x7f"):
-        b = _patch(b, t.offset + 3 * k + 1, bytes([byte]))
+        b = patch_file(b, t.offset + 3 * k + 1, bytes([byte]))
     return b, secs, ExpectedErr("E_VALUE", t.field, t.offset)
 
 
@@ -892,7 +760,7 @@ def _weights(secs):
     new = bytes([(lo - 1) % 256]) if lo else None
     if new is None:  # borrow: take one from another slot's low byte that is nonzero
         raise AssertionError("pick another seed: low byte of weight 0 is 0")
-    return _patch(b, t.offset, new), secs, ExpectedErr("E_VALUE", t.field, t.offset)
+    return patch_file(b, t.offset, new), secs, ExpectedErr("E_VALUE", t.field, t.offset)
 
 
 def _defr_name():
@@ -907,16 +775,16 @@ def _mask_pad(secs):
     t = b.find("mlp_layers[0].layer_mask", len(secs) - 1)
     last = t.offset + t.size - 1  # layer 0 has 76 x 23 = 1748 bits: 4 padding bits in the last byte
     byte = b.data[last]
-    return _patch(b, last, bytes([byte | 0x01])), secs, ExpectedErr("E_PADDING", t.field, t.offset)
+    return patch_file(b, last, bytes([byte | 0x01])), secs, ExpectedErr("E_PADDING", t.field, t.offset)
 
 
 def _mlp_budget(secs):
     """Layer count 3 and layer 1 declared 16 -> 4096: 3 x 16 + 16 x 4096 = 65584 weights > 65536."""
     b = build(secs)
     t0 = b.find("latent_decoder.mlp_layer_count")
-    data = _patch(b, t0.offset, b"\x03")
+    data = patch_file(b, t0.offset, b"\x03")
     tl = b.find("latent_decoder.mlp_layers[1].layer_out")
-    data = _patch(data, tl.offset, struct.pack("<H", 4096))
+    data = patch_file(data, tl.offset, struct.pack("<H", 4096))
     return data, secs, ExpectedErr("E_LEVEL", tl.field, tl.offset)
 
 
@@ -941,15 +809,6 @@ def _latn_payload(n: int, ids: list[int], dims: int, hidden: int, outputs: int, 
 
 def _text_payload(count: int) -> dict:
     return {"text_entries": [{"text_key": b"", "text_value": b""}] * count}
-
-
-def _first_error(secs: list[Sec], suffix: str, section: int, cls: str, **kw) -> Callable:
-    def make():
-        b = build(secs, **kw)
-        t = b.find(suffix, section)
-        return b, secs, ExpectedErr(cls, t.field, t.offset)
-
-    return make
 
 
 def bound_vectors() -> list[ContainerDef]:
@@ -978,7 +837,7 @@ def bound_vectors() -> list[ContainerDef]:
             "Two TEXT sections of 600 and 425 empty entries: 1025 in all, over level 10's max_text_entries 1024, at the second text_count.",
             ["11.8", "11.9"],
             ["R-91", "R-92"],
-            _first_error(m()[:1] + texts + m()[1:], "TEXT.text_count", 2, "E_LEVEL"),
+            first_error(m()[:1] + texts + m()[1:], "TEXT.text_count", 2, "E_LEVEL"),
         ),
         n(
             "n_decoded_values_level",
@@ -986,7 +845,7 @@ def bound_vectors() -> list[ContainerDef]:
             "the second one's 65,536 x 64 latent samples bring the decoded values past level 10's max_decoded_values 2^23.",
             ["12.2", "11.9"],
             ["R-90", "R-91", "R-92"],
-            _first_error([meta64k] + big_latn, "latent_values", 2, "E_LEVEL"),
+            first_error([meta64k] + big_latn, "latent_values", 2, "E_LEVEL"),
         ),
         n(
             "n_activations_level",
@@ -994,7 +853,7 @@ def bound_vectors() -> list[ContainerDef]:
             "activations, over level 10's max_activations 2^23: E_LEVEL at layer 0's layer_out, before its weights.",
             ["12.1", "11.9"],
             ["R-91", "R-92"],
-            _first_error([meta64k, Sec(b"LATN", _latn_payload(65536, [4], 1, 4096, 1), zstd=True)], "mlp_layers[0].layer_out", 1, "E_LEVEL"),
+            first_error([meta64k, Sec(b"LATN", _latn_payload(65536, [4], 1, 4096, 1), zstd=True)], "mlp_layers[0].layer_out", 1, "E_LEVEL"),
         ),
         n(
             "n_latent_macs_level",
@@ -1002,7 +861,7 @@ def bound_vectors() -> list[ContainerDef]:
             "max_latent_macs 2^26: E_LEVEL at layer 0's layer_out.",
             ["12.2", "11.9"],
             ["R-91", "R-92"],
-            _first_error([meta64k, Sec(b"LATN", _latn_payload(65536, [4], 64, 128, 1), zstd=True)], "mlp_layers[0].layer_out", 1, "E_LEVEL"),
+            first_error([meta64k, Sec(b"LATN", _latn_payload(65536, [4], 64, 128, 1), zstd=True)], "mlp_layers[0].layer_out", 1, "E_LEVEL"),
         ),
         n(
             "y_ancillary_not_decompressed",
@@ -1010,35 +869,35 @@ def bound_vectors() -> list[ContainerDef]:
             "a decoder checks its CRC and skips it without decompressing (a decoder that decompresses it rejects a valid file).",
             ["11.2.1", "11.3"],
             ["R-54", "R-56", "R-95"],
-            _valid(m()[:1] + [Sec(b"ZZZZ", raw=b"", compression=1, stored=b"not a zstd frame", raw_size=1 << 20, flags=0)] + m()[1:]),
+            valid_file(m()[:1] + [Sec(b"ZZZZ", raw=b"", compression=1, stored=b"not a zstd frame", raw_size=1 << 20, flags=0)] + m()[1:]),
         ),
         n(
             "i_level20_text_entries",
             "1025 TEXT entries (above level 10's max_text_entries 1024) at level 20: a level-20 decoder decodes it.",
             ["11.8", "11.9"],
             ["R-91"],
-            _valid(m()[:1] + texts + m()[1:], level=20),
+            valid_file(m()[:1] + texts + m()[1:], level=20),
         ),
         n(
             "n_rotation_zero",
             "A ROTATION attribute whose one quaternion is (0, 0, 0, 0).",
             ["11.7"],
             ["R-93"],
-            _first_error(rot_zero, "attribute.q_values", 4, "E_VALUE"),
+            first_error(rot_zero, "attribute.q_values", 4, "E_VALUE"),
         ),
         n(
             "n_camera_not_rotation",
             "META's camera_to_world scaled by 2: a default camera no renderer accepts (R-83) is rejected by the decoder.",
             ["11.4"],
             ["R-97"],
-            _first_error([Sec(b"META", av.meta(c2w=[2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 2]))] + m()[1:], "META.camera_to_world", 0, "E_VALUE"),
+            first_error([Sec(b"META", av.meta(c2w=[2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 2]))] + m()[1:], "META.camera_to_world", 0, "E_VALUE"),
         ),
         n(
             "n_latent_input_overflow",
             "latent_scale 3e38 with a 2-bit latent of -2: the decoder input -6e38 is not a binary32.",
             ["12.2"],
             ["R-94"],
-            _first_error(overflow, "latent_values", 5, "E_VALUE"),
+            first_error(overflow, "latent_values", 5, "E_VALUE"),
         ),
     ]
 
@@ -1090,35 +949,35 @@ def coding_vectors() -> list[ContainerDef]:
             "OPACITY_ALPHA (8 bits over [0, 1], both ends) for five Gaussians; stored sections.",
             ["11.7", "11.7.1"],
             ["R-69", "R-150", "R-151", "R-152"],
-            _valid(coded),
+            valid_file(coded),
         ),
         n(
             "y_attr_codings_encoder",
             "Encoder-made avatar with the library default (ROTATION_S3 at 10 bits, OPACITY_ALPHA at 8), vertex binding, zstd sections.",
             ["11.7", "11.7.1"],
             ["R-69", "R-150", "R-151"],
-            lambda: _valid(_enc(7)(PackConfig()))(),
+            lambda: valid_file(encoder_avatar(7)(PackConfig()))(),
         ),
         n(
             "n_largest_component_range",
             "A ROTATION_S3 largest_component of 4 (a quaternion has components 0..3).",
             ["11.7.1"],
             ["R-150"],
-            _first_error(bad_index, "ATTR.largest_component", 4, "E_VALUE"),
+            first_error(bad_index, "ATTR.largest_component", 4, "E_VALUE"),
         ),
         n(
             "n_opacity_alpha_range",
             "OPACITY_ALPHA over [0, 1.5]: a sample decodes above 1.",
             ["11.7.1"],
             ["R-151"],
-            _first_error(big_alpha, "attribute.q_values", 5, "E_VALUE"),
+            first_error(big_alpha, "attribute.q_values", 5, "E_VALUE"),
         ),
         n(
             "n_opacity_alpha_raw",
             "A raw binary32 OPACITY_ALPHA of 1.0000001 (the next binary32 above 1).",
             ["11.7.1"],
             ["R-151"],
-            _first_error(raw_alpha, "attribute.q_values", 5, "E_VALUE"),
+            first_error(raw_alpha, "attribute.q_values", 5, "E_VALUE"),
         ),
         n(
             "n_rotation_and_s3",
@@ -1156,48 +1015,39 @@ def delta_vectors() -> list[ContainerDef]:
             "(two-byte residuals, wrapping below 0 and at 65535); stored sections.",
             ["11.1.3"],
             ["R-57", "R-58", "R-69", "R-153"],
-            _valid(secs),
+            valid_file(secs),
         ),
         ContainerDef(
             "y_delta_blocks_encoder",
             "Encoder-made avatar with every quantized block delta-coded (vertices, morph deltas, attributes); zstd sections.",
             ["11.1.3", "11.5.1", "11.7"],
             ["R-69", "R-153"],
-            lambda: _valid(_enc(8, n=60, v=40)(PackConfig(delta_coding="always")))(),
+            lambda: valid_file(encoder_avatar(8, n=60, v=40)(PackConfig(delta_coding="always")))(),
         ),
         ContainerDef(
             "n_qbits_145",
             "q_bits 145 (a delta-coded block of 17 bits).",
             ["11.1.3"],
             ["R-57"],
-            _damaged(secs, "attribute.q_bits", b"\x91", "E_VALUE", 1),
+            damaged_file(secs, "attribute.q_bits", b"\x91", "E_VALUE", 1),
         ),
         ContainerDef(
             "n_qbits_128",
             "q_bits 128 (a delta-coded block of 0 bits).",
             ["11.1.3"],
             ["R-57"],
-            _damaged(secs, "attribute.q_bits", b"\x80", "E_VALUE", 1),
+            damaged_file(secs, "attribute.q_bits", b"\x80", "E_VALUE", 1),
         ),
         ContainerDef(
             "n_delta_residual_range",
             "A stored residual of 8 (item 5) in a delta-coded block of b = 2: residuals, like samples, are at most 2^b - 1.",
             ["11.1.3"],
             ["R-57", "R-153"],
-            _first_error(over + secs[2:], "attribute.q_values", 1, "E_VALUE"),
+            first_error(over + secs[2:], "attribute.q_values", 1, "E_VALUE"),
         ),
     ]
 
 
-def all_container_defs() -> list[ContainerDef]:
-    """Every container vector, in a fixed order."""
-    from .container_clarity import clarity_vectors
-    from .container_reading import reading_vectors
-
-    return (
-        valid_vectors() + invalid_vectors() + bound_vectors() + reading_vectors()
-        + coding_vectors() + delta_vectors() + coverage_vectors() + clarity_vectors()
-    )
 
 
 # ------------------------------------------------------------------ branch-coverage vectors (H10)
@@ -1221,9 +1071,9 @@ def coverage_vectors() -> list[ContainerDef]:
     """n_ vectors for reading branches that had none: the block walk of R-95, raw_size 0, META values (R-97), R-72, R-76."""
     m = av.minimal_sections
     meta_raw = bytes(build([Sec(b"META", av.meta())]).raws[0])
-    lat = lambda: _latn_sections(6, (3, 4), 0, 4, None, False)  # noqa: E731
-    omlp = lambda: [Sec(x.type, x.payload) for x in _omlp_sections(9, 0, 3, 1, 0.6)]  # noqa: E731
-    z = lambda stored, raw_size=None: lambda: _zsec(meta_raw, stored, "E_DECOMPRESS", raw_size)  # noqa: E731
+    lat = lambda: latn_sections(6, (3, 4), 0, 4, None, False)  # noqa: E731
+    omlp = lambda: [Sec(x.type, x.payload) for x in omlp_sections(9, 0, 3, 1, 0.6)]  # noqa: E731
+    z = lambda stored, raw_size=None: lambda: zstd_meta(meta_raw, stored, "E_DECOMPRESS", raw_size)  # noqa: E731
 
     def n(name, purpose, clauses, reqs, make):
         return ContainerDef(name, purpose, clauses, reqs, make)
@@ -1270,49 +1120,49 @@ def coverage_vectors() -> list[ContainerDef]:
             "META lists the group EXPRESSION (1) twice in its layout.",
             ["11.4"],
             ["R-97"],
-            _first_error([Sec(b"META", av.meta(layout=[(1, 10), (1, 10)]))] + m()[1:], "META.layout_semantic[1]", 0, "E_VALUE"),
+            first_error([Sec(b"META", av.meta(layout=[(1, 10), (1, 10)]))] + m()[1:], "META.layout_semantic[1]", 0, "E_VALUE"),
         ),
         n(
             "n_layout_semantic_reserved",
             "META's layout group has layout_semantic 9, not a group semantic of SPEC 4.2 (ids 0..8).",
             ["4.2", "11.4"],
             ["R-90"],
-            _first_error([Sec(b"META", av.meta(layout=[(9, 1)]))] + m()[1:], "META.layout_semantic[0]", 0, "E_VALUE"),
+            first_error([Sec(b"META", av.meta(layout=[(9, 1)]))] + m()[1:], "META.layout_semantic[0]", 0, "E_VALUE"),
         ),
         n(
             "n_render_width_zero",
             "META's render_width 0 (1 to 8192).",
             ["11.4"],
             ["R-97"],
-            _first_error([Sec(b"META", av.meta(size=(0, 48)))] + m()[1:], "META.render_width", 0, "E_VALUE"),
+            first_error([Sec(b"META", av.meta(size=(0, 48)))] + m()[1:], "META.render_width", 0, "E_VALUE"),
         ),
         n(
             "n_render_height_over",
             "META's render_height 8193 (1 to 8192), with render_width 1 so that the product is within 2^24.",
             ["11.4"],
             ["R-97"],
-            _first_error([Sec(b"META", av.meta(size=(1, 8193)))] + m()[1:], "META.render_height", 0, "E_VALUE"),
+            first_error([Sec(b"META", av.meta(size=(1, 8193)))] + m()[1:], "META.render_height", 0, "E_VALUE"),
         ),
         n(
             "n_camera_nan",
             "META's camera_to_world with a NaN translation (binary32 quiet NaN): not finite.",
             ["11.4"],
             ["R-97"],
-            _first_error([Sec(b"META", av.meta(c2w=[1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, np.nan]))] + m()[1:], "META.camera_to_world", 0, "E_VALUE"),
+            first_error([Sec(b"META", av.meta(c2w=[1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, np.nan]))] + m()[1:], "META.camera_to_world", 0, "E_VALUE"),
         ),
         n(
             "n_latent_sample_over",
             "A 4-bit latent sample of 16 (above 2^4 - 1) in a stored LATN section.",
             ["12.2"],
             ["R-72"],
-            _damaged(lat(), "latent_values", b"\x10", "E_VALUE"),
+            damaged_file(lat(), "latent_values", b"\x10", "E_VALUE"),
         ),
         n(
             "n_offset_semantic_twice",
             "The offset MLP lists ARKIT52 (2) twice (its second input, JAW, rewritten): a group of the layout, so E_VALUE, not E_LAYOUT_MISMATCH.",
             ["12.3"],
             ["R-76"],
-            _damaged(omlp(), "offset_semantic[1]", bytes([av.ARKIT52]), "E_VALUE"),
+            damaged_file(omlp(), "offset_semantic[1]", bytes([av.ARKIT52]), "E_VALUE"),
         ),
     ]
 

@@ -1,10 +1,10 @@
 """The stream (``.fcs``) vectors of the conformance suite: what each one contains and why.
 
-Every vector is a script of units (:mod:`conformance.stream_script`) with its purpose, the
+Every vector is a script of units (:mod:`conformance.stream.script`) with its purpose, the
 SPEC clauses and requirements it exercises and its decode mode. Quantized values are chosen
 here (fixed seeds), so the expected outputs follow from them by the model of SPEC 6-7
-(:mod:`conformance.stream_model`). Invalid units are made by changing valid ones at computed
-element positions (:mod:`conformance.stream_damage`).
+(:mod:`conformance.stream.model`). Invalid units are made by changing valid ones at computed
+element positions (:mod:`conformance.stream.damage`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from refcodec.fcs.layout import UNIT_I_FRAME, UNIT_P_FRAME, GroupLayout, Sequenc
 from refcodec.fcs.syntax import FrameUnit
 from refcodec.spec_tables import group_semantics, levels
 
-from . import stream_damage as dmg
-from .stream_model import ExpectedError, dequantize_f32
-from .stream_script import Built, DamagedItem, FrameItem, HeaderItem, Item, ReservedItem, gop_items, split_groups
-from .stream_syntax import find
+from . import damage as dmg
+from .model import ExpectedError, dequantize_f32
+from .script import Built, DamagedItem, FrameItem, HeaderItem, Item, ReservedItem, gop_items, split_groups
+from .syntax import find
 
 
 @dataclass
@@ -572,7 +572,7 @@ def real_track_vector() -> VectorDef:
     from refcodec.importers import load_track
     from refcodec.quant import quantize
 
-    from .paths import ROOT
+    from ..paths import ROOT
 
     track = load_track(ROOT / "samples" / "tracks" / "aniportrait_tracked.npz")
     track.values = track.values[:60]

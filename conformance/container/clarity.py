@@ -2,7 +2,7 @@
 
 Each vector is one where two decoders following two readings of the old text would answer
 differently; its purpose names the other reading and what it would answer. Like every container
-vector, the file is written by :mod:`conformance.container_bytes` (damage by element name, CRCs
+vector, the file is written by :mod:`conformance.container.writer` (damage by element name, CRCs
 by zlib), and the expected class and byte offset follow from the damage and the clause cited.
 """
 
@@ -12,9 +12,9 @@ import struct
 
 import numpy as np
 
-from . import container_avatars as av
-from .container_bytes import Built, Sec, build, zstd_frame
-from .container_vectors import ContainerDef, ExpectedErr, _first_error, _many_joints, _patch, _valid, _zsec
+from . import avatars as av
+from .definitions import ContainerDef, ExpectedErr, first_error, many_joints, patch_file, valid_file, zstd_meta
+from .writer import Built, Sec, build, zstd_frame
 
 #: RFC 8878 3.1.2: a skippable frame (magic 0x184D2A50, little-endian) of 4 user bytes.
 SKIPPABLE_FRAME = struct.pack("<II", 0x184D2A50, 4) + b"skip"
@@ -33,7 +33,7 @@ def _stale_crc(sections: list[Sec], suffix: str, new: bytes, cls: str, expected_
         b = build(sections)
         t = b.find(suffix, section)
         at = b.find(expected_suffix, section) if expected_suffix else t
-        return _patch(b, t.offset, new, fix_crc=False), sections, ExpectedErr(cls, at.field, at.offset)
+        return patch_file(b, t.offset, new, fix_crc=False), sections, ExpectedErr(cls, at.field, at.offset)
 
     return make
 
@@ -103,7 +103,7 @@ def _masked_dense() -> list[Sec]:
 
 def _skinned(layout, drivers, joint_names=None, coeff_map=None, morphs=None) -> list[Sec]:
     """META with ``layout``, a 3-joint DEFM over 3 vertices (from the level-10 joints vector), vertex binding, 2 Gaussians."""
-    secs = _many_joints(3)
+    secs = many_joints(3)
     defm = dict(secs[1].payload)
     if joint_names is not None:
         defm["skeleton"] = dict(defm["skeleton"])
@@ -200,7 +200,7 @@ def clarity_vectors() -> list[ContainerDef]:
             "critical-flag check, so E_SECTION at section_type, not E_VALUE at section_flags.",
             ["11.3", "11.10"],
             ["R-56", "R-202"],
-            _first_error([Sec(b"TEXT", {"text_entries": []}, flags=1)] + m(), "section[0].section_type", None, "E_SECTION"),
+            first_error([Sec(b"TEXT", {"text_entries": []}, flags=1)] + m(), "section[0].section_type", None, "E_SECTION"),
         ),
         # --- zstd frames (point 18)
         c(
@@ -209,14 +209,14 @@ def clarity_vectors() -> list[ContainerDef]:
             "libzstd skip it accepts a file every other decoder rejects).",
             ["11.2.1"],
             ["R-55", "R-204"],
-            lambda: _zsec(meta_raw, SKIPPABLE_FRAME + zstd_frame(meta_raw), "E_DECOMPRESS"),
+            lambda: zstd_meta(meta_raw, SKIPPABLE_FRAME + zstd_frame(meta_raw), "E_DECOMPRESS"),
         ),
         c(
             "n_zstd_skippable_after",
             "A skippable frame after META's Zstandard frame, inside the stored payload.",
             ["11.2.1"],
             ["R-55", "R-204"],
-            lambda: _zsec(meta_raw, zstd_frame(meta_raw) + SKIPPABLE_FRAME, "E_DECOMPRESS"),
+            lambda: zstd_meta(meta_raw, zstd_frame(meta_raw) + SKIPPABLE_FRAME, "E_DECOMPRESS"),
         ),
         # --- the canonical dump (points 1, 2, 3, 7)
         c(
@@ -226,7 +226,7 @@ def clarity_vectors() -> list[ContainerDef]:
             "loses records).",
             ["11.8", "11.10"],
             ["R-69", "R-200", "R-205", "R-206"],
-            _valid(text_secs),
+            valid_file(text_secs),
         ),
         c(
             "y_latn_two_sections",
@@ -235,7 +235,7 @@ def clarity_vectors() -> list[ContainerDef]:
             "tanh and relu decoders.",
             ["11.10", "12.1", "12.2", "12.4"],
             ["R-69", "R-72", "R-73", "R-74", "R-79", "R-205", "R-206"],
-            _valid(_two_latn()),
+            valid_file(_two_latn()),
             neural=True,
         ),
         # --- MLP weight limit (point 17)
@@ -246,7 +246,7 @@ def clarity_vectors() -> list[ContainerDef]:
             "biases, it would be exceeded).",
             ["12.1", "11.9"],
             ["R-70", "R-207"],
-            _valid(_weights_per_mlp()),
+            valid_file(_weights_per_mlp()),
             neural=True,
         ),
         c(
@@ -255,7 +255,7 @@ def clarity_vectors() -> list[ContainerDef]:
             "dense weights, not the stored ones, and is checked before the mask is read).",
             ["12.1", "11.9"],
             ["R-70", "R-207"],
-            _first_error(_masked_dense(), "mlp_layers[0].layer_out", 5, "E_LEVEL"),
+            first_error(_masked_dense(), "mlp_layers[0].layer_out", 5, "E_LEVEL"),
         ),
         # --- missing rules (point 18)
         c(
@@ -264,27 +264,27 @@ def clarity_vectors() -> list[ContainerDef]:
             "group whose layout_dims is 3, whatever its semantic).",
             ["11.5.1"],
             ["R-69", "R-208"],
-            _valid(_skinned([(EXPRESSION, 3)], [(EXPRESSION, 2)])),
+            valid_file(_skinned([(EXPRESSION, 3)], [(EXPRESSION, 2)])),
         ),
         c(
             "n_driver_two_dims",
             "driver_semantic names the EYELIDS layout group (2 dimensions): E_VALUE.",
             ["11.5.1"],
             ["R-208"],
-            _first_error(_skinned([(EYELIDS, 2)], [(EYELIDS, 0)]), "driver_semantic[0]", 1, "E_VALUE"),
+            first_error(_skinned([(EYELIDS, 2)], [(EYELIDS, 0)]), "driver_semantic[0]", 1, "E_VALUE"),
         ),
         c(
             "n_joint_name_utf8",
             "A joint_name that is not UTF-8 (0xFF): E_VALUE.",
             ["11.5.1"],
             ["R-208"],
-            _first_error(_skinned([], [], joint_names=[b"root", b"j\xff", b"tip"]), "joint_name[1]", 1, "E_VALUE"),
+            first_error(_skinned([], [], joint_names=[b"root", b"j\xff", b"tip"]), "joint_name[1]", 1, "E_VALUE"),
         ),
         c(
             "n_coeff_bias_nan",
             "A coefficient-map bias with a NaN: E_VALUE (coeff_bias shall be finite like coeff_matrix).",
             ["11.5.1"],
             ["R-208"],
-            _first_error(_coeff_bias_nan(), "coeff_map.coeff_bias", 1, "E_VALUE"),
+            first_error(_coeff_bias_nan(), "coeff_map.coeff_bias", 1, "E_VALUE"),
         ),
     ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .stream_model import dequantize_f32
+from .model import dequantize_f32
 
 SIGNATURE = b"FCS1"
 COUNTER_MODULUS = 256

@@ -4,7 +4,7 @@ Found with ``python -m conformance.branch_coverage`` (the container half): value
 DEFM, DEFR, BIND, ATTR, the MLP layers, LATN and OMLP, the LATN-side "attribute given twice"
 check, a file without META, the two Zstandard failures after the bounded read, and a
 coefficient map without bias. Like every container vector, each file is written by
-:mod:`conformance.container_bytes` and damaged at an element found by name in its trace, so
+:mod:`conformance.container.writer` and damaged at an element found by name in its trace, so
 the expected class and byte offset follow from the damage.
 """
 
@@ -16,9 +16,9 @@ from collections.abc import Callable
 import numpy as np
 import zstandard
 
-from . import container_avatars as av
-from .container_bytes import Sec, build
-from .container_vectors import ContainerDef, ExpectedErr, _damaged, _enc, _latn_sections, _omlp_sections, _patch, _valid, _zsec
+from . import avatars as av
+from .definitions import ContainerDef, ExpectedErr, damaged_file, encoder_avatar, latn_sections, omlp_sections, patch_file, valid_file, zstd_meta
+from .writer import Sec, build
 
 #: A binary32 +infinity, little-endian.
 F32_INF = struct.pack("<f", float("inf"))
@@ -26,12 +26,12 @@ F32_INF = struct.pack("<f", float("inf"))
 
 def _latn() -> list[Sec]:
     """Stored LATN for ROTATION (3) and OPACITY (4): a 2-layer decoder 3 -> 16 -> 5."""
-    return _latn_sections(6, (3, 4), 0, 4, None, False)
+    return latn_sections(6, (3, 4), 0, 4, None, False)
 
 
 def _omlp() -> list[Sec]:
     """Stored OMLP with an ARKIT52 values group (offset_inputs[0]) and a JAW rot6d group ([1])."""
-    return [Sec(x.type, x.payload) for x in _omlp_sections(9, 0, 3, 1, 0.6)]
+    return [Sec(x.type, x.payload) for x in omlp_sections(9, 0, 3, 1, 0.6)]
 
 
 def _latent_ids(ids: bytes) -> Callable:
@@ -41,7 +41,7 @@ def _latent_ids(ids: bytes) -> Callable:
         secs = _latn()
         b = build(secs)
         t = b.find("latent_attribute_ids[0]")
-        return _patch(b, t.offset, ids), secs, ExpectedErr("E_VALUE", t.field.removesuffix("[0]"), t.offset)
+        return patch_file(b, t.offset, ids), secs, ExpectedErr("E_VALUE", t.field.removesuffix("[0]"), t.offset)
 
     return make
 
@@ -83,12 +83,12 @@ def _checksum_frame(raw: bytes) -> bytes:
 def _zstd_bad_checksum():
     frame = bytearray(_checksum_frame(_meta_raw()))
     frame[-1] ^= 0xFF  # the content is intact; only its checksum disagrees
-    return _zsec(_meta_raw(), bytes(frame), "E_DECOMPRESS")
+    return zstd_meta(_meta_raw(), bytes(frame), "E_DECOMPRESS")
 
 
 def _zstd_no_checksum():
     """The frame's last 4 bytes (its checksum) cut: the blocks give all raw_size bytes, the frame is incomplete."""
-    return _zsec(_meta_raw(), _checksum_frame(_meta_raw())[:-4], "E_DECOMPRESS")
+    return zstd_meta(_meta_raw(), _checksum_frame(_meta_raw())[:-4], "E_DECOMPRESS")
 
 
 def _coeff_no_bias() -> list[Sec]:
@@ -117,14 +117,14 @@ def _coeff_no_bias() -> list[Sec]:
 
 def reading_vectors() -> list[ContainerDef]:
     """The vectors of this module, in a fixed order."""
-    vfull = _enc(3, zstd=False, sh=0, skeleton=True, cmap=True)
+    vfull = encoder_avatar(3, zstd=False, sh=0, skeleton=True, cmap=True)
     d = [
         ContainerDef(
             "y_coeff_no_bias",
             "A coefficient map without bias (coeff_bias_flag 0): no defm.coeff.bias record.",
             ["11.5.1", "11.10"],
             ["R-62", "R-69"],
-            _valid(_coeff_no_bias()),
+            valid_file(_coeff_no_bias()),
         )
     ]
 
@@ -136,27 +136,28 @@ def reading_vectors() -> list[ContainerDef]:
         "vertex_count 2, below the minimum 3: E_VALUE before the vertices are read.",
         ["11.5.1"],
         ["R-68"],
-        _damaged(vfull(), "DEFM.vertex_count", struct.pack("<I", 2), "E_VALUE"),
+        damaged_file(vfull(), "DEFM.vertex_count", struct.pack("<I", 2), "E_VALUE"),
     )
     n("n_defr_name_utf8", "A DEFR model_name that is not UTF-8.", ["11.5.2"], ["R-64"], _defr_not_utf8)
-    n("n_binding_mode_3", "binding_mode 3 (only 0, 1, 2 are defined).", ["11.6"], ["R-60"], _damaged(vfull(), "binding_mode", b"\x03", "E_VALUE"))
+    n("n_binding_mode_3", "binding_mode 3 (only 0, 1, 2 are defined).", ["11.6"], ["R-60"], damaged_file(vfull(), "binding_mode", b"\x03", "E_VALUE"))
     n(
         "n_attribute_id_unregistered",
         "attribute_id 9, not in the attribute registry.",
         ["11.7"],
         ["R-67"],
-        _damaged(av.minimal_sections(), "attribute_id", b"\x09", "E_VALUE", 1),
+        damaged_file(av.minimal_sections(), "attribute_id", b"\x09", "E_VALUE", 1),
     )
     layer = "latent_decoder.mlp_layers"
     zero = b"\0\0"
-    n("n_mlp_layer_in_zero", "layer_in 0 in the first decoder layer.", ["12.1"], ["R-70"], _damaged(_latn(), f"{layer}[0].layer_in", zero, "E_VALUE"))
-    n("n_mlp_layer_out_zero", "layer_out 0 in the first layer.", ["12.1"], ["R-70"], _damaged(_latn(), f"{layer}[0].layer_out", zero, "E_VALUE"))
+    n("n_mlp_layer_in_zero", "layer_in 0 in the first decoder layer.", ["12.1"], ["R-70"],
+      damaged_file(_latn(), f"{layer}[0].layer_in", zero, "E_VALUE"))
+    n("n_mlp_layer_out_zero", "layer_out 0 in the first layer.", ["12.1"], ["R-70"], damaged_file(_latn(), f"{layer}[0].layer_out", zero, "E_VALUE"))
     n(
         "n_mlp_last_width",
         "The last decoder layer gives 4 values; ROTATION and OPACITY need 5.",
         ["12.1", "12.2"],
         ["R-70"],
-        _damaged(_latn(), f"{layer}[1].layer_out", struct.pack("<H", 4), "E_VALUE"),
+        damaged_file(_latn(), f"{layer}[1].layer_out", struct.pack("<H", 4), "E_VALUE"),
     )
     n("n_latent_ids_duplicate", "latent_attribute_ids (3, 3): ROTATION listed twice.", ["12.2"], ["R-72"], _latent_ids(b"\x03\x03"))
     n("n_latent_id_position", "latent_attribute_ids (0, 4): POSITION cannot be latent.", ["12.2"], ["R-72"], _latent_ids(b"\x00"))
@@ -165,11 +166,11 @@ def reading_vectors() -> list[ContainerDef]:
         "offset_encoding rot6d for the ARKIT52 group (52 dims, not a multiple of 3).",
         ["12.3"],
         ["R-76"],
-        _damaged(_omlp(), "offset_encoding[0]", b"\x01", "E_VALUE"),
+        damaged_file(_omlp(), "offset_encoding[0]", b"\x01", "E_VALUE"),
     )
-    n("n_offset_encoding_2", "offset_encoding 2 (only 0 and 1).", ["12.3"], ["R-76"], _damaged(_omlp(), "offset_encoding[1]", b"\x02", "E_VALUE"))
-    n("n_pe_include_2", "pe_include_input 2 (only 0 or 1).", ["12.3"], ["R-76"], _damaged(_omlp(), "OMLP.pe_include_input", b"\x02", "E_VALUE"))
-    n("n_omlp_scale_inf", "position_out_scale +infinity.", ["12.3"], ["R-76"], _damaged(_omlp(), "OMLP.position_out_scale", F32_INF, "E_VALUE"))
+    n("n_offset_encoding_2", "offset_encoding 2 (only 0 and 1).", ["12.3"], ["R-76"], damaged_file(_omlp(), "offset_encoding[1]", b"\x02", "E_VALUE"))
+    n("n_pe_include_2", "pe_include_input 2 (only 0 or 1).", ["12.3"], ["R-76"], damaged_file(_omlp(), "OMLP.pe_include_input", b"\x02", "E_VALUE"))
+    n("n_omlp_scale_inf", "position_out_scale +infinity.", ["12.3"], ["R-76"], damaged_file(_omlp(), "OMLP.position_out_scale", F32_INF, "E_VALUE"))
     n("n_attr_and_latn", "ROTATION given by an ATTR section, then again by a LATN section.", ["11.3", "12.2"], ["R-73"], _attr_then_latn)
     n("n_no_meta", "A file whose only section is an unknown ancillary one: no META.", ["11.3"], ["R-56"], _no_meta)
     n("n_zstd_checksum", "A zstd frame whose content checksum does not match its content.", ["11.2.1"], ["R-55"], _zstd_bad_checksum)
