@@ -18,6 +18,7 @@ from .container.generate import generate_containers
 from .paths import COVERAGE_REPORT, SUITE
 from .stream.clarity import clarity_vectors
 from .stream.invalid import all_invalid, frame_rate_boundary
+from .stream.loss_tools import loss_tool_vectors
 from .stream.main_vectors import generate_main
 from .stream.model import ExpectedError, Outcome, frame_md5, run_model
 from .stream.script import FrameItem, build_file
@@ -64,6 +65,7 @@ def stream_definitions() -> list[VectorDef]:
         + [frame_rate_boundary(), real_track_vector()]
         + strict_loss_vectors()
         + loss_vectors()
+        + loss_tool_vectors()
         + all_invalid()
         + clarity_vectors()
     )

@@ -74,7 +74,10 @@ def _feature_streams() -> list[bytes]:
     # the Main profile (SPEC 14, R-120): nonzero_init, packets with range updates and frame_crc
     main_header = build_header(track, [8, 10, 3, 16], intra_interval=8, frame_crc=True, profile_idc=1)
     main = encode_track(track, main_header, EncoderConfig(intra_interval=8, range_update=True, packet_frames=3))
-    return [with_all, plain, main]
+    # the loss-resilience tools (SPEC 5.2.1, R-220 to R-223) in both profiles
+    tools = [encode_track(track, build_header(track, 8, intra_interval=4, profile_idc=p, intra_pred=True, conceal_extrapolate=True),
+                          EncoderConfig(intra_interval=4, packet_frames=1)) for p in (0, 1)]
+    return [with_all, plain, main] + tools
 
 
 def _traces() -> list:

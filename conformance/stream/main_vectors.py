@@ -237,9 +237,44 @@ def y_main_escape_15() -> MainVector:
                    ["R-126"], [write_unit(h), _packet(h, 1, 0, 2, _escape_payload(h, 15))], clauses=["14.4.3"])
 
 
+def loss_tool_vectors() -> list[MainVector]:
+    """The loss-resilience tools in the Main profile: intra prediction (R-220, R-222) and
+    extrapolated concealment (R-223)."""
+    top = np.array([255] * 4 + [1023] * 2)
+    q = _walk(36, 6, top, seed=41, step=3)
+    q[0] = [0, 255, 128, 255, 0, 1023]  # the largest differences of both signs from the centers below
+    q[12] = [255, 0, 128, 0, 1023, 0]
+    q[24] = [0, 255, 128, 255, 0, 1023]
+    h = _header([8, 10], [4, 2], q, 12, frame_crc=True)
+    h.intra_pred_flag = True
+    h.groups[0].intra_centers, h.groups[1].intra_centers = [255, 0, 128, 0], [1023, 0]
+    out = [_vector("y_main_intra_pred", "I packets with intra prediction: magnitudes up to 2^b - 1 and signs of both kinds "
+                   "(bypass intra_sign_flag), a zero difference without a sign, centers at 0, the middle and 2^b - 1.",
+                   ["R-220", "R-222", "R-128"], _units(h, q, packet_frames=4), clauses=["5.2.1"])]
+    hx = _header([8, 10], [4, 2], q, 12, frame_crc=True)
+    hx.conceal_extrapolate_flag = True
+    units = _units(hx, q, packet_frames=1)  # header, then one frame per packet: frame t is units[1 + t]
+    bad = bytearray(units[1 + 20])
+    bad[-1] ^= 0x5A  # frame_crc
+    lost = {5, 6, 13, 30, 31}
+    kept = [units[0]] + [bytes(bad) if t == 20 else u for t, u in enumerate(units[1:]) if t not in lost]
+    out.append(_vector("y_main_conceal_extrapolate", "One frame per packet, conceal_extrapolate_flag: frames 5-6 lost (the gap "
+                       "frames and the P packets up to the I packet at 12 extrapolate frames 3 and 4), frame 13 lost right after "
+                       "an I packet (no pair: held), a damaged packet at 20, frames 30-31 lost.",
+                       ["R-223", "R-129", "R-130"], kept, "resilient", ["7.2", "7.4"]))
+    hi = _one_dim()
+    hi.intra_pred_flag = True
+    hi.groups[0].intra_centers = [200]
+    above, _ = encode_payload([[100], [0]], True, MainState(hi))
+    out.append(_vector("n_main_intra_range", "An intra-predicted value 200 + 100 = 300 above 2^8 - 1 = 255: E_RESIDUAL at "
+                       "intra_length, reported at the payload (R-222).", ["R-222"], [write_unit(hi), _packet(hi, 1, 0, 2, above)],
+                       clauses=["14.4.2"]))
+    return out
+
+
 def main_definitions() -> list[MainVector]:
     """Every Main-profile vector, in a fixed order."""
-    return decodable_vectors() + loss_vectors() + [y_main_escape_15()] + invalid_vectors()
+    return decodable_vectors() + loss_vectors() + [y_main_escape_15()] + invalid_vectors() + loss_tool_vectors()
 
 
 # ----------------------------------------------------------------------------- cards and files

@@ -84,10 +84,25 @@ class _State:
         self.ref: np.ndarray | None = None
         self.last: np.ndarray | None = None
         self.expected: int | None = None
+        self.q1: np.ndarray | None = None  # SPEC 7.2, R-223: the extrapolation pair
+        self.q2: np.ndarray | None = None
+        self.prev_decoded = False
 
     def held(self) -> np.ndarray:
-        """SPEC 7.2, R-41: the last good vector, or N zeros (+0.0)."""
+        """A concealed frame: SPEC 7.2, R-223 (extrapolation, when the header asks and the pair
+        exists), else R-41 (the last good vector, or N zeros (+0.0))."""
+        self.prev_decoded = False
+        if self.header.conceal_extrapolate_flag and self.q2 is not None:
+            top = np.array([(1 << int(b)) - 1 for b in self.depth], np.int64)
+            qc = np.minimum(np.maximum(2 * self.q1 - self.q2, 0), top)
+            return dequantize_f32(qc, self.min, self.max, self.depth)
         return self.last.copy() if self.last is not None else np.zeros(len(self.depth), np.float32)
+
+    def decoded(self, q: np.ndarray, intra: bool) -> None:
+        """R-223: the pair after a decoded frame."""
+        self.q2 = self.q1 if (self.prev_decoded and not intra) else None
+        self.q1 = q
+        self.prev_decoded = True
 
     def activate(self, h: SequenceHeader, key: tuple) -> None:
         """SPEC 6.1, R-23: a different header resets everything; the same one changes nothing."""
@@ -99,6 +114,9 @@ class _State:
         self.min, self.max = self.seq_min, self.seq_max
         self.depth = np.array([g.bit_depth for g in h.groups for _ in range(g.dims)], np.int64)
         self.ref = self.last = self.expected = None
+        self.q1 = self.q2 = None
+        self.prev_decoded = False
+        self.centers = (np.array([c for g in h.groups for c in g.intra_centers], np.int64) if h.intra_pred_flag else None)
 
 
 def _unit_type(item: Item) -> int | None:
@@ -169,14 +187,22 @@ def _frame(out: Outcome, st: _State, i: int, item: FrameItem, strict: bool) -> b
     f = item.frame
     els = item.elements(st.header)
     new: list[ExpectedFrame] = []
+    flat = _flat(f.values)
+    if f.unit_type == UNIT_I_FRAME:  # SPEC 6.4, R-33, R-221: checked before the gap is handled
+        q = flat if st.centers is None else st.centers + flat
+        bad = np.flatnonzero((q < 0) | (q > (1 << st.depth) - 1))
+        if bad.size:
+            g, d = _group_dim(st.header, int(bad[0]))
+            out.elements |= {(e.structure, e.base_name) for e in els}
+            at = find(els, f"intra_residual[{g}][{d}]").offset
+            return _damaged(out, st, i, "E_RESIDUAL", f.unit_type, strict, ExpectedError("E_RESIDUAL", i, at, f"intra_residual[{g}][{d}]"))
     if st.expected is not None:  # SPEC 7.1, R-42
         gap = (f.frame_counter - st.expected) % 16
         if gap:
             new += [ExpectedFrame(CONCEALED_GAP, st.held(), None) for _ in range(gap)]
             st.ref = None
-    flat = _flat(f.values)
     kind = "I" if f.unit_type == UNIT_I_FRAME else "P"
-    if f.unit_type == UNIT_I_FRAME:  # SPEC 6.3, R-31 and 6.4, R-33
+    if f.unit_type == UNIT_I_FRAME:  # SPEC 6.3, R-31
         st.min, st.max = st.seq_min.copy(), st.seq_max.copy()
         pos = 0
         for g, grp in enumerate(st.header.groups):
@@ -184,7 +210,6 @@ def _frame(out: Outcome, st: _State, i: int, item: FrameItem, strict: bool) -> b
                 st.min[pos : pos + grp.dims] = np.float32(f.range_updates[g][0])
                 st.max[pos : pos + grp.dims] = np.float32(f.range_updates[g][1])
             pos += grp.dims
-        q = flat
     elif st.ref is None:  # SPEC 7.2, R-43
         new.append(ExpectedFrame(CONCEALED_NO_REFERENCE, st.held(), i))
         st.expected = (f.frame_counter + 1) % 16
@@ -204,6 +229,7 @@ def _frame(out: Outcome, st: _State, i: int, item: FrameItem, strict: bool) -> b
     values = dequantize_f32(q, st.min, st.max, st.depth)
     new.append(ExpectedFrame(DECODED, values, i))
     st.ref, st.last, st.expected = q, values, (f.frame_counter + 1) % 16
+    st.decoded(q, f.unit_type == UNIT_I_FRAME)
     out.frames += new
     out.events.append({"unit_index": i, "kind": kind, "error_class": None, "frames_out": len(new)})
     return True

@@ -88,6 +88,7 @@ class _Group:
     rmin: list[float]
     rmax: list[float]
     predictor: int
+    centers: list[int]
 
 
 @dataclass
@@ -95,6 +96,8 @@ class _Header:
     raw: bytes
     frame_crc: bool
     groups: list[_Group]
+    intra_pred: bool = False  # SPEC 5.2: intra_pred_flag
+    extrapolate: bool = False  # conceal_extrapolate_flag
 
     @property
     def total(self) -> int:
@@ -112,7 +115,9 @@ def _parse_header(b: _Bits) -> _Header:
     header_crc = b.read(1, "header_crc_flag")
     frame_crc = b.read(1, "frame_crc_flag")
     binding = b.read(1, "avatar_binding_flag")
-    b.read(5, "seq_reserved_5bits")
+    intra_pred = b.read(1, "intra_pred_flag")
+    extrapolate = b.read(1, "conceal_extrapolate_flag")
+    b.read(3, "seq_reserved_3bits")
     if binding:
         b.read(64, "avatar_hash")
     groups = []
@@ -123,11 +128,13 @@ def _parse_header(b: _Bits) -> _Header:
         zero_flag = bool(b.read(1, "group_zero_flag_enabled"))
         index_map = b.read(1, "group_index_map_flag")
         b.read(2, "group_reserved_2bits")
-        g = _Group(dims, depth, zero_flag, [], [], [], [], b.read(1, "group_predictor"))
+        g = _Group(dims, depth, zero_flag, [], [], [], [], b.read(1, "group_predictor"), [])
         for _ in range(dims):
             if index_map:
                 b.read(16, "group_dim_index")
             g.rice.append(b.read(4, "eg_order"))
+            if intra_pred:  # no intra_order in the Main profile
+                g.centers.append(b.read(depth, "intra_center"))
             g.init.append([b.read(4, "nonzero_init") for _ in range(3)])
             g.rmin.append(b.f32("range_min"))
             g.rmax.append(b.f32("range_max"))
@@ -137,7 +144,7 @@ def _parse_header(b: _Bits) -> _Header:
         at = b.at()
         if b.read(32, "header_crc") != zlib.crc32(b.data[: at // 8 - b.base // 8]):  # SPEC 3.5, R-19
             raise ModelError("E_CRC", "header_crc", at)
-    return _Header(b.data, bool(frame_crc), groups)
+    return _Header(b.data, bool(frame_crc), groups, bool(intra_pred), bool(extrapolate))
 
 
 class _RangeDecoder:
@@ -239,7 +246,11 @@ def _payload_frames(h: _Header, payload: bytes, payload_bit: int, intra: bool, c
                     names.add("intra_length")
                     if length > 1:
                         names.add("intra_mantissa")
-                    row.append(0 if length == 0 else (1 << (length - 1)) + dec.bp(length - 1))
+                    v = 0 if length == 0 else (1 << (length - 1)) + dec.bp(length - 1)
+                    if h.intra_pred and v:  # the sign of the difference, one bypass bin
+                        names.add("intra_sign_flag")
+                        v = -v if dec.bp(1) else v
+                    row.append(v)
             _clear_history(state, h)
         else:
             zero = dec.decode_bin(("F", state.prev_frame_zero))
@@ -342,7 +353,14 @@ def decode_main(data: bytes, strict: bool) -> ModelOutcome:
     events: list[dict] = []
     elements: set[str] = {"fcs_file.fcs_signature", "fcs_file.unit_size"}
 
+    pair: list = [None, None, False]  # SPEC 7.2, R-223: q1, q2, whether the last output was decoded
+
     def conceal(status: str) -> ModelFrame:
+        q1, q2, _ = pair
+        pair[2] = False
+        if header.extrapolate and q2 is not None:
+            qc = np.minimum(np.maximum(2 * np.array(q1) - np.array(q2), 0), (1 << depth) - 1)
+            return ModelFrame(status, dequantize_f32(qc, rmin, rmax, depth), None)
         values = last.copy() if last is not None else np.zeros(header.total, np.float32)
         return ModelFrame(status, values, None)
 
@@ -357,6 +375,7 @@ def decode_main(data: bytes, strict: bool) -> ModelOutcome:
                 elements.update(_element("sequence_header_unit", n) for n in b.names)
                 if header is None or h.raw != header.raw:  # R-23 (the vectors repeat headers byte for byte)
                     header, state, ref, last, expected = h, None, None, None, None
+                    pair[:] = [None, None, False]
                     rmin = np.array([v for g in h.groups for v in g.rmin], np.float32)
                     rmax = np.array([v for g in h.groups for v in g.rmax], np.float32)
                     depth = np.array([g.depth for g in h.groups for _ in range(g.dims)])
@@ -398,22 +417,30 @@ def decode_main(data: bytes, strict: bool) -> ModelOutcome:
                 frames += out
                 events.append({"unit_index": index, "kind": "P", "error_class": None, "frames_out": len(out)})
                 continue
+            new_min, new_max = rmin, rmax
             if unit_type == 1:
                 state = _reset(header)
-                # SPEC 6.3, R-31: the sequence ranges, replaced group by group by this I-frame's updates
-                rmin = np.array([v for gi, g in enumerate(header.groups) for v in updates.get(gi, (g.rmin, g.rmax))[0]], np.float32)
-                rmax = np.array([v for gi, g in enumerate(header.groups) for v in updates.get(gi, (g.rmin, g.rmax))[1]], np.float32)
+                # SPEC 6.3, R-31: the sequence ranges, replaced group by group by this I-frame's updates (in
+                # effect once the packet has passed its checks, R-222)
+                new_min = np.array([v for gi, g in enumerate(header.groups) for v in updates.get(gi, (g.rmin, g.rmax))[0]], np.float32)
+                new_max = np.array([v for gi, g in enumerate(header.groups) for v in updates.get(gi, (g.rmin, g.rmax))[1]], np.float32)
             names: set[str] = set()
             try:
                 rows, ranges = _payload_frames(header, payload, payload_bit, unit_type == 1, count, state, names)
             finally:  # the elements read before an error count too
                 elements.update(f"packet_payload.{n}" for n in names)
-            decoded = []
+            decoded, decoded_q = [], []
             q = ref
             momentum = [g.predictor for g in header.groups for _ in range(g.dims)]
             for f, row in enumerate(rows):
-                if f == 0 and unit_type == 1:
-                    q, ref2 = list(row), None
+                if f == 0 and unit_type == 1:  # predicted from the intra centers
+                    centers = [c for g in header.groups for c in g.centers] if header.intra_pred else [0] * len(row)
+                    q, ref2 = [c + v for c, v in zip(centers, row, strict=True)], None
+                    top = (1 << depth) - 1
+                    bad = [i for i, v in enumerate(q) if not 0 <= v <= top[i]]
+                    if bad:
+                        gi, d = _group_dim(header, bad[0])
+                        raise ModelError("E_RESIDUAL", f"intra_length[{gi}][{d}]", payload_bit)
                 else:  # SPEC 14.4.2, R-132: the previous frame, plus half its change where the group says so
                     pred = [a + ((a - b) // 2 if m else 0) for a, b, m in zip(q, ref2, momentum, strict=True)] if ref2 is not None else q
                     ref2 = q
@@ -423,8 +450,13 @@ def decode_main(data: bytes, strict: bool) -> ModelOutcome:
                 if bad:
                     gi, d = _group_dim(header, bad[0])
                     raise ModelError("E_RESIDUAL", f"residual_nonzero_flag[{gi}][{d}]", payload_bit)
-                values = dequantize_f32(np.array(q), rmin, rmax, depth)
+                values = dequantize_f32(np.array(q), new_min, new_max, depth)
                 decoded.append(ModelFrame("decoded", values, ranges[f]))
+                decoded_q.append(list(q))
+            rmin, rmax = new_min, new_max
+            for f, row_q in enumerate(decoded_q):
+                pair[1] = pair[0] if pair[2] and not (f == 0 and unit_type == 1) else None
+                pair[0], pair[2] = row_q, True
             ref, last = q, decoded[-1].values
             frames += out + decoded
             events.append({"unit_index": index, "kind": "I" if unit_type == 1 else "P", "error_class": None,

@@ -149,7 +149,9 @@ def gop_items(
         counter = (first_counter + t) % 16
         if intra[t]:
             upd = (updates or {}).get(t, {})
-            f = FrameUnit(UNIT_I_FRAME, counter, split_groups(h, q[t]), range_update_flag=bool(upd), range_updates=dict(upd))
+            # SPEC 5.3.1, R-221: with intra prediction an I-frame codes the difference from the centers
+            coded = q[t] - np.array([c for g in h.groups for c in g.intra_centers], np.int64) if h.intra_pred_flag else q[t]
+            f = FrameUnit(UNIT_I_FRAME, counter, split_groups(h, coded), range_update_flag=bool(upd), range_updates=dict(upd))
         else:
             before = q[t - 1] if t else np.asarray(prev, dtype=np.int64)
             res = split_groups(h, q[t] - before)

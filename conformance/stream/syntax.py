@@ -76,7 +76,9 @@ def header_elements(h: SequenceHeader, reserved_bits: int = 0, group_reserved: l
         ("header_crc_flag", 1, int(h.header_crc_flag)),
         ("frame_crc_flag", 1, int(h.frame_crc_flag)),
         ("avatar_binding_flag", 1, int(h.avatar_hash is not None)),
-        ("seq_reserved_5bits", 5, reserved_bits),
+        ("intra_pred_flag", 1, int(h.intra_pred_flag)),
+        ("conceal_extrapolate_flag", 1, int(h.conceal_extrapolate_flag)),
+        ("seq_reserved_3bits", 3, reserved_bits),
     ):
         w.add(s, name, n, v)
     if h.avatar_hash is not None:
@@ -93,6 +95,9 @@ def header_elements(h: SequenceHeader, reserved_bits: int = 0, group_reserved: l
             if grp.dim_index is not None:
                 w.add(s, f"group_dim_index[{g}][{d}]", 16, grp.dim_index[d])
             w.add(s, f"eg_order[{g}][{d}]", 4, grp.eg_orders[d])
+            if h.intra_pred_flag:  # SPEC 5.2 (Baseline: the header of a Main stream is walked by range_coder_model)
+                w.add(s, f"intra_center[{g}][{d}]", grp.bit_depth, grp.intra_centers[d])
+                w.add(s, f"intra_order[{g}][{d}]", 4, grp.intra_orders[d])
             w.add(s, f"range_min[{g}][{d}]", 32, grp.range_min[d], "f32")
             w.add(s, f"range_max[{g}][{d}]", 32, grp.range_max[d], "f32")
     w.align()
@@ -118,7 +123,11 @@ def frame_elements(f: FrameUnit, h: SequenceHeader) -> list[Element]:
                         w.add(s, f"range_max[{g}][{d}]", 32, f.range_updates[g][1][d], "f32")
         for g, grp in enumerate(h.groups):
             for d in range(grp.dims):
-                w.add(s, f"quant_value[{g}][{d}]", grp.bit_depth, f.values[g][d])
+                if h.intra_pred_flag:  # SPEC 5.3: the difference from intra_center, sek(v) of order intra_order
+                    k = grp.intra_orders[d]
+                    w.add(s, f"intra_residual[{g}][{d}]", sek_bits(f.values[g][d], k), f.values[g][d], "sek", k)
+                else:
+                    w.add(s, f"quant_value[{g}][{d}]", grp.bit_depth, f.values[g][d])
     else:
         for g, grp in enumerate(h.groups):
             zero = bool(f.zero_groups[g]) if g < len(f.zero_groups) else False
@@ -146,7 +155,7 @@ def layout_key(elements: list[Element]) -> tuple:
     the reserved bits, the alignment bits and header_crc (binary32 values by bit pattern)."""
     import struct
 
-    skip = {"seq_reserved_5bits", "group_reserved_2bits", "alignment_zero_bit", "header_crc"}
+    skip = {"seq_reserved_3bits", "group_reserved_2bits", "alignment_zero_bit", "header_crc"}
     key = []
     for e in elements:
         if e.base_name in skip:

@@ -141,6 +141,11 @@ class FcsDecoder:
         self._expected = None
         self._main_state = None  # SPEC 14.5: made at the first packet of the header
         self._ref2 = None  # SPEC 14.4.2: the frame before the reference, within the I-frame period
+        # SPEC 5.2.1, R-220: the flat intra centers, or None without intra prediction
+        self._centers = (np.array([c for g in h.groups for c in g.intra_centers], dtype=np.int64) if h.intra_pred_flag else None)
+        # SPEC 7.2, R-223: the last two decoded quantized vectors, when they were consecutive outputs
+        self._q1 = self._q2 = None
+        self._prev_decoded = False
         self._momentum = np.array([g.predictor for g in h.groups for _ in range(g.dims)], dtype=np.int64)
 
     def _set_ranges(self, ranges: ActiveRanges) -> None:
@@ -157,12 +162,35 @@ class FcsDecoder:
         return self._ranges.range_min + q.astype(np.float32) * self._ranges.step
 
     def _concealed(self, status: FrameStatus, unit_index: int | None, error: FcError | None = None) -> DecodedFrame:
-        """SPEC 7.2, R-41: hold the last good vector (zeros before the first)."""
-        if self._last_good is not None:
+        """SPEC 7.2: hold the last good vector (R-41, zeros before the first), or extrapolate the
+        last two decoded frames (R-223) when the header asks for it and they exist."""
+        self._prev_decoded = False
+        if self.header.conceal_extrapolate_flag and self._q2 is not None:
+            q = np.clip(2 * self._q1 - self._q2, 0, self._top)  # integer-exact, then SPEC 6.5
+            values = self._dequantize(q)
+        elif self._last_good is not None:
             values = self._last_good.copy()
         else:
             values = np.zeros(self._total_dims, dtype=np.float32)
         return DecodedFrame(values, status, unit_index, error=error)
+
+    def _note_decoded(self, q: np.ndarray, intra: bool) -> None:
+        """SPEC 7.2, R-223: the extrapolation pair after a decoded frame. The frame before a P-frame
+        pairs with it only when it was output just before and decoded; an I-frame starts a new pair."""
+        self._q2 = self._q1 if self._prev_decoded and not intra else None
+        self._q1 = q
+        self._prev_decoded = True
+
+    def _intra_vector(self, flat: np.ndarray, name: str, at) -> np.ndarray:
+        """SPEC 6.4, R-221: an I-frame's quantized vector, predicted from the intra centers when
+        the header has intra prediction; a value outside [0, 2^b - 1] is E_RESIDUAL."""
+        if self._centers is None:
+            return flat
+        q = self._centers + flat
+        if (q.view(np.uint64) > self._top_unsigned).any():
+            bad = int(np.argmax((q < 0) | (q > self._top)))
+            raise at(bad, int(q[bad]), name)
+        return q
 
     # -- decoding -----------------------------------------------------------------
     def decode_unit(self, data: bytes, unit_index: int | None = None, base_bit: int = 0) -> list[DecodedFrame]:
@@ -207,17 +235,19 @@ class FcsDecoder:
 
     def _decode_frame(self, f: FrameUnit, index: int, data: bytes, base_bit: int) -> list[DecodedFrame]:
         out: list[DecodedFrame] = []
+        flat = np.fromiter(chain.from_iterable(f.values), dtype=np.int64, count=self._total_dims)
+        if f.unit_type == UNIT_I_FRAME:  # SPEC 5.3.1, R-221: a check of the unit, before the gap is handled
+            intra = self._intra_vector(flat, "intra_residual", lambda j, v, name: self._residual_error(j, v, data, base_bit, name))
         # SPEC 7.1, R-42: a counter gap means frames were lost.
         if self._expected is not None:
             gap = (f.frame_counter - self._expected) % FRAME_COUNTER_MODULUS
             if gap:
                 self._ref = None
                 out.extend(self._concealed(FrameStatus.CONCEALED_GAP, None) for _ in range(gap))
-        flat = np.fromiter(chain.from_iterable(f.values), dtype=np.int64, count=self._total_dims)
         if f.unit_type == UNIT_I_FRAME:
+            q = intra
             # SPEC 6.3, R-31: an I-frame restores the sequence ranges, then applies its updates
             self._set_ranges(self._seq_ranges.with_updates(self.header.groups, f.range_updates) if f.range_update_flag else self._seq_ranges)
-            q = flat
         elif self._ref is None:
             # SPEC 7.2, R-43: a P-frame without a reference is dropped.
             self._expected = (f.frame_counter + 1) % FRAME_COUNTER_MODULUS
@@ -233,6 +263,7 @@ class FcsDecoder:
         values = self._dequantize(q)
         self._ref = q
         self._last_good = values
+        self._note_decoded(q, f.unit_type == UNIT_I_FRAME)
         self._expected = (f.frame_counter + 1) % FRAME_COUNTER_MODULUS
         out.append(DecodedFrame(values, FrameStatus.DECODED, index, "I" if f.unit_type == UNIT_I_FRAME else "P", q))
         return out
@@ -267,37 +298,46 @@ class FcsDecoder:
         if self._main_state is None:
             self._main_state = MainState(self.header)
         rows, ranges = decode_payload(p, self._main_state)
-        if p.is_intra:  # SPEC 6.3, R-31
-            self._set_ranges(self._seq_ranges.with_updates(self.header.groups, p.range_updates) if p.range_update_flag else self._seq_ranges)
+        active = self._ranges
+        if p.is_intra:  # SPEC 6.3, R-31 (in effect once the packet is decoded without error)
+            active = self._seq_ranges.with_updates(self.header.groups, p.range_updates) if p.range_update_flag else self._seq_ranges
         decoded: list[DecodedFrame] = []
         ref, ref2 = self._ref, self._ref2
         for f, row in enumerate(rows):
             flat = np.array(row, dtype=np.int64)
             if f == 0 and p.is_intra:
-                q, ref2 = flat, None
+                q, ref2 = self._intra_vector(flat, "intra_length", lambda j, v, name: self._packet_error(j, v, 0, name, p)), None
             else:
                 pred = ref if ref2 is None else ref + self._momentum * ((ref - ref2) >> 1)  # SPEC 14.4.2, R-132
                 q = pred + flat  # SPEC 6.4, R-32
                 ref2 = ref
                 if (q.view(np.uint64) > self._top_unsigned).any():
                     bad = int(np.argmax((q < 0) | (q > self._top)))
-                    g, d = self._group_dim(bad)
-                    top = (1 << self.header.groups[g].bit_depth) - 1
-                    raise E_RESIDUAL(f"reconstructed value {int(q[bad])} of frame {f} of the packet outside [0, {top}]",
-                                     field=f"residual_nonzero_flag[{g}][{d}]", bit_offset=p.payload_bit)
+                    raise self._packet_error(bad, int(q[bad]), f, "residual_nonzero_flag", p)
             ref = q
-            decoded.append(DecodedFrame(self._dequantize(q), FrameStatus.DECODED, index, "I" if f == 0 and p.is_intra else "P", q,
+            values = active.range_min + q.astype(np.float32) * active.step  # SPEC 6.5, R-30
+            decoded.append(DecodedFrame(values, FrameStatus.DECODED, index, "I" if f == 0 and p.is_intra else "P", q,
                                         final_range=ranges[f]))
+        self._set_ranges(active)
+        for f, frame in enumerate(decoded):
+            self._note_decoded(frame.quantized, f == 0 and p.is_intra)
         self._ref, self._ref2 = ref, ref2
         self._last_good = decoded[-1].values
         return out + decoded
 
-    def _residual_error(self, flat_index: int, value: int, data: bytes, base_bit: int) -> FcError:
-        """E_RESIDUAL naming the residual and its bit offset (re-parsed with a trace)."""
+    def _packet_error(self, flat_index: int, value: int, frame: int, element: str, p: MainPacket) -> FcError:
+        """SPEC 14.4.2, R-131: E_RESIDUAL naming the value's first element, at the payload's bit offset."""
+        g, d = self._group_dim(flat_index)
+        top = (1 << self.header.groups[g].bit_depth) - 1
+        return E_RESIDUAL(f"reconstructed value {value} of frame {frame} of the packet outside [0, {top}]",
+                          field=f"{element}[{g}][{d}]", bit_offset=p.payload_bit)
+
+    def _residual_error(self, flat_index: int, value: int, data: bytes, base_bit: int, element: str = "residual") -> FcError:
+        """E_RESIDUAL naming the residual (or intra_residual) and its bit offset (re-parsed with a trace)."""
         g, d = self._group_dim(flat_index)
         trace: list = []
         read_unit(data, self.header, base_bit, trace)
-        name = f"residual[{g}][{d}]"
+        name = f"{element}[{g}][{d}]"
         at = next((t.bit_offset for t in trace if t.name == name), None)
         top = (1 << self.header.groups[g].bit_depth) - 1
         return E_RESIDUAL(f"reconstructed value {value} outside [0, {top}]", field=name, bit_offset=at)

@@ -105,6 +105,8 @@ def build_header(
     avatar_hash: int | None = None,
     level_idc: int | None = None,
     profile_idc: int = 0,
+    intra_pred: bool = False,
+    conceal_extrapolate: bool = False,
 ) -> SequenceHeader:
     """Choose a sequence header for a whole track (SPEC 9.1, 9.2).
 
@@ -115,6 +117,9 @@ def build_header(
             an integer forces one order everywhere.
         zero_flags: ``"auto"`` enables the all-zero group flag where it saves bits.
         profile_idc: 0 (Baseline) or 1 (Main, SPEC 14: ``eg_orders`` are then Rice parameters).
+        intra_pred: code I-frames by intra prediction (SPEC 5.2.1, R-220): each dimension's center
+            is the median of its quantized values, its order (Baseline) the cheapest for the differences.
+        conceal_extrapolate: ask decoders to conceal by extrapolation (SPEC 7.2, R-223).
     """
     depths = [bit_depths] * len(track.groups) if isinstance(bit_depths, int) else list(bit_depths)
     if len(depths) != len(track.groups):
@@ -157,6 +162,10 @@ def build_header(
             from .main_encoder import nonzero_init_indices
 
             grp.nonzero_init = nonzero_init_indices(q, intra_interval, grp.predictor)
+        if intra_pred:  # SPEC 9.3: the median is the center that minimises the mean absolute difference
+            grp.intra_centers = [int(c) for c in np.floor(np.median(q, axis=0) + 0.5).astype(np.int64)]
+            diffs = q - np.asarray(grp.intra_centers, np.int64)
+            grp.intra_orders = None if profile_idc == MAIN_PROFILE_IDC else [best_eg_order(diffs[:, d]) for d in range(grp.dims)]
         groups.append(grp)
     total = sum(g.dims for g in groups)
     num, den = track.frame_rate
@@ -166,7 +175,7 @@ def build_header(
     return SequenceHeader(
         groups=groups, frame_rate_num=num, frame_rate_den=den, max_intra_interval=intra_interval,
         header_crc_flag=header_crc, frame_crc_flag=frame_crc, avatar_hash=avatar_hash, level_idc=level_idc,
-        profile_idc=profile_idc,
+        profile_idc=profile_idc, intra_pred_flag=intra_pred, conceal_extrapolate_flag=conceal_extrapolate,
     )
 
 
@@ -195,6 +204,8 @@ class FcsEncoder:
         bounds = np.cumsum([0] + [g.dims for g in header.groups]).tolist()
         self._bounds = list(zip(bounds[:-1], bounds[1:], strict=True))
         self._zero_flag = [g.zero_flag_enabled for g in header.groups]
+        #: SPEC 5.2.1, R-220: I-frames code the difference from these (zeros without intra prediction)
+        self._centers = [c for g in header.groups for c in g.intra_centers] if header.intra_pred_flag else [0] * header.total_dims
         self._header_unit = write_unit(header)
 
     def header_unit(self) -> bytes:
@@ -255,7 +266,8 @@ class FcsEncoder:
             for i in range(end - t):
                 counter = self.frame_index % FRAME_COUNTER_MODULUS
                 if intra and i == 0:
-                    unit = FrameUnit(UNIT_I_FRAME, counter, self._split(rows[0]), range_update_flag=bool(updates), range_updates=updates)
+                    coded = [v - c for v, c in zip(rows[0], self._centers, strict=True)]  # R-221
+                    unit = FrameUnit(UNIT_I_FRAME, counter, self._split(coded), range_update_flag=bool(updates), range_updates=updates)
                     self._since_intra = 0
                 else:
                     residual = self._split(residuals[i])

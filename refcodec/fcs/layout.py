@@ -40,6 +40,10 @@ class GroupLayout:
     #: Main profile (SPEC 14.1, R-132): 0 predicts a P-frame from the previous frame, 1 adds half the
     #: previous frame's change (momentum)
     predictor: int = 0
+    #: SPEC 5.2, R-220 (present when the header's intra_pred_flag is 1): per dimension, the quantized
+    #: value I-frames are predicted from, and (Baseline) the order of the sek(v) code of the difference
+    intra_centers: list[int] | None = None
+    intra_orders: list[int] | None = None
 
     @property
     def dims(self) -> int:
@@ -75,6 +79,10 @@ class SequenceHeader:
     version: int = 1
     profile_idc: int = 0
     level_idc: int = 10
+    #: SPEC 5.2, R-220: I-frames code each value as its difference from the dimension's intra_center
+    intra_pred_flag: bool = False
+    #: SPEC 7.2, R-223: concealed frames extrapolate the last two decoded frames (1) or hold the last one (0)
+    conceal_extrapolate_flag: bool = False
     reserved_bits: int = 0
     group_reserved_bits: list[int] = field(default_factory=list)
 
@@ -97,13 +105,14 @@ class SequenceHeader:
         return (
             self.version, self.profile_idc, self.level_idc, self.frame_rate_num,
             self.frame_rate_den, self.max_intra_interval, self.header_crc_flag,
-            self.frame_crc_flag, self.avatar_hash,
+            self.frame_crc_flag, self.avatar_hash, self.intra_pred_flag, self.conceal_extrapolate_flag,
             tuple(
                 (g.semantic, g.bit_depth, g.zero_flag_enabled,
                  None if g.dim_index is None else tuple(g.dim_index), tuple(g.eg_orders),
                  tuple(np.float32(g.range_min).view(np.uint32).tolist()),
                  tuple(np.float32(g.range_max).view(np.uint32).tolist()))
                 + (() if g.nonzero_init is None else (tuple(map(tuple, g.nonzero_init)), g.predictor))
+                + (() if g.intra_centers is None else (tuple(g.intra_centers), tuple(g.intra_orders or ())))
                 for g in self.groups
             ),
         )

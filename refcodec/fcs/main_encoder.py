@@ -65,8 +65,8 @@ class MainEncoder(FcsEncoder):
         """The unit with its residuals taken against the Main predictors (SPEC 14.4.2, R-132); the
         Baseline encoder gives residuals against the previous frame."""
         flat = list(chain.from_iterable(unit.values))
-        if unit.is_intra:
-            self._q1, self._q2 = flat, None
+        if unit.is_intra:  # the I-frame's values are differences from the intra centers (R-222)
+            self._q1, self._q2 = [v + c for v, c in zip(flat, self._centers, strict=True)], None
             return unit
         q = [a + r for a, r in zip(self._q1, flat, strict=True)]
         pred = list(self._q1)

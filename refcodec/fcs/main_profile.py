@@ -103,6 +103,7 @@ class MainState:
         self.group_base = [2 + CTX_PER_GROUP * g for g in range(len(h.groups))]
         self.dim_base = [2 + CTX_PER_GROUP * len(h.groups) + CTX_PER_DIM * j for j in range(self.dims)]
         self.dim_group = [g for g, grp in enumerate(h.groups) for _ in range(grp.dims)]
+        self.intra_pred = h.intra_pred_flag  # SPEC 14.4.2, R-222: I-frame values are signed differences
         self.ctx = Contexts(2 + CTX_PER_GROUP * len(h.groups) + CTX_PER_DIM * self.dims)
         self._inits = [(self.dim_base[j] + D_NONZERO + c, init_probability(idx))
                        for j, init in enumerate(i for g in h.groups for i in (g.nonzero_init or [[8, 8, 8]] * g.dims))
@@ -168,7 +169,8 @@ def decode_payload(packet: MainPacket, state: MainState, trace: list | None = No
 
 def _decode_i_frame(dec: RangeDecoder, state: MainState, f: int, trace: list | None) -> list[int]:
     """SPEC 14.4, table 14-2, intra_frame(): each value as its bit length (adaptive unary), then its
-    bits below the leading one (bypass)."""
+    bits below the leading one (bypass); with intra prediction (R-222) the value is the magnitude of
+    the difference from intra_center, followed by its sign (one bypass bin) when it is not 0."""
     ctx = state.ctx
     row = []
     for g, (dims, depth, _, _) in enumerate(state.groups):
@@ -181,6 +183,8 @@ def _decode_i_frame(dec: RangeDecoder, state: MainState, f: int, trace: list | N
                     zeros += 1
                 length = depth - zeros
             v = (1 << (length - 1)) | dec.bypass_bits(length - 1) if length else 0
+            if state.intra_pred and v and dec.bypass_bits(1):  # intra_sign_flag
+                v = -v
             row.append(v)
             if trace is not None:
                 trace.append((f, f"intra_value[{g}][{d}]", v, dec.rng, dec.pos))
@@ -286,7 +290,7 @@ def _encode_i_frame(enc: RangeEncoder, state: MainState, row: list[int]) -> None
     for g, (dims, depth, _, _) in enumerate(state.groups):
         base = state.group_base[g] + G_INTRA
         for _ in range(dims):
-            v = row[j]
+            v = abs(row[j])  # SPEC 14.4.2, R-222: a signed difference with intra prediction
             length = v.bit_length()
             enc.bin(ctx, base, 1 if length else 0)
             if length:
@@ -297,6 +301,8 @@ def _encode_i_frame(enc: RangeEncoder, state: MainState, row: list[int]) -> None
                     enc.bin(ctx, base + 1 + zeros, 0)
             if length > 1:
                 enc.bypass_bits(v - (1 << (length - 1)), length - 1)
+            if state.intra_pred and v:
+                enc.bypass_bits(1 if row[j] < 0 else 0, 1)
             j += 1
     state.clear_history()
 

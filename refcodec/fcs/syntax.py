@@ -127,7 +127,9 @@ def _sequence_header_syntax(io: BitIO, h: SequenceHeader) -> SequenceHeader:
     h.header_crc_flag = bool(io.u(1, "header_crc_flag", int(h.header_crc_flag)))
     h.frame_crc_flag = bool(io.u(1, "frame_crc_flag", int(h.frame_crc_flag)))
     binding = io.u(1, "avatar_binding_flag", int(h.avatar_hash is not None))
-    h.reserved_bits = io.u(5, "seq_reserved_5bits", h.reserved_bits)  # ignored
+    h.intra_pred_flag = bool(io.u(1, "intra_pred_flag", int(h.intra_pred_flag)))  # SPEC 5.2.1, R-220
+    h.conceal_extrapolate_flag = bool(io.u(1, "conceal_extrapolate_flag", int(h.conceal_extrapolate_flag)))
+    h.reserved_bits = io.u(3, "seq_reserved_3bits", h.reserved_bits)  # ignored
     if binding:
         h.avatar_hash = io.u(64, "avatar_hash", h.avatar_hash)
     elif io.reading:
@@ -163,6 +165,7 @@ def _sequence_header_syntax(io: BitIO, h: SequenceHeader) -> SequenceHeader:
         if io.reading:
             grp.dim_index = [] if index_map else None
             grp.eg_orders, grp.range_min, grp.range_max = [0] * dims, [0.0] * dims, [0.0] * dims
+            grp.intra_centers = grp.intra_orders = None
         for d in range(dims):
             if index_map:
                 at = io.at()
@@ -173,6 +176,17 @@ def _sequence_header_syntax(io: BitIO, h: SequenceHeader) -> SequenceHeader:
                 if io.reading:
                     grp.dim_index.append(idx)
             grp.eg_orders[d] = io.u(4, f"eg_order[{g}][{d}]", grp.eg_orders[d])
+            if h.intra_pred_flag:  # SPEC 5.2.1, R-220: u(b) holds every center, so none is out of range
+                if io.reading:
+                    grp.intra_centers = grp.intra_centers or []
+                    grp.intra_centers.append(io.u(grp.bit_depth, f"intra_center[{g}][{d}]"))
+                    if h.profile_idc != MAIN_PROFILE_IDC:
+                        grp.intra_orders = grp.intra_orders or []
+                        grp.intra_orders.append(io.u(4, f"intra_order[{g}][{d}]"))
+                else:
+                    io.u(grp.bit_depth, f"intra_center[{g}][{d}]", grp.intra_centers[d])
+                    if h.profile_idc != MAIN_PROFILE_IDC:
+                        io.u(4, f"intra_order[{g}][{d}]", grp.intra_orders[d])
             if h.profile_idc == MAIN_PROFILE_IDC:  # SPEC 14.1: initial probabilities of the nonzero flags
                 if io.reading:
                     grp.nonzero_init = grp.nonzero_init or []
@@ -214,7 +228,10 @@ def _frame_unit_syntax(io: BitIO, f: FrameUnit, h: SequenceHeader) -> FrameUnit:
                     pairs = [_range_pair(io, g, d, grp.bit_depth, mins[d], maxs[d]) for d in range(grp.dims)]
                     f.range_updates[g] = ([p[0] for p in pairs], [p[1] for p in pairs])
         for g, grp in enumerate(groups):
-            f.values[g] = io.u_array(grp.bit_depth, grp.dims, f"quant_value[{g}]", f.values[g])
+            if h.intra_pred_flag:  # SPEC 5.3.1, R-221: the difference from intra_center, checked at reconstruction
+                f.values[g] = io.sek_array(grp.intra_orders, f"intra_residual[{g}]", f.values[g])
+            else:
+                f.values[g] = io.u_array(grp.bit_depth, grp.dims, f"quant_value[{g}]", f.values[g])
     else:
         for g, grp in enumerate(groups):
             if grp.zero_flag_enabled:
