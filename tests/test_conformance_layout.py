@@ -107,6 +107,12 @@ def test_the_two_halves_and_the_shared_modules():
 def test_every_module_imports_on_its_own():
     """Each module imported first in a fresh interpreter: a cycle hidden by import order would fail here."""
     names = sorted(n for n in modules() if not n.endswith("__main__"))
-    code = "import importlib, sys\nfor n in sys.argv[1:]:\n    for k in [k for k in sys.modules if k.startswith('conformance')]:\n        del sys.modules[k]\n    importlib.import_module(n)\n"
+    code = (
+        "import importlib, sys\n"
+        "for n in sys.argv[1:]:\n"
+        "    for k in [k for k in sys.modules if k.startswith('conformance')]:\n"
+        "        del sys.modules[k]\n"
+        "    importlib.import_module(n)\n"
+    )
     done = subprocess.run([sys.executable, "-c", code, *names], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
