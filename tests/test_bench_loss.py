@@ -51,8 +51,9 @@ def test_chain_model_matches_the_reference_decoder():
         assert wrong[lost].sum() >= 1 or not lost.any() or len(set(map(bytes, lossless))) == 1
 
 
-def test_fcenc_loss_resilient_writes_short_periods_one_frame_per_packet(tmp_path):
-    """--loss-resilient: an I-frame every 5 frames at 30 fps, one frame per packet, frame CRC on (tools/fcenc.py)."""
+def test_fcenc_loss_resilient_writes_the_recommended_set(tmp_path):
+    """--loss-resilient: Baseline (unless --profile main), an I-frame every 3 frames, intra prediction (Baseline
+    only), extrapolated concealment, the frame CRC and one unit per frame (tools/fcenc.py, SPEC 9.3)."""
     from refcodec.fcs.decoder import decode_file
     from refcodec.importers import save_track
     from refcodec.track import Track, TrackGroup
@@ -62,11 +63,13 @@ def test_fcenc_loss_resilient_writes_short_periods_one_frame_per_packet(tmp_path
     values = 0.5 + 0.4 * np.sin(0.2 * t + np.array([0.0, 1.0, 2.0]))
     src = tmp_path / "t.npz"
     save_track(Track(values, [TrackGroup("ARKIT52", ["a", "b", "c"], [0, 1, 2])], (30, 1)), src)
-    for profile in ("main", "baseline"):
+    for option, profile in (([], "baseline"), (["--profile", "main"], "main"), (["--profile", "baseline"], "baseline")):
         out = tmp_path / f"{profile}.fcs"
-        assert fcenc.main([str(src), "-o", str(out), "--loss-resilient", "--profile", profile]) == 0
+        assert fcenc.main([str(src), "-o", str(out), "--loss-resilient", *option]) == 0
         data = out.read_bytes()
         res = decode_file(data)
-        assert res.header.frame_crc_flag
-        assert [f.frame_type for f in res.frames] == (["I", "P", "P", "P", "P"] * 8)
+        assert res.header.frame_crc_flag and res.header.conceal_extrapolate_flag
+        assert res.header.profile_idc == (1 if profile == "main" else 0)
+        assert res.header.intra_pred_flag == (profile == "baseline")
+        assert [f.frame_type for f in res.frames] == (["I", "P", "P"] * 14)[:40]
         assert len(split_units(data)) == 1 + 40  # the header, then one unit per frame

@@ -43,6 +43,8 @@ MEAN_BURST = 3.0
 BITS = 8
 REFERENCE_INTERVAL = 30
 MAIN_REFERENCE = "main I/30, 1 frame/packet"
+#: what fcenc --loss-resilient writes (the recommended set)
+RECOMMENDED = "baseline I/3 + intra prediction + extrapolation + CRC-8 (fcenc --loss-resilient)"
 #: issue 12 targets
 TARGETS = {"random5_wrong_pct_max": 10.0, "rate_overhead_pct_max": 15.0, "bursty20_longest_run_max": 15}
 
@@ -86,6 +88,10 @@ class Config:
     interval: int
     profile_idc: int = 0
     frame_crc: bool = False
+    intra_pred: bool = False  # SPEC 5.2.1, R-220
+    extrapolate: bool = False  # SPEC 7.2, R-223
+    #: the same configuration without the tools, for the tools' own rate overhead
+    base: str | None = None
 
 
 CONFIGS = [
@@ -97,12 +103,21 @@ CONFIGS = [
     Config(MAIN_REFERENCE, 30, MAIN_PROFILE_IDC),
     Config("main I/30, 1 frame/packet + CRC-8", 30, MAIN_PROFILE_IDC, frame_crc=True),
     Config("main I/5, 1 frame/packet", 5, MAIN_PROFILE_IDC),
+    Config("baseline I/3", 3),
+    Config("baseline I/3 + intra prediction", 3, intra_pred=True, base="baseline I/3"),
+    Config(RECOMMENDED, 3, intra_pred=True, extrapolate=True, frame_crc=True, base="baseline I/3 + CRC-8"),
+    Config("baseline I/3 + CRC-8", 3, frame_crc=True),
+    Config("baseline I/4 + intra prediction + extrapolation", 4, intra_pred=True, extrapolate=True, base="baseline I/4"),
+    Config("main I/3, 1 frame/packet", 3, MAIN_PROFILE_IDC),
+    Config("main I/3, 1 frame/packet + intra prediction + extrapolation", 3, MAIN_PROFILE_IDC, intra_pred=True,
+           extrapolate=True, base="main I/3, 1 frame/packet"),
 ]
 
 
 def encode(track, cfg: Config) -> bytes:
     """The track encoded with ``cfg`` (one frame per unit in both profiles)."""
-    header = build_header(track, BITS, cfg.interval, frame_crc=cfg.frame_crc, profile_idc=cfg.profile_idc)
+    header = build_header(track, BITS, cfg.interval, frame_crc=cfg.frame_crc, profile_idc=cfg.profile_idc,
+                          intra_pred=cfg.intra_pred, conceal_extrapolate=cfg.extrapolate)
     return encode_track(track, header, EncoderConfig(cfg.interval, packet_frames=1))
 
 
@@ -192,7 +207,7 @@ def loss_masks(frames: int, seeds: int) -> list[tuple[str, float, int, np.ndarra
     return masks
 
 
-def summarise(rows: list[dict], rates: dict[str, float], reference: str) -> list[dict]:
+def summarise(rows: list[dict], rates: dict[str, float], reference: str, bases: dict[str, str] | None = None) -> list[dict]:
     """Mean over seeds per (config, model, loss rate), with the rate overhead."""
     keys = sorted({(r["config"], r["model"], r["loss_pct"]) for r in rows}, key=lambda k: (list(rates).index(k[0]), k[1], k[2]))
     out = []
@@ -202,6 +217,8 @@ def summarise(rows: list[dict], rates: dict[str, float], reference: str) -> list
                "wrong_pct": float(np.mean([r["wrong_pct"] for r in sel])),
                "longest_wrong_run": max(r["longest_wrong_run"] for r in sel),
                "rate_overhead_pct": 100.0 * (rates[cfg] / rates[_same_profile_reference(cfg, reference)] - 1.0)}
+        if bases and bases.get(cfg):  # the tools against the same configuration without them
+            row["tool_rate_overhead_pct"] = 100.0 * (rates[cfg] / rates[bases[cfg]] - 1.0)
         if "mean_abs_error_wrong" in sel[0]:
             row["mean_abs_error_wrong"] = float(np.mean([r["mean_abs_error_wrong"] for r in sel]))
             row["silently_wrong_decoded"] = sum(r["silently_wrong_decoded"] for r in sel)
@@ -228,6 +245,20 @@ def markdown(report: dict) -> str:
                 lines.append(f"| {cfg} | {cells[0]['rate_overhead_pct']:.1f} | {model} | "
                              + " | ".join(f"{c['wrong_pct']:.1f} / {c['longest_wrong_run']}" for c in cells) + " |")
         lines.append("")
+    lines += ["## Measured: error of the wrong frames and the tools' own rate cost", "",
+              "Mean absolute parameter error of the wrong frames (parameter units, mean over seeds); tool overhead = rate "
+              "against the same configuration without the loss-resilience tools.", "",
+              "| configuration | rate vs I/30 % | tool overhead % | 5 % random: wrong % / mean error | "
+              "20 % bursty: wrong % / longest run / mean error | silent frames |", "|---|---:|---:|---:|---:|---:|"]
+    table = report["measured"]
+    for cfg in dict.fromkeys(r["config"] for r in table):
+        r5 = next(r for r in table if r["config"] == cfg and r["model"] == "random" and r["loss_pct"] == 5)
+        b20 = next(r for r in table if r["config"] == cfg and r["model"] == "bursty" and r["loss_pct"] == 20)
+        tool = f"{r5['tool_rate_overhead_pct']:.1f}" if "tool_rate_overhead_pct" in r5 else ""
+        silent = sum(r["silently_wrong_decoded"] for r in table if r["config"] == cfg)
+        lines.append(f"| {cfg} | {r5['rate_overhead_pct']:.1f} | {tool} | {r5['wrong_pct']:.1f} / {r5['mean_abs_error_wrong']:.4f} | "
+                     f"{b20['wrong_pct']:.1f} / {b20['longest_wrong_run']} / {b20['mean_abs_error_wrong']:.4f} | {silent} |")
+    lines.append("")
     lines += ["## Residual cost by reference distance (LAM, 8 bits, bits per frame)", "",
               "| distance | " + " | ".join(str(d) for d in report["bits_by_distance"]) + " |",
               "|---|" + "---:|" * len(report["bits_by_distance"]),
@@ -318,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         "note": (f"LAM, {BITS} bits, {track.frames} frames, {args.seeds} seeds; frames wrong = output differs bitwise from the "
                  "lossless decode; rate overhead against I/30 of the same profile (measured: whole file; modelled: residual bits). "
                  "Render PSNR is not measured."),
-        "measured": summarise(measured, rates, reference.name),
+        "measured": summarise(measured, rates, reference.name, {c.name: c.base for c in CONFIGS if c.base}),
         "modelled": summarise(modelled, mrates, "chain I/30"),
         "bits_by_distance": {d: bits[d] for d in (1, 2, 3, 4, 6, 8, 15, 30)},
         "intra_bits": BITS * q.shape[1],
