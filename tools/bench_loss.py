@@ -14,7 +14,9 @@ reference is a graph edge, its rate the measured Exp-Golomb cost of residuals at
 distance on the same quantized track, and a frame is right when it and its whole reference
 chain arrived. These rows are marked ``modelled``.
 
-Render PSNR of the wrong frames is not measured (the CPU renderer is too slow for this run).
+Render PSNR of the wrong frames is sampled (``--render-samples``, default 6 per configuration):
+wrong frames of one 5 % random pattern, rendered on the bundled LAM avatar with the CPU reference
+renderer (512 x 512, 8-bit RGB) and compared with the render of the lossless decode.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from refcodec.fcs.main_profile import MAIN_PROFILE_IDC  # noqa: E402
 from tools._cli import entry_point, int_range, parser, write_atomic  # noqa: E402
 from tools.bench_corruption import KINDS, silent_corruption  # noqa: E402
 from tools.bench_stream import TRACKS, load  # noqa: E402
+
+LAM_ZIP = REPO / "samples/lam_p2-1/p2-1.zip"
 
 LOSS_RATES = (0.01, 0.05, 0.10, 0.20)
 MEAN_BURST = 3.0
@@ -145,6 +149,48 @@ def measure(track, cfg: Config, lossless: np.ndarray, masks: list[tuple[str, flo
                      "lost_units": int(lost.sum()), "wrong_pct": 100.0 * wrong.mean(), "longest_wrong_run": longest_run(wrong),
                      "mean_abs_error_wrong": float(err), "silently_wrong_decoded": silent})
     return rows
+
+
+#: configurations whose wrong frames are rendered (hold vs extrapolation at the same interval, and the old default)
+RENDERED = ("baseline I/30 (reference)", "baseline I/3 + intra prediction", RECOMMENDED)
+
+
+def render_psnr(track, samples: int, masks, threads: int | None = None) -> dict[str, dict]:
+    """Pooled 8-bit RGB PSNR of ``samples`` wrong frames per configuration of :data:`RENDERED` (5 % random, seed 0)
+    against the render of the lossless decode; {} when the renderer (torch) or the avatar is missing."""
+    try:
+        from refcodec.avatar.lam import load_lam_zip
+        from refcodec.fcs.binding import avatar_inputs, frame_to_layout
+        from refcodec.rdo.predict import psnr_from_mse
+        from refcodec.rdo.problem import cpu_render_function
+    except ImportError:
+        return {}
+    if samples <= 0 or not LAM_ZIP.exists():
+        return {}
+    avatar = load_lam_zip(str(LAM_ZIP))
+    render = cpu_render_function(avatar, threads)
+    size = avatar.render.height, avatar.render.width
+    lost = next(m for model, rate, seed, m in masks if model == "random" and rate == 0.05 and seed == 0)
+
+    def image(values) -> np.ndarray:
+        return (np.clip(render(np.asarray(values, np.float32)).reshape(*size, 3), 0, 1) * 255 + 0.5).astype(np.uint8)
+
+    out = {}
+    for cfg in [c for c in CONFIGS if c.name in RENDERED]:
+        head, frames = frame_units(encode(track, cfg))
+        lossless = decode_file(join_units(head + frames))
+        damaged = decode_file_partial(join_units(head + [u for u, gone in zip(frames, lost, strict=True) if not gone]))
+        inputs = avatar_inputs(lossless.header, avatar.layout)
+        got = damaged.matrix()
+        if len(got) < len(lossless.frames):  # a loss at the end has no later unit to reveal it: the last frame is held
+            got = np.concatenate([got, np.repeat(got[-1:], len(lossless.frames) - len(got), axis=0)])
+        a, b = frame_to_layout(lossless.matrix(), inputs), frame_to_layout(got, inputs)
+        wrong = np.flatnonzero(np.any(a.view(np.uint32) != b.view(np.uint32), axis=1))
+        pick = wrong[np.linspace(0, len(wrong) - 1, min(samples, len(wrong))).astype(int)] if len(wrong) else wrong
+        mse = [float(np.mean((image(a[t]).astype(np.float64) - image(b[t])) ** 2)) for t in pick]
+        out[cfg.name] = {"frames": pick.tolist(), "psnr_8bit_db": psnr_from_mse(float(np.mean(mse)), 255.0) if mse else None,
+                         "worst_frame_psnr_8bit_db": psnr_from_mse(max(mse), 255.0) if mse else None}
+    return out
 
 
 def residual_bits_by_distance(q: np.ndarray, distances: range) -> dict[int, float]:
@@ -259,6 +305,15 @@ def markdown(report: dict) -> str:
         lines.append(f"| {cfg} | {r5['rate_overhead_pct']:.1f} | {tool} | {r5['wrong_pct']:.1f} / {r5['mean_abs_error_wrong']:.4f} | "
                      f"{b20['wrong_pct']:.1f} / {b20['longest_wrong_run']} / {b20['mean_abs_error_wrong']:.4f} | {silent} |")
     lines.append("")
+    if report.get("render_psnr"):
+        lines += ["## Render PSNR of wrong frames (sampled)", "",
+                  "Wrong frames of the 5 % random pattern of seed 0, evenly spaced, rendered on the bundled LAM avatar "
+                  "(CPU reference renderer, 8-bit RGB) against the render of the lossless decode.", "",
+                  "| configuration | frames rendered | pooled PSNR dB | worst frame dB |", "|---|---:|---:|---:|"]
+        for cfg, r in report["render_psnr"].items():
+            if r["psnr_8bit_db"] is not None:
+                lines.append(f"| {cfg} | {len(r['frames'])} | {r['psnr_8bit_db']:.2f} | {r['worst_frame_psnr_8bit_db']:.2f} |")
+        lines.append("")
     lines += ["## Residual cost by reference distance (LAM, 8 bits, bits per frame)", "",
               "| distance | " + " | ".join(str(d) for d in report["bits_by_distance"]) + " |",
               "|---|" + "---:|" * len(report["bits_by_distance"]),
@@ -325,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int_range(1, 100), default=3, help="loss patterns per model and rate (default 3)")
     ap.add_argument("--corruption-trials", type=int_range(1, 10000), default=100,
                     help="corrupted units per kind and configuration for the CRC measurement (default 100)")
+    ap.add_argument("--render-samples", type=int_range(0, 1000), default=6,
+                    help="wrong frames rendered per configuration for the render PSNR (default 6; 0 skips; needs torch)")
     ap.add_argument("--out", default=str(REPO / "bench"), help="directory for loss_bench.json/.md/.png (default bench/)")
     args = ap.parse_args(argv)
     track, source = load(*TRACKS[0][1:4])
@@ -348,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         "mean_burst": MEAN_BURST, "targets": TARGETS,
         "note": (f"LAM, {BITS} bits, {track.frames} frames, {args.seeds} seeds; frames wrong = output differs bitwise from the "
                  "lossless decode; rate overhead against I/30 of the same profile (measured: whole file; modelled: residual bits). "
-                 "Render PSNR is not measured."),
+                 "Render PSNR: sampled wrong frames, see its table."),
         "measured": summarise(measured, rates, reference.name, {c.name: c.base for c in CONFIGS if c.base}),
         "modelled": summarise(modelled, mrates, "chain I/30"),
         "bits_by_distance": {d: bits[d] for d in (1, 2, 3, 4, 6, 8, 15, 30)},
@@ -357,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
                                                  for j in range(q.shape[1])) / len(second)),
         "raw": {"measured": measured, "modelled": modelled},
     }
+    report["render_psnr"] = render_psnr(track, args.render_samples, masks)
     report["corruption"] = {c.name: {"rate_bits_per_frame": rates[c.name], **silent_corruption(encode(track, c), args.corruption_trials)}
                             for c in CONFIGS if c.interval == REFERENCE_INTERVAL}
     report["checks"] = checks(report)
