@@ -190,12 +190,10 @@ def _frame(out: Outcome, st: _State, i: int, item: FrameItem, strict: bool) -> b
     flat = _flat(f.values)
     if f.unit_type == UNIT_I_FRAME:  # SPEC 6.4, R-33, R-221: checked before the gap is handled
         q = flat if st.centers is None else st.centers + flat
-        bad = np.flatnonzero((q < 0) | (q > (1 << st.depth) - 1))
-        if bad.size:
-            g, d = _group_dim(st.header, int(bad[0]))
+        error = _out_of_range(q, st, els, "intra_residual", i)
+        if error:
             out.elements |= {(e.structure, e.base_name) for e in els}
-            at = find(els, f"intra_residual[{g}][{d}]").offset
-            return _damaged(out, st, i, "E_RESIDUAL", f.unit_type, strict, ExpectedError("E_RESIDUAL", i, at, f"intra_residual[{g}][{d}]"))
+            return _damaged(out, st, i, "E_RESIDUAL", f.unit_type, strict, error)
     if st.expected is not None:  # SPEC 7.1, R-42
         gap = (f.frame_counter - st.expected) % 16
         if gap:
@@ -219,12 +217,10 @@ def _frame(out: Outcome, st: _State, i: int, item: FrameItem, strict: bool) -> b
         return True
     else:  # SPEC 6.4, R-32
         q = st.ref + flat
-        bad = np.flatnonzero((q < 0) | (q > (1 << st.depth) - 1))
-        if bad.size:
-            g, d = _group_dim(st.header, int(bad[0]))
+        error = _out_of_range(q, st, els, "residual", i)
+        if error:
             out.elements |= {(e.structure, e.base_name) for e in els}
-            at = find(els, f"residual[{g}][{d}]").offset
-            return _damaged(out, st, i, "E_RESIDUAL", f.unit_type, strict, ExpectedError("E_RESIDUAL", i, at, f"residual[{g}][{d}]"))
+            return _damaged(out, st, i, "E_RESIDUAL", f.unit_type, strict, error)
     out.elements |= {(e.structure, e.base_name) for e in els}
     values = dequantize_f32(q, st.min, st.max, st.depth)
     new.append(ExpectedFrame(DECODED, values, i))
@@ -233,6 +229,16 @@ def _frame(out: Outcome, st: _State, i: int, item: FrameItem, strict: bool) -> b
     out.frames += new
     out.events.append({"unit_index": i, "kind": kind, "error_class": None, "frames_out": len(new)})
     return True
+
+
+def _out_of_range(q: np.ndarray, st: _State, els: list, element: str, unit: int) -> ExpectedError | None:
+    """SPEC 6.4, R-32 / R-221: E_RESIDUAL at the coded element of the first value outside [0, 2^b - 1], or None."""
+    bad = np.flatnonzero((q < 0) | (q > (1 << st.depth) - 1))
+    if not bad.size:
+        return None
+    g, d = _group_dim(st.header, int(bad[0]))
+    name = f"{element}[{g}][{d}]"
+    return ExpectedError("E_RESIDUAL", unit, find(els, name).offset, name)
 
 
 def _group_dim(h: SequenceHeader, flat: int) -> tuple[int, int]:
