@@ -212,15 +212,16 @@ def facecodec(ctx: dict, track, source: Clip, measured: np.ndarray, seconds: flo
     return rows, by_k
 
 
-def containers(cache: Path, lam, probe, ks) -> tuple[dict, dict]:
-    """The default container and one with a learned basis per K, as (bytes, decoded avatar), cached."""
+def containers(cache: Path, lam, probe, ks, label: str = "", default: bool = True) -> tuple[dict, dict]:
+    """The default container (when ``default``) and one with a basis learned on ``probe`` per K, as (bytes,
+    decoded avatar), cached; ``label`` is appended to the basis containers' names."""
     from refcodec.fca import PackConfig, decode_avatar, encode_avatar
     from refcodec.rdo import learn_avatar_basis
     from refcodec.rdo.sensitivity import cache_key, fingerprint
 
     out, basis_k = {}, {}
-    for k in (None, *ks):
-        name = "default" if k is None else f"basis K={k}"
+    for k in ((None,) if default else ()) + tuple(ks):
+        name = "default" if k is None else f"basis K={k}{label}"
         key = cache_key(fingerprint(lam), np.ascontiguousarray(probe.values).tobytes(), f"fca k={k}")
         path = cache / f"container-{key}.fca"
         if not path.exists():
@@ -378,10 +379,18 @@ def main(argv: list[str] | None = None) -> int:
     source_all = _render_cached(cache, lam, layout_values(track, lam.layout).astype(np.float32), "source", args.threads)
     source = Clip(source_all.rgb[measured], source_all.float16[measured])
     fcas, basis_k = containers(cache, lam, full, ks)
+    # out of sample: bases learned only on the LAM frames after the measured ones
+    heldout = full.select({})
+    heldout.values = full.values[track.frames:]
+    held_label = f" held-out (trained on LAM frames {track.frames}-{full.frames - 1}, not these)"
+    if heldout.frames >= 30:
+        more, more_k = containers(cache, lam, heldout, [k for k in ks if k >= 8], held_label, default=False)
+        fcas |= more
+        basis_k |= more_k
     ctx = {"cache": cache, "threads": args.threads, "containers": fcas, "basis_k": basis_k, "probe": full}
     lam_rows, by_k = facecodec(ctx, track, source, measured, seconds, UNIFORM_BITS, QUALITY_TARGETS, ks)
     for r in lam_rows:
-        if r["codec"] == "FaceCodec RDO" and r["setting"].startswith("basis"):
+        if r["codec"] == "FaceCodec RDO" and r["setting"].startswith("basis") and "held-out" not in r["setting"]:
             r["setting"] += " (basis trained on the whole LAM track, these frames included)"
     if not args.no_codecs:
         rows, codec_notes = conventional(source_all, measured, seconds)

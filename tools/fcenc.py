@@ -272,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="dimensions varying by less than one step of their nominal range: warn, then code them as "
                          "a constant (coarse, default), drop them, or keep them")
     ap.add_argument("--profile", choices=["baseline", "main"], default=None,
-                    help="main (default, SPEC 14: adaptive range coding, packets) or baseline (SPEC 5); --quality writes baseline")
+                    help="main (default, SPEC 14: adaptive range coding, packets) or baseline (SPEC 5)")
     ap.add_argument("--packet-frames", type=int_range(0, MAX_PACKET_FRAMES), default=0, metavar="N",
                     help="main profile: frames per packet, 0 = one I-frame period (latency: one packet), 1 = live")
     ap.add_argument("--loss-resilient", action="store_true",
@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
             raise usage_error("--quality", "needs --avatar FCA (the quality is measured on that avatar's render)")
         if args.bits or args.ranges != "auto" or args.range_update:
             raise usage_error("--quality", "chooses bit depths and ranges itself; drop --bits, --ranges and --range-update")
-        return encode_quality(track, avatar_bytes, args.quality, out, interval, args.profile or "baseline",
+        return encode_quality(track, avatar_bytes, args.quality, out, interval, profile,
                               Path(args.rd_cache) if args.rd_cache else default_cache_dir(), as_json=args.json, label=args.input)
     track, ranges = _choose_ranges(track, args.ranges, args.noise_dims, depths)
     header_crc, frame_crc = _crc_flags(args.crc)

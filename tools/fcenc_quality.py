@@ -23,14 +23,14 @@ def default_cache_dir() -> Path:
 
 
 def encode_quality(track: Track, avatar_bytes: bytes, target_db: float, out: Path, intra_interval: int,
-                   profile: str | int = "baseline", cache_dir: Path | None = None, points: int | None = None,
+                   profile: str | int = "main", cache_dir: Path | None = None, points: int | None = None,
                    as_json: bool = False, label: str = "") -> int:
     """Search the smallest stream predicted to render at >= ``target_db`` on the avatar, write it, report."""
     from tqdm import tqdm
 
     from refcodec.rdo.quantize import PROFILES
 
-    profile = {0: "baseline"}.get(profile, profile) if isinstance(profile, int) else str(profile).lower()
+    profile = {0: "baseline", 1: "main"}.get(profile, profile) if isinstance(profile, int) else str(profile).lower()
     if profile not in PROFILES:
         raise CliError(f"fcenc: error: --profile: the rate-distortion encoder writes {', '.join(sorted(PROFILES))} so far, not {profile}", 2)
     avatar = decode_avatar(avatar_bytes)  # FcError -> 16 + code by the CLI layer

@@ -34,8 +34,8 @@ from ..quant import dequant_step, dequantize
 from ..spec_tables import arkit52_names, profiles
 from ..track import Track, TrackGroup
 
-PROFILES = {"baseline": 0}
-"""Profiles this encoder can write (SPEC 4.3); a new profile's entropy coder plugs in here."""
+PROFILES = {"baseline": 0, "main": 1}
+"""Profiles this encoder can write (SPEC 4.3): the levels it chooses are coded by either profile's entropy coder."""
 
 
 @dataclass(frozen=True)
@@ -47,14 +47,14 @@ class RdoSettings:
         deadzone: a level is kept while the value is within this many steps of it (>= 0.5).
         hold: a group holds its levels while the image error of holding is below ``hold * mse``.
         intra_interval: frames from one I-frame to the next.
-        profile: "baseline" (SPEC 4.3).
+        profile: "main" (SPEC 14, the smaller stream) or "baseline" (SPEC 5).
     """
 
     mse: float
     deadzone: float = 0.5
     hold: float = 0.0
     intra_interval: int = 30
-    profile: str = "baseline"
+    profile: str = "main"
 
 
 @dataclass
@@ -174,7 +174,7 @@ class Coded:
 
 def encode(values: np.ndarray, layout: list[tuple[str, int]], gram: np.ndarray, settings: RdoSettings,
            frame_rate: tuple[int, int] = (30, 1), avatar_hash: int | None = None) -> Coded:
-    """RDO-encode ``values`` [T, D] (the avatar's layout) into a baseline ``.fcs`` (SPEC 9.4)."""
+    """RDO-encode ``values`` [T, D] (the avatar's layout) into a ``.fcs`` of ``settings.profile`` (SPEC 9.4)."""
     if settings.profile not in PROFILES or PROFILES[settings.profile] not in profiles():
         raise ValueError(f"profile {settings.profile!r} is not available; this encoder writes {sorted(PROFILES)}")
     if not settings.mse > 0 or settings.deadzone < 0.5 or settings.hold < 0:
@@ -188,7 +188,7 @@ def encode(values: np.ndarray, layout: list[tuple[str, int]], gram: np.ndarray, 
     kept = alloc.keep
     header = build_header(track, bit_depths=alloc.bit_depths,
                           intra_interval=settings.intra_interval, ranges=(alloc.range_min[kept], alloc.range_max[kept]),
-                          avatar_hash=avatar_hash)
+                          avatar_hash=avatar_hash, profile_idc=PROFILES[settings.profile])
     data = encode_track(track, header)
     result = decode_file(data)
     decoded = frame_to_layout(result.matrix(), avatar_inputs(result.header, layout))

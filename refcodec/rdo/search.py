@@ -34,7 +34,7 @@ def encode_and_predict(problem: Problem, settings: RdoSettings, avatar_hash: int
     return coded, predict(problem.sensitivity, problem.values, coded.decoded)
 
 
-def search_quality(problem: Problem, target_db: float, intra_interval: int = 30, profile: str = "baseline",
+def search_quality(problem: Problem, target_db: float, intra_interval: int = 30, profile: str = "main",
                    avatar_hash: int | None = None, grid=GRID, progress: Callable[[int], None] | None = None) -> SearchResult | None:
     """The smallest stream predicted to reach ``target_db`` (8-bit RGB PSNR against the unquantized
     parameters on the same avatar), or None when no budget of the grid reaches it."""
