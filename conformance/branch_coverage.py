@@ -63,6 +63,7 @@ WRITER_ONLY = [
     r"def restore\(",
     r"else:  # a writer's payload bytes",
     r"else:  # a writer's nonzero_init",
+    r"else:  # a writer's intra centers",
 ]
 #: Branch lines whose other arm only a writer takes.
 WRITER_ARMS = [r"\bif io\.reading:", r"\belif io\.reading:"]
@@ -83,6 +84,11 @@ CONTAINER_WRITER_ONLY = {
     r"def build_payload\(": "container.py: serializes a payload for the writer",
     r"class SectionToWrite\b": "container.py: the writer's section description",
     r"def encode_block\(": "quantized.py: the encoder's quantizer",
+    r"def delta_block\(": "quantized.py: the encoder's delta coding of a block (R-153)",
+    r"def smaller_block\(": "quantized.py: the encoder's choice between plain and delta-coded blocks",
+    r"def unit_range_block\(": "quantized.py: the encoder's opacity block (R-151)",
+    r"def encode_block_in\(": "quantized.py: the encoder's quantizer over a given range",
+    r"class _Block\b": "quantized.py: the encoder's view of a block dict for unit_range_block",
     r"def compress\(": "compression.py: the writer's zstd compressor",
     r"def decode_usage\(": "container.py: what an encoder's sections will charge against the levels (codec.py picks its level with it)",
     r"if budget is None:  # the writer's checks": "syntax.py _layer_out: only build_payload runs the checks without a budget; "

@@ -272,9 +272,29 @@ def loss_tool_vectors() -> list[MainVector]:
     return out
 
 
+def coverage_vectors() -> list[MainVector]:
+    """Paths of the reference decoder no other Main vector reaches (conformance/branch_coverage.json)."""
+    top = np.array([255] * 3 + [1023] * 2)
+    q = _walk(30, 5, top, seed=51)
+    h = _header([8, 10], [3, 2], q, 10, frame_crc=True)
+    enc = MainEncoder(h, EncoderConfig(10, packet_frames=5))
+    x = q / top
+    update = {10: {1: ([0.0, 0.0], [2.0, 2.0])}}  # group 1 only: group 0 has range_update_group_flag 0
+    units = [enc.header_unit()] + enc.encode_frames(x, update) + enc.flush()
+    out = [_vector("y_main_range_update_one_group", "An I packet updates the ranges of group 1 only (range_update_group_flag[0] = 0): "
+                   "group 0 keeps the sequence ranges.", ["R-31", "R-128"], units, clauses=["6.3", "14.2"])]
+    bad = bytearray(units[1])
+    bad[-1] ^= 0x01  # frame_crc of the first packet
+    out.append(_vector("y_main_damaged_first_packet", "The first packet fails its CRC while the expected counter is still unknown: "
+                       "its frames are concealed (zeros), the counter stays unknown, and the P packets after it wait for the "
+                       "I packet at frame 10.", ["R-129", "R-19", "R-40"], [units[0], bytes(bad)] + units[2:], "resilient",
+                       ["7.3", "7.4"]))
+    return out
+
+
 def main_definitions() -> list[MainVector]:
     """Every Main-profile vector, in a fixed order."""
-    return decodable_vectors() + loss_vectors() + [y_main_escape_15()] + invalid_vectors() + loss_tool_vectors()
+    return decodable_vectors() + loss_vectors() + [y_main_escape_15()] + invalid_vectors() + loss_tool_vectors() + coverage_vectors()
 
 
 # ----------------------------------------------------------------------------- cards and files

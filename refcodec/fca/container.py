@@ -112,10 +112,8 @@ def _update_params(params: dict, kind: bytes, payload: Container) -> None:
 
 
 def _check_order(sections: list[Section], sec: Section, registry: dict) -> None:
-    """SPEC 11.3, R-56: META first (whatever the section, known or not); critical ranks non-decreasing; no repeats."""
+    """SPEC 11.3, R-56: critical ranks non-decreasing; no repeats (META first is checked earlier, R-202)."""
     where = f"section[{sec.index}]"
-    if sec.index == 0 and sec.type != b"META":
-        raise E_SECTION(f"the first section is {sec.name}, not META", field=f"{where}.section_type", bit_offset=8 * sec.offset)
     info = registry.get(sec.type)
     if info is None or not info["critical"]:
         return

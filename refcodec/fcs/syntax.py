@@ -183,7 +183,7 @@ def _sequence_header_syntax(io: BitIO, h: SequenceHeader) -> SequenceHeader:
                     if h.profile_idc != MAIN_PROFILE_IDC:
                         grp.intra_orders = grp.intra_orders or []
                         grp.intra_orders.append(io.u(4, f"intra_order[{g}][{d}]"))
-                else:
+                else:  # a writer's intra centers
                     io.u(grp.bit_depth, f"intra_center[{g}][{d}]", grp.intra_centers[d])
                     if h.profile_idc != MAIN_PROFILE_IDC:
                         io.u(4, f"intra_order[{g}][{d}]", grp.intra_orders[d])
