@@ -21,6 +21,7 @@ from .stream.invalid import all_invalid, frame_rate_boundary
 from .stream.loss_tools import loss_tool_vectors
 from .stream.main_vectors import generate_main
 from .stream.model import ExpectedError, Outcome, frame_md5, run_model
+from .stream.nominal import nominal_vectors
 from .stream.script import FrameItem, build_file
 from .stream.targets import targets
 from .stream.vectors import (
@@ -66,6 +67,7 @@ def stream_definitions() -> list[VectorDef]:
         + strict_loss_vectors()
         + loss_vectors()
         + loss_tool_vectors()
+        + nominal_vectors()
         + all_invalid()
         + clarity_vectors()
     )

@@ -82,6 +82,17 @@ def semantic_id(name: str) -> int:
     raise KeyError(f"unknown group semantic {name!r}; known: {[g['name'] for g in group_semantics().values()]}")
 
 
+def nominal_range(semantic: int) -> tuple[float, float] | None:
+    """SPEC 4.2, R-133: the semantic's nominal range as binary32 values (from their bit patterns), or None."""
+    import struct
+
+    g = group_semantics().get(semantic)
+    if g is None or "nominal_min" not in g:
+        return None
+    lo, hi = (struct.unpack(">f", int(g[k], 16).to_bytes(4, "big"))[0] for k in ("nominal_min", "nominal_max"))
+    return lo, hi
+
+
 def canonical_dims(semantic: int) -> int:
     """Canonical dimension count of a semantic (0 = unbounded)."""
     return group_semantics().get(semantic, group_semantics()[0])["canonical_dims"]

@@ -61,7 +61,8 @@ HEADER = [
     ("group_bit_depth_minus1[0]", "0010"),  # b = 3                   @107
     ("group_zero_flag_enabled[0]", "0"),  # @111
     ("group_index_map_flag[0]", "0"),  # @112
-    ("group_reserved_2bits[0]", "00"),  # @113
+    ("group_nominal_flag[0]", "0"),  # @113
+    ("group_reserved_1bit[0]", "0"),  # @114
     ("eg_order[0][0]", "0000"),  # k = 0                              @115
     ("range_min[0][0]", "00000000000000000000000000000000"),  # 0.0 = 0x00000000      @119
     ("range_max[0][0]", "01000000111000000000000000000000"),  # 7.0 = 0x40E00000      @151
@@ -212,7 +213,7 @@ def test_literal_crc_values_are_spec_crcs():
 
 
 def test_reserved_bits_ignored():
-    h = read_unit(bits_to_bytes(assemble(HEADER, seq_reserved_3bits="101", group_reserved_2bits_0="11")), None)
+    h = read_unit(bits_to_bytes(assemble(HEADER, seq_reserved_3bits="101", group_reserved_1bit_0="1")), None)
     assert isinstance(h, SequenceHeader)
     res = decode_file(b"FCS1\x20" + bits_to_bytes(assemble(HEADER, seq_reserved_3bits="111")) + FILE[37:])
     assert same_f32(res.matrix(), expected_frames())
@@ -290,8 +291,8 @@ def test_invalid_header(replace, err, field, at):
 def test_index_map_not_increasing():
     # group_index_map_flag = 1: each dimension starts with group_dim_index u(16)
     s = assemble(HEADER[:18]) + "1" + "00"  # ... index_map_flag = 1, reserved 00        (115 bits)
-    s += "0000000000000011" + "0000" + "0" * 32 + bits(HEADER[22][1])  # index 3, k 0, [0, 7]    @115
-    s += "0000000000000011" + "0001" + bits(HEADER[24][1]) + bits(HEADER[25][1])  # index 3 again      @199
+    s += "0000000000000011" + "0000" + "0" * 32 + bits(dict(HEADER)["range_max[0][0]"])  # index 3, k 0, [0, 7]    @115
+    s += "0000000000000011" + "0001" + bits(dict(HEADER)["range_min[0][1]"]) + bits(dict(HEADER)["range_max[0][1]"])  # index 3 again      @199
     s += "0" * ((-len(s)) % 8)
     with pytest.raises(E_VALUE) as ei:
         read_unit(bits_to_bytes(s), None)
@@ -301,7 +302,7 @@ def test_index_map_not_increasing():
 def test_index_map_beyond_canonical():
     # HEAD_ROTATION (3) with dim index 3 (>= canonical 3)
     s = assemble(HEADER[:14]) + "00000011" + "00000000" + "0010" + "0" + "1" + "00"  # 1 dim      @115
-    s += "0000000000000011" + "0000" + "0" * 32 + bits(HEADER[22][1])
+    s += "0000000000000011" + "0000" + "0" * 32 + bits(dict(HEADER)["range_max[0][0]"])
     s += "0" * ((-len(s)) % 8)
     with pytest.raises(E_VALUE) as ei:
         read_unit(bits_to_bytes(s), None)

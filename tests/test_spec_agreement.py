@@ -77,6 +77,10 @@ def _feature_streams() -> list[bytes]:
     # the loss-resilience tools (SPEC 5.2.1, R-220 to R-223) in both profiles
     tools = [encode_track(track, build_header(track, 8, intra_interval=4, profile_idc=p, intra_pred=True, conceal_extrapolate=True),
                           EncoderConfig(intra_interval=4, packet_frames=1)) for p in (0, 1)]
+    # nominal ranges (SPEC 4.2, R-133): the EYELIDS group takes [0, 1] from the registry
+    nominal = build_header(track, 8, intra_interval=8)
+    nominal.groups[2].range_min, nominal.groups[2].range_max, nominal.groups[2].nominal = [0.0, 0.0], [1.0, 1.0], [True, False]
+    tools.append(encode_track(track, nominal, EncoderConfig(intra_interval=8)))
     return [with_all, plain, main] + tools
 
 
@@ -151,11 +155,19 @@ def test_error_table_equals_registry():
 
 
 def test_group_table_equals_registry():
-    rows = _md_table("### 4.2 Parameter-group semantics")[1:]
+    rows = [r for r in _md_table("### 4.2 Parameter-group semantics") if r[0].isdigit()]
     reg = load("groups")["group"]
     assert [(int(r[0]), r[1], 0 if r[2] == "any" else int(r[2]), r[3]) for r in rows] == [
         (g["id"], g["name"], g["canonical_dims"], g["meaning"]) for g in reg
     ]
+
+
+def test_nominal_range_table_equals_registry():
+    """Table 4-3 (SPEC 4.2, R-133) lists the nominal bit patterns of spec/groups.toml."""
+    rows = [r for r in _md_table("### 4.2 Parameter-group semantics") if r[0].startswith("`") or r[1].startswith("0x")]
+    table = {name.strip().strip("`"): (lo.lower(), hi.lower()) for r in rows for name in r[0].split(",") for lo, hi in [(r[1], r[2])]}
+    reg = {g["name"]: (g["nominal_min"], g["nominal_max"]) for g in load("groups")["group"] if "nominal_min" in g}
+    assert table == reg and len(reg) == 6
 
 
 def test_level_tables_equal_registry():

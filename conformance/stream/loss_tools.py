@@ -96,3 +96,4 @@ def loss_tool_vectors() -> list[VectorDef]:
     """Every vector of this module, in a fixed order."""
     return intra_vectors() + extrapolation_vectors()
 
+

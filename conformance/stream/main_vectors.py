@@ -289,6 +289,12 @@ def coverage_vectors() -> list[MainVector]:
                        "its frames are concealed (zeros), the counter stays unknown, and the P packets after it wait for the "
                        "I packet at frame 10.", ["R-129", "R-19", "R-40"], [units[0], bytes(bad)] + units[2:], "resilient",
                        ["7.3", "7.4"]))
+    hn = _header([8, 10], [3, 2], q, 10)
+    hn.groups[0].semantic, hn.groups[0].nominal = 2, [True, False, True]  # ARKIT52 over [0, 1]: nominal where flagged
+    hn.groups[1].semantic = 3  # HEAD_ROTATION without the flag: explicit [0, 1] pairs
+    out.append(_vector("y_main_nominal_ranges", "A Main header whose ARKIT52 group takes [0, 1] from the registry for two of "
+                       "its three dimensions (R-133); the model reads table 4-3 from spec/groups.toml.", ["R-133", "R-128"],
+                       _units(hn, q, packet_frames=5), clauses=["4.2", "5.2.1"]))
     return out
 
 

@@ -104,6 +104,20 @@ class _Header:
         return sum(g.dims for g in self.groups)
 
 
+def _nominal_ranges() -> dict[int, tuple[float, float]]:
+    """Registry 4.2's nominal ranges, read from spec/groups.toml (binary32 bit patterns)."""
+    import tomllib
+
+    from ..paths import ROOT
+
+    groups = tomllib.loads((ROOT / "spec" / "groups.toml").read_text())["group"]
+    return {g["id"]: tuple(struct.unpack(">f", int(g[k], 16).to_bytes(4, "big"))[0] for k in ("nominal_min", "nominal_max"))
+            for g in groups if "nominal_min" in g}
+
+
+_NOMINAL = _nominal_ranges()
+
+
 def _parse_header(b: _Bits) -> _Header:
     """SPEC 5.2 for profile_idc 1 (the vectors' headers are valid; only what decoding needs is kept)."""
     b.read(8, "seq_version")
@@ -122,12 +136,13 @@ def _parse_header(b: _Bits) -> _Header:
         b.read(64, "avatar_hash")
     groups = []
     for _ in range(b.read(8, "num_groups")):
-        b.read(8, "group_semantic")
+        semantic = b.read(8, "group_semantic")
         dims = b.read(8, "group_dim_count_minus1") + 1
         depth = b.read(4, "group_bit_depth_minus1") + 1
         zero_flag = bool(b.read(1, "group_zero_flag_enabled"))
         index_map = b.read(1, "group_index_map_flag")
-        b.read(2, "group_reserved_2bits")
+        nominal_flag = b.read(1, "group_nominal_flag")
+        b.read(1, "group_reserved_1bit")
         g = _Group(dims, depth, zero_flag, [], [], [], [], b.read(1, "group_predictor"), [])
         for _ in range(dims):
             if index_map:
@@ -136,8 +151,13 @@ def _parse_header(b: _Bits) -> _Header:
             if intra_pred:  # R-220: no intra_order in the Main profile
                 g.centers.append(b.read(depth, "intra_center"))
             g.init.append([b.read(4, "nonzero_init") for _ in range(3)])
-            g.rmin.append(b.f32("range_min"))
-            g.rmax.append(b.f32("range_max"))
+            if nominal_flag and b.read(1, "range_nominal_flag"):  # SPEC 4.2 and 5.2.1, R-133
+                lo, hi = _NOMINAL[semantic]
+                g.rmin.append(lo)
+                g.rmax.append(hi)
+            else:
+                g.rmin.append(b.f32("range_min"))
+                g.rmax.append(b.f32("range_max"))
         groups.append(g)
     b.align()
     if header_crc:

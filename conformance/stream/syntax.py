@@ -90,7 +90,8 @@ def header_elements(h: SequenceHeader, reserved_bits: int = 0, group_reserved: l
         w.add(s, f"group_bit_depth_minus1[{g}]", 4, grp.bit_depth - 1)
         w.add(s, f"group_zero_flag_enabled[{g}]", 1, int(grp.zero_flag_enabled))
         w.add(s, f"group_index_map_flag[{g}]", 1, int(grp.dim_index is not None))
-        w.add(s, f"group_reserved_2bits[{g}]", 2, (group_reserved or [0] * len(h.groups))[g])
+        w.add(s, f"group_nominal_flag[{g}]", 1, int(grp.nominal is not None))
+        w.add(s, f"group_reserved_1bit[{g}]", 1, (group_reserved or [0] * len(h.groups))[g])
         for d in range(grp.dims):
             if grp.dim_index is not None:
                 w.add(s, f"group_dim_index[{g}][{d}]", 16, grp.dim_index[d])
@@ -98,8 +99,11 @@ def header_elements(h: SequenceHeader, reserved_bits: int = 0, group_reserved: l
             if h.intra_pred_flag:  # SPEC 5.2 (Baseline: the header of a Main stream is walked by range_coder_model)
                 w.add(s, f"intra_center[{g}][{d}]", grp.bit_depth, grp.intra_centers[d])
                 w.add(s, f"intra_order[{g}][{d}]", 4, grp.intra_orders[d])
-            w.add(s, f"range_min[{g}][{d}]", 32, grp.range_min[d], "f32")
-            w.add(s, f"range_max[{g}][{d}]", 32, grp.range_max[d], "f32")
+            if grp.nominal is not None:  # SPEC 5.2: the range is the semantic's nominal one when the flag is 1
+                w.add(s, f"range_nominal_flag[{g}][{d}]", 1, int(grp.nominal[d]))
+            if grp.nominal is None or not grp.nominal[d]:
+                w.add(s, f"range_min[{g}][{d}]", 32, grp.range_min[d], "f32")
+                w.add(s, f"range_max[{g}][{d}]", 32, grp.range_max[d], "f32")
     w.align()
     if h.header_crc_flag:
         w.add(s, "header_crc", 32)
@@ -155,7 +159,7 @@ def layout_key(elements: list[Element]) -> tuple:
     the reserved bits, the alignment bits and header_crc (binary32 values by bit pattern)."""
     import struct
 
-    skip = {"seq_reserved_3bits", "group_reserved_2bits", "alignment_zero_bit", "header_crc"}
+    skip = {"seq_reserved_3bits", "group_reserved_1bit", "alignment_zero_bit", "header_crc"}
     key = []
     for e in elements:
         if e.base_name in skip:

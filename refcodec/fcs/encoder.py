@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..quant import quantize
-from ..spec_tables import levels
+from ..spec_tables import levels, nominal_range
 from ..track import Track
 from .layout import UNIT_I_FRAME, UNIT_P_FRAME, ActiveRanges, GroupLayout, SequenceHeader
 from .main_profile import MAIN_PROFILE_IDC
@@ -166,6 +166,7 @@ def build_header(
             grp.intra_centers = [int(c) for c in np.floor(np.median(q, axis=0) + 0.5).astype(np.int64)]
             diffs = q - np.asarray(grp.intra_centers, np.int64)
             grp.intra_orders = None if profile_idc == MAIN_PROFILE_IDC else [best_eg_order(diffs[:, d]) for d in range(grp.dims)]
+        grp.nominal = nominal_flags(grp)
         groups.append(grp)
     total = sum(g.dims for g in groups)
     num, den = track.frame_rate
@@ -177,6 +178,18 @@ def build_header(
         header_crc_flag=header_crc, frame_crc_flag=frame_crc, avatar_hash=avatar_hash, level_idc=level_idc,
         profile_idc=profile_idc, intra_pred_flag=intra_pred, conceal_extrapolate_flag=conceal_extrapolate,
     )
+
+
+def nominal_flags(grp: GroupLayout) -> list[bool] | None:
+    """SPEC 5.2.1, R-133: which dimensions send no range because theirs is the semantic's nominal range
+    (bit for bit), or None when the flags would cost more than the 64 bits a dimension saves."""
+    nominal = nominal_range(grp.semantic)
+    if nominal is None:
+        return None
+    lo, hi = (np.float32(v).view(np.uint32) for v in nominal)
+    flags = [bool(np.float32(a).view(np.uint32) == lo and np.float32(b).view(np.uint32) == hi)
+             for a, b in zip(grp.range_min, grp.range_max, strict=True)]
+    return flags if 64 * sum(flags) > grp.dims else None
 
 
 class FcsEncoder:

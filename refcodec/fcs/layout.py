@@ -44,6 +44,9 @@ class GroupLayout:
     #: value I-frames are predicted from, and (Baseline) the order of the sek(v) code of the difference
     intra_centers: list[int] | None = None
     intra_orders: list[int] | None = None
+    #: SPEC 5.2.1, R-133 (present when group_nominal_flag is 1): per dimension, whether its range is the
+    #: semantic's nominal range (not transmitted) instead of an explicit f32 pair
+    nominal: list[bool] | None = None
 
     @property
     def dims(self) -> int:
@@ -113,6 +116,7 @@ class SequenceHeader:
                  tuple(np.float32(g.range_max).view(np.uint32).tolist()))
                 + (() if g.nonzero_init is None else (tuple(map(tuple, g.nonzero_init)), g.predictor))
                 + (() if g.intra_centers is None else (tuple(g.intra_centers), tuple(g.intra_orders or ())))
+                + (() if g.nominal is None else ("nominal", tuple(g.nominal)))
                 for g in self.groups
             ),
         )

@@ -28,7 +28,7 @@ from ..errors import (
     FcError,
 )
 from ..quant import dequant_step, dequantize
-from ..spec_tables import canonical_dims, levels, profiles
+from ..spec_tables import canonical_dims, levels, nominal_range, profiles
 from .layout import UNIT_I_FRAME, UNIT_P_FRAME, UNIT_SEQUENCE_HEADER, GroupLayout, SequenceHeader
 from .main_profile import MAIN_PROFILE_IDC, MainPacket, packet_syntax
 
@@ -159,13 +159,20 @@ def _sequence_header_syntax(io: BitIO, h: SequenceHeader) -> SequenceHeader:
         grp.bit_depth = io.u(4, f"group_bit_depth_minus1[{g}]", grp.bit_depth - 1) + 1
         grp.zero_flag_enabled = bool(io.u(1, f"group_zero_flag_enabled[{g}]", int(grp.zero_flag_enabled)))
         index_map = io.u(1, f"group_index_map_flag[{g}]", int(grp.dim_index is not None))
-        h.group_reserved_bits[g] = io.u(2, f"group_reserved_2bits[{g}]", h.group_reserved_bits[g])
+        at = io.at()
+        nominal_flag = io.u(1, f"group_nominal_flag[{g}]", int(grp.nominal is not None))
+        # SPEC 5.2.1, R-133: only a semantic with a nominal range (registry 4.2) may use it
+        nominal = nominal_range(grp.semantic)
+        _require(io, not nominal_flag or nominal is not None, E_VALUE,
+                 f"group_nominal_flag 1 for semantic {grp.semantic}, which has no nominal range", f"group_nominal_flag[{g}]", at)
+        h.group_reserved_bits[g] = io.u(1, f"group_reserved_1bit[{g}]", h.group_reserved_bits[g])
         if h.profile_idc == MAIN_PROFILE_IDC:  # SPEC 14.1, R-132
             grp.predictor = io.u(1, f"group_predictor[{g}]", grp.predictor)
         if io.reading:
             grp.dim_index = [] if index_map else None
             grp.eg_orders, grp.range_min, grp.range_max = [0] * dims, [0.0] * dims, [0.0] * dims
             grp.intra_centers = grp.intra_orders = None
+            grp.nominal = [False] * dims if nominal_flag else None
         for d in range(dims):
             if index_map:
                 at = io.at()
@@ -194,7 +201,12 @@ def _sequence_header_syntax(io: BitIO, h: SequenceHeader) -> SequenceHeader:
                 else:  # a writer's nonzero_init
                     for c in range(3):
                         io.u(4, f"nonzero_init[{g}][{d}][{c}]", grp.nonzero_init[d][c])
-            grp.range_min[d], grp.range_max[d] = _range_pair(io, g, d, grp.bit_depth, grp.range_min[d], grp.range_max[d])
+            if nominal_flag:  # SPEC 5.2.1, R-133
+                grp.nominal[d] = bool(io.u(1, f"range_nominal_flag[{g}][{d}]", int(grp.nominal[d])))
+            if nominal_flag and grp.nominal[d]:
+                grp.range_min[d], grp.range_max[d] = nominal
+            else:
+                grp.range_min[d], grp.range_max[d] = _range_pair(io, g, d, grp.bit_depth, grp.range_min[d], grp.range_max[d])
     io.byte_alignment()
     if h.header_crc_flag:
         _crc_field(io, 32, "header_crc", crc32)
