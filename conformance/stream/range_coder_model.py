@@ -105,12 +105,12 @@ class _Header:
 
 
 def _nominal_ranges() -> dict[int, tuple[float, float]]:
-    """Registry 4.2's nominal ranges, read from spec/groups.toml (binary32 bit patterns)."""
+    """Registry 4.2's nominal ranges, read from spec/groups.toml (binary32 bit patterns) by this model itself."""
     import tomllib
 
-    from ..paths import ROOT
+    from refcodec.spec_tables import spec_dir  # where the registry files are (a checkout's spec/ or the package data)
 
-    groups = tomllib.loads((ROOT / "spec" / "groups.toml").read_text())["group"]
+    groups = tomllib.loads((spec_dir() / "groups.toml").read_text())["group"]
     return {g["id"]: tuple(struct.unpack(">f", int(g[k], 16).to_bytes(4, "big"))[0] for k in ("nominal_min", "nominal_max"))
             for g in groups if "nominal_min" in g}
 
