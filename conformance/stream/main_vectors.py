@@ -1,7 +1,9 @@
 """Conformance vectors of the Main profile (SPEC 14).
 
-The bytes come from the reference encoder (``refcodec.fcs.main_encoder``) or, for the invalid
-vectors, from hand-placed bins; every expected output (frame dumps, statuses, the coder's final
+The bytes come from the suite's own writer (:mod:`conformance.stream.main_bits`, written from SPEC 14
+with an unbounded-precision range encoder), except four: the two range-update vectors, which the
+reference encoder writes from real values (``y_main_range_update``, ``y_main_range_update_one_group``),
+and the invalid vectors, whose bins are placed by hand; every expected output (frame dumps, statuses, the coder's final
 ``rng`` per frame, the per-unit report or the error) comes from the suite's second decoder,
 :mod:`conformance.stream.range_coder_model`, which is written from SPEC.md alone. Before a vector is
 written the model's quantized values are also checked against what the encoder was given.
@@ -37,6 +39,7 @@ from refcodec.fcs.syntax import write_unit
 from refcodec.track import Track, TrackGroup
 
 from .. import cards
+from .main_bits import main_stream
 from .model import frame_md5
 from .range_coder_model import decode_main
 
@@ -85,10 +88,9 @@ def _walk(frames: int, dims: int, top: np.ndarray, seed: int, step: int = 2) -> 
 
 
 def _units(h: SequenceHeader, q: np.ndarray, packet_frames: int = 0, repeat_header: bool = False) -> list[bytes]:
-    """The units of the reference encoder for quantized values ``q`` (ranges [0, 1]: x = q / top)."""
-    top = np.array([(1 << g.bit_depth) - 1 for g in h.groups for _ in range(g.dims)], np.float64)
-    enc = MainEncoder(h, EncoderConfig(h.max_intra_interval, repeat_header, packet_frames=packet_frames))
-    return [enc.header_unit()] + enc.encode_frames(q / top) + enc.flush()
+    """The units of quantized values ``q``, written by the suite's own Main writer (main_bits.py), not by
+    the reference encoder; tests/test_main_bits.py checks that the two agree byte for byte."""
+    return main_stream(h, q, h.max_intra_interval, packet_frames, repeat_header)
 
 
 def _vector(name: str, purpose: str, reqs: list[str], units: list[bytes], mode: str = "strict", clauses=()) -> MainVector:

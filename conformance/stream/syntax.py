@@ -92,13 +92,19 @@ def header_elements(h: SequenceHeader, reserved_bits: int = 0, group_reserved: l
         w.add(s, f"group_index_map_flag[{g}]", 1, int(grp.dim_index is not None))
         w.add(s, f"group_nominal_flag[{g}]", 1, int(grp.nominal is not None))
         w.add(s, f"group_reserved_1bit[{g}]", 1, (group_reserved or [0] * len(h.groups))[g])
+        if h.profile_idc == 1:  # SPEC 14.1
+            w.add(s, f"group_predictor[{g}]", 1, grp.predictor)
         for d in range(grp.dims):
             if grp.dim_index is not None:
                 w.add(s, f"group_dim_index[{g}][{d}]", 16, grp.dim_index[d])
             w.add(s, f"eg_order[{g}][{d}]", 4, grp.eg_orders[d])
-            if h.intra_pred_flag:  # SPEC 5.2 (Baseline: the header of a Main stream is walked by range_coder_model)
+            if h.intra_pred_flag:  # SPEC 5.2: no intra_order in the Main profile
                 w.add(s, f"intra_center[{g}][{d}]", grp.bit_depth, grp.intra_centers[d])
-                w.add(s, f"intra_order[{g}][{d}]", 4, grp.intra_orders[d])
+                if h.profile_idc != 1:
+                    w.add(s, f"intra_order[{g}][{d}]", 4, grp.intra_orders[d])
+            if h.profile_idc == 1:  # SPEC 14.1: the initial probabilities of the nonzero flags
+                for c in range(3):
+                    w.add(s, f"nonzero_init[{g}][{d}][{c}]", 4, grp.nonzero_init[d][c])
             if grp.nominal is not None:  # SPEC 5.2: the range is the semantic's nominal one when the flag is 1
                 w.add(s, f"range_nominal_flag[{g}][{d}]", 1, int(grp.nominal[d]))
             if grp.nominal is None or not grp.nominal[d]:
