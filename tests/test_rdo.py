@@ -235,6 +235,29 @@ def test_quality_search_meets_its_target_at_the_least_rate_found():
     assert again.psnr_8bit == pytest.approx(low.prediction.psnr_8bit)
 
 
+def test_calibrated_search_applies_the_measured_offset():
+    """A calibration saying the model is 3 dB conservative lets the search pick a smaller stream whose
+    calibrated prediction still meets the target; the offset reported is the one measured last."""
+    a, b = linear_model(seed=9, samples=200)
+    values = smooth_track(seed=10, frames=90)
+    sens = measure(lambda x: a.astype(np.float64) @ x + b, values, points=1)
+    problem = Problem(values, LAYOUT, sens, (30, 1))
+    grid = ((0.5, 0.0), (0.75, 0.5))
+    plain = search_quality(problem, 45.0, grid=grid)
+    seen = []
+
+    def calibrate(decoded):
+        seen.append(decoded)
+        return 3.0
+
+    calibrated = search_quality(problem, 45.0, grid=grid, calibrate=calibrate)
+    assert len(seen) == 2 and calibrated.prediction.calibration_db == 3.0
+    assert calibrated.prediction.psnr_8bit >= 45.0
+    assert predict(sens, values, calibrated.coded.decoded).psnr_8bit == pytest.approx(calibrated.prediction.psnr_8bit - 3.0)
+    assert len(calibrated.coded.data) < len(plain.coded.data)
+    assert calibrated.prediction.psnr_float == predict(sens, values, calibrated.coded.decoded).psnr_float  # float not calibrated
+
+
 def test_sensitivity_round_trips_through_its_cache_bytes():
     sens = Sensitivity(np.ones((1, 2)), np.arange(3), np.arange(6, dtype=np.float32).reshape(1, 3, 2), 10)
     again = Sensitivity.from_bytes(sens.to_bytes())

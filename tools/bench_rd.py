@@ -178,6 +178,7 @@ def facecodec(ctx: dict, track, source: Clip, measured: np.ndarray, seconds: flo
 
     from refcodec.fcs.encoder import build_header, encode_track
     from refcodec.rdo import prepare, search_quality
+    from refcodec.rdo.predict import render_calibration
 
     cache, threads = ctx["cache"], ctx["threads"]
     rows, by_k = [], []
@@ -198,7 +199,7 @@ def facecodec(ctx: dict, track, source: Clip, measured: np.ndarray, seconds: flo
                 _, clip = _decoded_clip(cache, avatar, data, measured, f"{name} {bits} bits", threads)
                 rows.append(_fc_row("FaceCodec", f"{name}, {bits} bits uniform", data, len(fca), seconds, measure(source, clip.rgb, clip.float16)))
         for target in (targets if k is None else BASIS_TARGETS):
-            found = search_quality(problem, target)
+            found = search_quality(problem, target, calibrate=render_calibration(avatar, problem.values, problem.sensitivity, threads=threads))
             if found is None:
                 continue
             data, pred = found.coded.data, found.prediction

@@ -9,6 +9,7 @@ from refcodec.fca import decode_avatar
 from refcodec.fcs.binding import avatar_digest
 from refcodec.rdo import prepare, search_quality
 from refcodec.rdo import problem as rdo_problem
+from refcodec.rdo.predict import render_calibration
 from refcodec.track import Track
 
 from ._cli import EXIT_OK, CliError, print_json, write_atomic
@@ -40,14 +41,18 @@ def encode_quality(track: Track, avatar_bytes: bytes, target_db: float, out: Pat
     with tqdm(total=renders, desc="render sensitivity (once per avatar)", unit="render", leave=False, disable=as_json) as bar:
         problem = prepare(avatar, track, cache_dir, points, bar.update)
     with tqdm(desc=f"searching the rate for {target_db:g} dB", unit="stream", leave=False, disable=as_json) as bar:
-        result = search_quality(problem, target_db, intra_interval, profile, avatar_digest(avatar_bytes), progress=bar.update)
+        # SPEC 9.4: a few real renders correct the linear model where it is conservative
+        calibrate = render_calibration(avatar, problem.values, problem.sensitivity)
+        result = search_quality(problem, target_db, intra_interval, profile, avatar_digest(avatar_bytes), progress=bar.update,
+                                calibrate=calibrate)
     if result is None:
         raise CliError(f"{label}: no setting reaches {target_db:g} dB on this avatar", 1)
     coded, pred = result.coded, result.prediction
     write_atomic(out, coded.data)
     report = {
         "input": label, "output": str(out), "frames": len(coded.decoded), "bytes": len(coded.data), "kbit_per_s": coded.kbps,
-        "target_psnr_db": target_db, "predicted_psnr_db": pred.psnr_8bit, "predicted_float_psnr_db": pred.psnr_float,
+        "target_psnr_db": target_db, "predicted_psnr_db": pred.psnr_8bit, "calibration_db": pred.calibration_db,
+        "predicted_float_psnr_db": pred.psnr_float,
         "prediction_frames": pred.frames, "settings": vars(coded.settings) | {}, "bit_depths": coded.allocation.bit_depths,
         "dims_sent": int(coded.allocation.keep.sum()), "streams_tried": result.tried, "layout": problem.layout,
     }

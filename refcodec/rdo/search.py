@@ -2,14 +2,17 @@
 
 For each (dead zone, hold) pair of a small grid the image-MSE budget is bisected (on a log
 scale) for the largest budget whose predicted 8-bit PSNR (:mod:`.predict`) still meets the
-target; of those streams the smallest wins.
+target; of those streams the smallest wins. A calibration by a few real renders (optional)
+corrects the linear model where it is conservative (large steps at low targets).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from .predict import Prediction, predict
 from .problem import Problem
@@ -35,9 +38,27 @@ def encode_and_predict(problem: Problem, settings: RdoSettings, avatar_hash: int
 
 
 def search_quality(problem: Problem, target_db: float, intra_interval: int = 30, profile: str = "main",
-                   avatar_hash: int | None = None, grid=GRID, progress: Callable[[int], None] | None = None) -> SearchResult | None:
+                   avatar_hash: int | None = None, grid=GRID, progress: Callable[[int], None] | None = None,
+                   calibrate: Callable[[np.ndarray], float] | None = None) -> SearchResult | None:
     """The smallest stream predicted to reach ``target_db`` (8-bit RGB PSNR against the unquantized
-    parameters on the same avatar), or None when no budget of the grid reaches it."""
+    parameters on the same avatar), or None when no budget of the grid reaches it.
+
+    With ``calibrate`` (:func:`.predict.render_calibration`: decoded parameters -> dB the linear model
+    misses on a few real renders), the search runs twice: the offset measured on the first result
+    corrects every prediction of the second, and the final prediction carries the offset measured on
+    the stream returned."""
+    first = _search(problem, target_db, intra_interval, profile, avatar_hash, grid, progress, 0.0)
+    if first is None or calibrate is None:
+        return first
+    offset = calibrate(first.coded.decoded)
+    second = _search(problem, target_db, intra_interval, profile, avatar_hash, grid, progress, offset) or first
+    final = calibrate(second.coded.decoded)
+    pred = replace(second.prediction, calibration_db=final)
+    return SearchResult(second.coded, pred, first.tried + second.tried)
+
+
+def _search(problem: Problem, target_db: float, intra_interval: int, profile: str, avatar_hash: int | None, grid,
+            progress: Callable[[int], None] | None, offset_db: float) -> SearchResult | None:
     best: tuple[Coded, Prediction] | None = None
     tried = 0
     target_mse = 10 ** (-target_db / 10)  # the float-image MSE at the target PSNR
@@ -47,6 +68,7 @@ def search_quality(problem: Problem, target_db: float, intra_interval: int = 30,
         for _ in range(BISECTIONS):
             mid = (lo + hi) / 2
             coded, pred = encode_and_predict(problem, RdoSettings(math.exp(mid), deadzone, hold, intra_interval, profile), avatar_hash)
+            pred = replace(pred, calibration_db=offset_db)
             tried += 1
             if progress:
                 progress(1)
