@@ -421,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
         "codecs": {k: {"encoder": v[0], "options": v[2], "crf": v[3]} for k, v in CODECS.items()},
     }
     result["targets"] = targets(lam_rows)
-    result["plot"] = plot(result, out / "rd_bench.png") and "rd_bench.png (next to this file)" or "none (matplotlib missing: pip install -e '.[bench]')"
+    plotted = plot(result, out / "rd_bench.png")
+    result["plot"] = "rd_bench.png (next to this file)" if plotted else "none (matplotlib missing: pip install -e '.[bench]')"
     result["run"]["wall_s"] = time.perf_counter() - t_start
     write_atomic(out / "rd_bench.json", _json(result), "--out")
     write_atomic(out / "rd_bench.md", markdown(result), "--out")
