@@ -85,6 +85,7 @@ CONTAINER_WRITER_ONLY = {
     r"class SectionToWrite\b": "container.py: the writer's section description",
     r"def encode_block\(": "quantized.py: the encoder's quantizer",
     r"def delta_block\(": "quantized.py: the encoder's delta coding of a block (R-153)",
+    r"def decode_block_dict\(": "quantized.py: the encoder's view of what a block dict decodes to (DEFS closed loop)",
     r"def smaller_block\(": "quantized.py: the encoder's choice between plain and delta-coded blocks",
     r"def unit_range_block\(": "quantized.py: the encoder's opacity block (R-151)",
     r"def encode_block_in\(": "quantized.py: the encoder's quantizer over a given range",

@@ -93,7 +93,7 @@ def _row_keys(rows):
     def key(section: str, name: str) -> tuple[int, int, int]:
         for r, (sec, rx, group) in enumerate(compiled):
             m = rx.match(name)
-            if sec == section and m:
+            if section in [x.strip() for x in sec.split(",")] and m:  # a row may name several section types
                 return (first_of_group[group], int(m.group(1)), r) if group else (r, 0, r)
         raise AssertionError(f"record {name!r} of a {section} section is not in table 11-2")
 

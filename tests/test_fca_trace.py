@@ -27,6 +27,7 @@ TOP = {
     "META": "meta_section",
     "TEXT": "text_section",
     "DEFM": "defm_section",
+    "DEFS": "defs_section",
     "DEFR": "defr_section",
     "BIND": "bind_section",
     "ATTR": "attr_section",
@@ -34,6 +35,7 @@ TOP = {
     "OMLP": "omlp_section",
 }
 DERIVED = {"mlp_input_dims", "mlp_output_dims"}  # SPEC 12.1: computed from the enclosing section, not stored
+DERIVED_DEFS = {"subdivision", "vertex_count", "triangle_count"}  # SPEC 11.5.3, R-154: the decoded mesh's counts
 
 
 def _tables() -> dict[str, list[dict]]:
@@ -151,7 +153,8 @@ def test_trace_matches_the_file_bytes(path):
             else:
                 assert e.file_offset == base + 20 + e.offset and e.position == str(e.file_offset)
         for e in body:
-            assert e.derived == (leaf(e) in DERIVED) and (not e.derived or (e.size == 0 and e.descriptor == "derived"))
+            derived = DERIVED | (DERIVED_DEFS if sec["type"] == "DEFS" else set())
+            assert e.derived == (leaf(e) in derived) and (not e.derived or (e.size == 0 and e.descriptor == "derived"))
 
 
 def test_every_container_element_of_the_syntax_tables_is_traced_by_some_vector():

@@ -146,6 +146,8 @@ def element_to_json(e: Element) -> dict:
     elif isinstance(value, np.ndarray):
         shown = value[:JSON_VALUES].tolist()
         doc |= {"count": int(value.size), "dtype": str(value.dtype), "value": shown, "value_complete": value.size <= JSON_VALUES}
+    elif hasattr(value, "summary"):  # a derived structure (DEFS connectivity, SPEC 11.5.3): its counts, not its arrays
+        doc["value"] = jsonable(value.summary())
     else:
         doc["value"] = jsonable(value)
     return doc

@@ -156,3 +156,28 @@ def small_avatar(seed: int, n: int = 24, v: int = 10, mode: str = "vertex", sh: 
     render = RenderDefaults(64, 64, 90.0, 90.0, 32.0, 32.0, c2w, (0.0, 0.2, 0.4))
     layout = [("ARKIT52", 52), ("HEAD_ROTATION", 3), ("JAW", 3)]
     return Avatar(g, d, b, layout, render, {"source": "conformance", "licence": "CC0 ✓"})
+
+
+def subdivided_avatar(seed: int, levels: int = 1, n: int = 30, skeleton: bool = True):
+    """A small avatar whose mesh is R-154's subdivision of a 7-vertex base (the independent model's
+    numbering), with vertices and morph targets near the parents' mean, so an encoder may use DEFS."""
+    from refcodec.avatar.model import MorphTargets
+
+    from .subdivision import subdivide
+
+    rng = np.random.RandomState(seed)
+    base = [(0, 1, 2), (0, 2, 3), (0, 3, 4), (0, 4, 5), (0, 5, 6), (0, 6, 1)]  # a hexagonal fan
+    parents, triangles = subdivide(base, 7, levels)
+    verts = list(rng.normal(0, 0.05, (7, 3)))
+    dense = [list(rng.normal(0, 0.01, (7, 3)) * (rng.uniform(size=(7, 1)) < 0.5)) for _ in range(3)]
+    for level in parents:
+        for a, b in level:
+            verts.append((verts[a] + verts[b]) / 2 + rng.normal(0, 1e-4, 3))
+            for target in dense:
+                target.append((target[a] + target[b]) / 2 + rng.normal(0, 2e-4, 3) * (rng.uniform() < 0.3))
+    avatar = small_avatar(seed, n=n, v=len(verts), skeleton=skeleton)
+    d = avatar.deformation
+    d.vertices = np.asarray(verts, np.float32)
+    d.triangles = np.asarray(triangles, np.int32)
+    d.morphs = MorphTargets.from_dense(d.morphs.names, np.asarray(dense, np.float32))
+    return avatar

@@ -16,6 +16,7 @@ import numpy as np
 
 from refcodec import detmath as dm
 
+from . import subdivision as subdivided
 from .writer import REFERENCED, attr_channels
 
 ATTR_NAMES = {0: "positions", 1: "sh_dc", 2: "log_scales", 3: "rotations", 4: "opacity_logits", 5: "sh_rest"}
@@ -129,22 +130,9 @@ def dump_records(sections: list[tuple[bytes, dict | None]]) -> list[tuple[str, b
             continue
         if kind == b"TEXT":
             recs += [record(f"text.{e['text_key'].decode()}", "b", e["text_value"]) for e in p["text_entries"]]
-        elif kind == b"DEFM":
-            v = p["vertex_count"]
-            recs += [
-                record("defm.vertices", "f", dequantize(p["vertices"], 3)),
-                record("defm.triangles", "u", np.asarray(p["triangles"]).reshape(3, -1).T),  # corner-major -> triangle-major
-            ]
-            for t, m in enumerate(p["morphs"]):
-                idx, last = [], -1
-                for g in np.asarray(m["morph_index_gaps"], np.int64):  # R-62: idx[k] = idx[k-1] + gap[k] + 1
-                    last = last + int(g) + 1
-                    idx.append(last)
-                recs += [
-                    record(f"defm.morph.{t}.name", "b", m["morph_name"]),
-                    record(f"defm.morph.{t}.indices", "u", np.array(idx, np.int64)),
-                    record(f"defm.morph.{t}.deltas", "f", dequantize(m["morph_deltas"], 3)),
-                ]
+        elif kind in (b"DEFM", b"DEFS"):
+            v, mesh = _mesh_records(kind, p)
+            recs += mesh
             sk = p.get("skeleton")
             if sk is not None:
                 for j, jt in enumerate(sk["joints"]):
@@ -214,6 +202,38 @@ def dump_records(sections: list[tuple[bytes, dict | None]]) -> list[tuple[str, b
             ]
             recs += _mlp_records("omlp.network", p["offset_network"])
     return [(r.split(b"\0", 1)[0].decode(), r) for r in recs]
+
+
+def _positions(gaps) -> list[int]:
+    """R-62 (and R-156 within a level): idx[k] = idx[k-1] + gap[k] + 1 from idx[-1] = -1."""
+    out, last = [], -1
+    for g in np.asarray(gaps, np.int64):
+        last = last + int(g) + 1
+        out.append(last)
+    return out
+
+
+def _mesh_records(kind: bytes, p: dict) -> tuple[int, list[bytes]]:
+    """(decoded vertex count, the defm.vertices/triangles/morph records) of a DEFM or DEFS payload."""
+    if kind == b"DEFM":
+        triangles = np.asarray(p["triangles"]).reshape(3, -1).T  # corner-major -> triangle-major
+        verts = dequantize(p["vertices"], 3)
+        morphs = [(m["morph_name"], np.array(_positions(m["morph_index_gaps"]), np.int64), dequantize(m["morph_deltas"], 3)) for m in p["morphs"]]
+    else:  # SPEC 11.5.3 through the independent model
+        v0 = p["base_vertex_count"]
+        base = np.asarray(p["base_triangles"]).reshape(3, -1).T.tolist()
+        parents, tri_list = subdivided.subdivide(base, v0, p["subdivision_levels"])
+        triangles = np.array(tri_list, np.int64).reshape(-1, 3)
+        verts = subdivided.vertices(dequantize(p["base_vertices"], 3), parents, [dequantize(b, 3) for b in p["vertex_residuals"]])
+        morphs = []
+        for m in p["morphs"]:
+            items = [(_positions(x["morph_index_gaps"]), dequantize(x["morph_deltas"], 3)) for x in m["morph_levels"]]
+            morphs.append((m["morph_name"], *subdivided.morph(v0, parents, items)))
+    recs = [record("defm.vertices", "f", verts), record("defm.triangles", "u", triangles)]
+    for t, (name, idx, deltas) in enumerate(morphs):
+        recs += [record(f"defm.morph.{t}.name", "b", name), record(f"defm.morph.{t}.indices", "u", idx)]
+        recs.append(record(f"defm.morph.{t}.deltas", "f", deltas))
+    return len(verts), recs
 
 
 def dump_md5s(recs: list[tuple[str, bytes]]) -> tuple[str, list[dict]]:

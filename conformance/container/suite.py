@@ -5,6 +5,7 @@ from __future__ import annotations
 from .clarity import clarity_vectors
 from .definitions import ContainerDef
 from .reading import reading_vectors
+from .subdivided import subdivision_vectors
 from .vectors import bound_vectors, coding_vectors, coverage_vectors, delta_vectors, invalid_vectors, valid_vectors
 
 
@@ -12,5 +13,5 @@ def all_container_defs() -> list[ContainerDef]:
     """Every container vector, in a fixed order."""
     return (
         valid_vectors() + invalid_vectors() + bound_vectors() + reading_vectors()
-        + coding_vectors() + delta_vectors() + coverage_vectors() + clarity_vectors()
+        + coding_vectors() + delta_vectors() + coverage_vectors() + clarity_vectors() + subdivision_vectors()
     )

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import zstandard
 
+from . import subdivision as subdivided
+
 SIGNATURE = b"FCA1"
 RAW_F32 = 32
 #: SPEC 11.3: type -> critical flag of the registry.
@@ -152,6 +154,40 @@ def defm(p: dict) -> PayloadWriter:
         w.planes(f"{s}.morph_index_gaps", f"morph_index_gaps[{t}]", m["morph_index_gaps"], index_width(v))
         w.trace.append(Trace(len(w.buf), f"{s}.morph_deltas", f"morph_deltas[{t}]", 0))
         _block(w, f"morph_deltas[{t}]", m["morph_deltas"], 3, m["morph_nnz"])
+    _model_tail(w, s, p)
+    return w
+
+
+def defs(p: dict, levels_counts: list[int]) -> PayloadWriter:
+    """SPEC 11.5.3 defs_section( ); ``levels_counts`` are the vertices per level (V_0, n_1 .. n_L) and
+    the decoded vertex count's index width sizes the morph gaps."""
+    w, s = PayloadWriter(), "defs_section"
+    v0, total = p["base_vertex_count"], sum(levels_counts)
+    w.u32(f"{s}.base_vertex_count", "base_vertex_count", v0)
+    w.u32(f"{s}.base_triangle_count", "base_triangle_count", p["base_triangle_count"])
+    w.u8(f"{s}.subdivision_levels", "subdivision_levels", p["subdivision_levels"])
+    w.trace.append(Trace(len(w.buf), f"{s}.base_vertices", "base_vertices", 0))
+    _block(w, "base_vertices", p["base_vertices"], 3, v0)
+    w.planes(f"{s}.base_triangles", "base_triangles", p["base_triangles"], index_width(v0))
+    for level, block in enumerate(p["vertex_residuals"]):
+        w.trace.append(Trace(len(w.buf), f"{s}.vertex_residuals", f"vertex_residuals[{level}]", 0))
+        _block(w, f"vertex_residuals[{level}]", block, 3, len(block["q_values"]) // 3)
+    w.u16(f"{s}.morph_count", "morph_count", len(p["morphs"]))
+    for t, m in enumerate(p["morphs"]):
+        w.u8(f"{s}.morph_name_length", f"morph_name_length[{t}]", len(m["morph_name"]))
+        w.put(f"{s}.morph_name", f"morph_name[{t}]", m["morph_name"])
+        for level, items in enumerate(m["morph_levels"]):
+            at = f"[{t}][{level}]"
+            w.u32(f"{s}.morph_nnz", f"morph_nnz{at}", items["morph_nnz"])
+            w.planes(f"{s}.morph_index_gaps", f"morph_index_gaps{at}", items["morph_index_gaps"], index_width(total))
+            w.trace.append(Trace(len(w.buf), f"{s}.morph_deltas", f"morph_deltas{at}", 0))
+            _block(w, f"morph_deltas{at}", items["morph_deltas"], 3, items["morph_nnz"])
+    _model_tail(w, s, p)
+    return w
+
+
+def _model_tail(w: PayloadWriter, s: str, p: dict) -> None:
+    """The elements after the morph targets, common to defm_section( ) and defs_section( ) (SPEC 11.5.1, 11.5.3)."""
     sk = p.get("skeleton")
     w.u8(f"{s}.skeleton_flag", "skeleton_flag", p.get("skeleton_flag", int(sk is not None)))
     if sk is not None:
@@ -180,7 +216,6 @@ def defm(p: dict) -> PayloadWriter:
         w.u8(f"{s}.driver_semantic", f"driver_semantic[{k}]", d["driver_semantic"])
         w.u8(f"{s}.driver_joint", f"driver_joint[{k}]", d["driver_joint"])
     w.f32planes(f"{s}.head_pivot", "head_pivot", p["head_pivot"])
-    return w
 
 
 def defr(p: dict) -> PayloadWriter:
@@ -321,6 +356,12 @@ def payload_writer(sec: Sec, state: dict) -> PayloadWriter:
     if kind == b"DEFM":
         state.update(v=p["vertex_count"], f=p["triangle_count"])
         return defm(p)
+    if kind == b"DEFS":  # the decoded counts follow from the base triangles (R-154, independent model)
+        tris = np.asarray(p["base_triangles"]).reshape(3, -1).T
+        parents, triangles = subdivided.subdivide(tris.tolist(), p["base_vertex_count"], p["subdivision_levels"])
+        counts = [p["base_vertex_count"], *(len(level) for level in parents)]
+        state.update(v=sum(counts), f=len(triangles))
+        return defs(p, counts)
     if kind == b"DEFR":
         state.update(zip(("v", "f"), REFERENCED.get(p["model_name"], (0, 0)), strict=True))
         return defr(p)

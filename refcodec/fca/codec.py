@@ -27,12 +27,16 @@ from ..avatar.model import (
 from ..avatar.neural import ACTIVATIONS, Dense, Mlp
 from ..avatar.offset_mlp import OffsetInput, OffsetMlpDescriptor
 from ..errors import E_VALUE
+from ..quant import dequant_step
 from ..spec_tables import container_levels, semantic_id, semantic_name
+from . import syntax
 from .budget import DecodeBudget
 from .codings import OPACITY_ALPHA_ID, ROTATION_S3_ID, alpha_from_logits, from_smallest_three, logits_from_alpha, smallest_three
-from .container import ParsedContainer, SectionToWrite, decode_usage, read_container, write_container
+from .container import ParsedContainer, SectionToWrite, build_payload, decode_usage, parse_payload, read_container, write_container
+from .mesh import decoded_mesh
 from .precondition import drop_idle_skeleton, floor_log_scales, floor_opacity
-from .quantized import decode_block, delta_block, encode_block, smaller_block, unit_range_block
+from .quantized import decode_block, decode_block_dict, delta_block, encode_block, smaller_block, unit_range_block
+from .subdivision import find_subdivision, midpoints, subdivide
 from .syntax import OFFSET_ENCODINGS, OUTPUT_MAPPINGS, RAW_F32_BITS, SECTION_HEADER_BYTES, attribute_channels, level_bits, sample_width
 
 ATTRIBUTE_IDS = {"positions": 0, "sh_dc": 1, "log_scales": 2, "rotations": 3, "opacity_logits": 4, "sh_rest": 5}
@@ -66,6 +70,9 @@ class PackConfig:
     delta_coding: str = "auto"  # delta-coded samples (SPEC 11.1.3, R-153): "auto" where Zstandard makes them smaller, "always", "never"
     rotation_coding: str = "s3"  # "s3" (ROTATION_S3) or "quaternion" (ROTATION), SPEC 11.7.1
     opacity_coding: str = "alpha"  # "alpha" (OPACITY_ALPHA, after the sigmoid) or "logit" (OPACITY), SPEC 11.7.1
+    # "auto": a DEFS section (SPEC 11.5.3) when the mesh is a midpoint subdivision and that is smaller; "subdivision": DEFS
+    # whenever the mesh is one; "plain": always DEFM. Raw binary32 vertices always use DEFM (DEFS residuals are not lossless).
+    mesh_coding: str = "auto"
 
     @classmethod
     def lossless(cls) -> PackConfig:
@@ -177,20 +184,87 @@ def _morph_precision(idx: np.ndarray, deltas: np.ndarray, config: PackConfig) ->
     return idx, deltas, bits
 
 
+def _gaps(positions: np.ndarray) -> np.ndarray:
+    """SPEC 11.5.1, R-62 (and R-156 within a level): the gaps of increasing positions."""
+    return np.diff(np.concatenate([[-1], np.asarray(positions, np.int64)])) - 1
+
+
+def _morph_items(positions: np.ndarray, block: dict) -> dict:
+    return {"morph_nnz": len(positions), "morph_index_gaps": _gaps(positions), "morph_deltas": block}
+
+
+def _morph_name(name: str) -> dict:
+    return {"morph_name_length": len(_utf8(name)), "morph_name": _utf8(name)}
+
+
 def _defm_payload(d: DeformationModel, config: PackConfig) -> dict:
     morphs = []
     for name, idx, deltas in zip(d.morphs.names, d.morphs.indices, d.morphs.deltas, strict=True):
         idx, deltas, bits = _morph_precision(np.asarray(idx, np.int64), np.asarray(deltas, np.float32), config)
-        gaps = np.diff(np.concatenate([[-1], idx])) - 1
-        morphs.append(
-            {
-                "morph_name_length": len(_utf8(name)),
-                "morph_name": _utf8(name),
-                "morph_nnz": len(idx),
-                "morph_index_gaps": gaps,
-                "morph_deltas": pick_block(encode_block(deltas.T, bits), config),
-            }
-        )
+        morphs.append(_morph_name(name) | _morph_items(idx, pick_block(encode_block(deltas.T, bits), config)))
+    return {
+        "vertex_count": d.vertex_count,
+        "triangle_count": int(d.triangles.shape[0]),
+        "vertices": pick_block(encode_block(d.vertices.T, config.vertex_bits), config),
+        "triangles": np.asarray(d.triangles).T.reshape(-1),  # SPEC 11.5.1: corner-major
+        "morph_count": d.morphs.count,
+        "morphs": morphs,
+    } | _model_tail_payload(d)
+
+
+def _residual_bits(values: np.ndarray, step: float) -> int:
+    """The fewest bits (1..16) whose step over the values' widest channel is at most ``step``."""
+    width = float((values.max(axis=0).astype(np.float64) - values.min(axis=0)).max()) if len(values) else 0.0
+    return next((b for b in range(1, 17) if width / ((1 << b) - 1) <= step), 16)
+
+
+def _defs_payload(d: DeformationModel, config: PackConfig, levels: int, base_count: int, base_triangles: np.ndarray) -> dict:
+    """SPEC 11.5.3 (informative encoder): the base mesh at ``vertex_bits``, each level's vertex residuals
+    at a step no coarser than the base's, morph residuals kept where they exceed ``morph_max_error``;
+    every residual is taken against the decoded parents (closed loop), so errors do not add up."""
+    sub = subdivide(base_triangles, base_count, levels)
+    base = pick_block(encode_block(d.vertices[:base_count].T, config.vertex_bits), config)
+    x = np.zeros((sub.vertex_count, 3), np.float32)
+    x[:base_count] = decode_block_dict(base, 3).T
+    base_step = float(np.max(dequant_step(base["q_min"], base["q_max"], np.full(3, config.vertex_bits))))
+    residual_blocks = []
+    for start, parents in zip(sub.starts, sub.parents, strict=True):
+        pred = midpoints(x, parents)
+        r = np.subtract(d.vertices[start : start + len(parents)], pred, dtype=np.float32)
+        block = pick_block(encode_block(r.T, _residual_bits(r, base_step)), config)
+        residual_blocks.append(block)
+        x[start : start + len(parents)] = np.add(pred, decode_block_dict(block, 3).T, dtype=np.float32)
+    morphs = []
+    for name, idx, deltas in zip(d.morphs.names, d.morphs.indices, d.morphs.deltas, strict=True):
+        true = np.zeros((sub.vertex_count, 3), np.float32)
+        true[np.asarray(idx, np.int64)] = deltas
+        decoded = np.zeros_like(true)
+        levels_out = []
+        for start, size in zip((0, *sub.starts), sub.level_sizes(), strict=True):
+            span = slice(start, start + size)
+            pred = decoded[span].copy() if start == 0 else midpoints(decoded, sub.parents[len(levels_out) - 1])
+            want = true[span] - pred if start else true[span]
+            moved = np.flatnonzero(np.any(want != 0, axis=1))
+            pos, values, bits = _morph_precision(moved, want[moved], config)
+            block = pick_block(encode_block(values.T, bits), config)
+            decoded[span] = pred
+            decoded[start + pos] = np.add(decoded[start + pos], decode_block_dict(block, 3).T, dtype=np.float32)
+            levels_out.append(_morph_items(pos, block))
+        morphs.append(_morph_name(name) | {"morph_levels": levels_out})
+    return {
+        "base_vertex_count": base_count,
+        "base_triangle_count": len(base_triangles),
+        "subdivision_levels": levels,
+        "base_vertices": base,
+        "base_triangles": np.asarray(base_triangles).T.reshape(-1),  # corner-major, as DEFM's
+        "vertex_residuals": residual_blocks,
+        "morph_count": d.morphs.count,
+        "morphs": morphs,
+    } | _model_tail_payload(d)
+
+
+def _model_tail_payload(d: DeformationModel) -> dict:
+    """The elements DEFM and DEFS share after the morph targets (SPEC 11.5.1)."""
     skeleton = None
     s = d.skeleton
     if s is not None:
@@ -221,12 +295,6 @@ def _defm_payload(d: DeformationModel, config: PackConfig) -> dict:
         }
     drivers = [{"driver_semantic": semantic_id(g), "driver_joint": s.index(j)} for g, j in d.joint_drivers.items()]
     return {
-        "vertex_count": d.vertex_count,
-        "triangle_count": int(d.triangles.shape[0]),
-        "vertices": pick_block(encode_block(d.vertices.T, config.vertex_bits), config),
-        "triangles": np.asarray(d.triangles).T.reshape(-1),  # SPEC 11.5.1: corner-major
-        "morph_count": d.morphs.count,
-        "morphs": morphs,
         "skeleton_flag": int(skeleton is not None),
         "skeleton": skeleton,
         "coeff_map_flag": int(coeff is not None),
@@ -270,7 +338,7 @@ def avatar_sections(avatar: Avatar, config: PackConfig) -> list[SectionToWrite]:
         ]
         sections.append(SectionToWrite(b"TEXT", {"text_count": len(entries), "text_entries": entries}, compress=z))
     if avatar.deformation is not None:
-        sections.append(SectionToWrite(b"DEFM", _defm_payload(avatar.deformation, config), compress=z))
+        sections.append(_model_section(avatar.deformation, config, sections[0]))
     if avatar.binding.mode != "none":
         sections.append(SectionToWrite(b"BIND", _bind_payload(avatar.binding, config), compress=z))
     g = avatar.gaussians
@@ -286,6 +354,27 @@ def avatar_sections(avatar: Avatar, config: PackConfig) -> list[SectionToWrite]:
     if avatar.offset_mlp is not None:
         sections.append(SectionToWrite(b"OMLP", _offset_payload(*avatar.offset_mlp), compress=z))
     return sections
+
+
+def _model_section(d: DeformationModel, config: PackConfig, meta: SectionToWrite) -> SectionToWrite:
+    """DEFM, or DEFS for a midpoint-subdivided mesh as ``config.mesh_coding`` asks (SPEC 11.5.1, 11.5.3)."""
+    plain = SectionToWrite(b"DEFM", _defm_payload(d, config), compress=config.compress)
+    lossless = RAW_F32_BITS in (config.vertex_bits, config.morph_bits)
+    found = None if config.mesh_coding == "plain" or lossless else find_subdivision(d.triangles, d.vertex_count)
+    if found is None:
+        return plain
+    subdivided = SectionToWrite(b"DEFS", _defs_payload(d, config, *found), compress=config.compress)
+    if config.mesh_coding == "subdivision":
+        return subdivided
+    return min((plain, subdivided), key=lambda sec: _stored_size(sec, meta, config))
+
+
+def _stored_size(sec: SectionToWrite, meta: SectionToWrite, config: PackConfig) -> int:
+    """The bytes ``sec`` would take in the file (Zstandard at the config's level when compressed)."""
+    top = container_levels()[max(container_levels())]
+    params = {"level": top, "meta": parse_payload(syntax.META, build_payload(b"META", meta.payload, level=top), 0, "META", level=top), "defm": None}
+    raw = build_payload(sec.type, sec.payload, **params)
+    return len(zstandard.ZstdCompressor(level=config.zstd_level).compress(raw)) if config.compress else len(raw)
 
 
 def pick_block(block: dict, config: PackConfig) -> dict:
@@ -432,13 +521,9 @@ def _render(meta) -> RenderDefaults:
 
 
 def _deformation(p) -> DeformationModel:
+    """The model of a parsed DEFM or DEFS payload (SPEC 11.5.1, 11.5.3)."""
     v = p.vertex_count
-    names, indices, deltas = [], [], []
-    for m in p.morphs:
-        names.append(_text(m.morph_name))
-        gaps = np.asarray(m.morph_index_gaps, np.int64)
-        indices.append((np.cumsum(gaps + 1) - 1).astype(np.int32))  # SPEC 11.5.1, R-62: idx[k] = idx[k-1] + gap[k] + 1
-        deltas.append(np.ascontiguousarray(decode_block(m.morph_deltas, 3).T))
+    mesh = decoded_mesh(p)
     skeleton = None
     if p.skeleton is not None:
         s = p.skeleton
@@ -468,9 +553,9 @@ def _deformation(p) -> DeformationModel:
         )
     drivers = {semantic_name(d.driver_semantic): skeleton.joint_names[d.driver_joint] for d in p.drivers}
     return DeformationModel(
-        vertices=np.ascontiguousarray(decode_block(p.vertices, 3).T),
-        triangles=np.ascontiguousarray(np.asarray(p.triangles, np.int32).reshape(3, -1).T),
-        morphs=MorphTargets(names, indices, deltas),
+        vertices=mesh.vertices,
+        triangles=mesh.triangles,
+        morphs=MorphTargets([_text(name) for name, _, _ in mesh.morphs], [i for _, i, _ in mesh.morphs], [d for _, _, d in mesh.morphs]),
         skeleton=skeleton,
         coeff_map=coeff,
         joint_drivers=drivers,
@@ -512,7 +597,8 @@ def avatar_from_container(parsed: ParsedContainer, release: bool = False) -> Ava
                 )
             name = next(k for k, v in ATTRIBUTE_IDS.items() if v == attr_id)
             setattr(g, name, np.ascontiguousarray(values.reshape(getattr(g, name).shape), dtype=np.float32))
-    deformation = _deformation(parsed.first(b"DEFM").payload) if parsed.first(b"DEFM") is not None else None
+    model = parsed.first(b"DEFM") or parsed.first(b"DEFS")  # R-56: at most one of them
+    deformation = _deformation(model.payload) if model is not None else None
     binding = Binding()
     bind = parsed.first(b"BIND")
     if bind is not None and bind.payload.binding_mode != 0:

@@ -25,6 +25,7 @@ PAYLOAD_SYNTAX = {
     b"META": syntax.META,
     b"TEXT": syntax.TEXT,
     b"DEFM": syntax.DEFM,
+    b"DEFS": syntax.DEFS,
     b"DEFR": syntax.DEFR,
     b"BIND": syntax.BIND,
     b"ATTR": syntax.ATTR,
@@ -104,7 +105,7 @@ def _update_params(params: dict, kind: bytes, payload: Container) -> None:
     """Record what later sections' syntax depends on: META's counts, the model's sizes."""
     if kind == b"META":
         params["meta"] = payload
-    elif kind == b"DEFM":
+    elif kind in (b"DEFM", b"DEFS"):  # a DEFS payload carries its decoded vertex_count and triangle_count (R-154)
         params["defm"] = payload
     elif kind == b"DEFR":  # SPEC 11.5.2: the registry gives the referenced model's sizes
         model = referenced_models()[payload.model_name.decode("utf-8")]
@@ -301,7 +302,7 @@ def write_container(sections: list[SectionToWrite], level_idc: int = 10, zstd_le
     blobs = []
     for sec in sections:
         raw = sec.raw if sec.raw is not None else build_payload(sec.type, sec.payload, **params)
-        if sec.type in (b"META", b"DEFM", b"DEFR"):
+        if sec.type in (b"META", b"DEFM", b"DEFS", b"DEFR"):
             _update_params(params, sec.type, parse_payload(PAYLOAD_SYNTAX[sec.type], raw, 0, sec.type.decode(), **params))
         method = COMPRESSION_ZSTD if sec.compress else COMPRESSION_NONE
         stored = compress(raw, zstd_level, level.max_zstd_window_log) if method == COMPRESSION_ZSTD else raw

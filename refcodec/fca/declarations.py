@@ -16,6 +16,7 @@ STRUCTURES: dict[str, Struct] = {
     "meta_section": syntax.META,
     "text_section": syntax.TEXT,
     "defm_section": syntax.DEFM,
+    "defs_section": syntax.DEFS,
     "skeleton": syntax.SKELETON,
     "defr_section": syntax.DEFR,
     "bind_section": syntax.BIND,
@@ -30,6 +31,8 @@ STRUCTURES: dict[str, Struct] = {
 #: Elements that are an instance of a parameterised structure (built per use, so not the same object).
 INSTANCES = {
     "vertices": "quantized_block",
+    "base_vertices": "quantized_block",
+    "vertex_residuals": "quantized_block",
     "morph_deltas": "quantized_block",
     "barycentric": "quantized_block",
     "attribute": "quantized_block",

@@ -23,6 +23,7 @@ import numpy as np
 from .codec import ATTRIBUTE_IDS
 from .codings import OPACITY_ALPHA_ID, ROTATION_S3_ID, from_smallest_three
 from .container import ParsedContainer
+from .mesh import decoded_mesh
 from .quantized import decode_block
 from .syntax import attribute_channels
 
@@ -95,16 +96,12 @@ def records(parsed: ParsedContainer) -> list[tuple[str, str, object]]:
         if kind == b"TEXT":
             for e in p.text_entries:
                 out.append((f"text.{e.text_key.decode('utf-8')}", "b", e.text_value))
-        elif kind == b"DEFM":
+        elif kind in (b"DEFM", b"DEFS"):  # a DEFS section dumps the model it decodes to, as DEFM records
             v = p.vertex_count
-            out += [("defm.vertices", "f", _block(p.vertices, 3)), ("defm.triangles", "u", np.asarray(p.triangles).reshape(3, -1).T)]
-            for t, m in enumerate(p.morphs):
-                idx = np.cumsum(np.asarray(m.morph_index_gaps, np.int64) + 1) - 1
-                out += [
-                    (f"defm.morph.{t}.name", "b", m.morph_name),
-                    (f"defm.morph.{t}.indices", "u", idx),
-                    (f"defm.morph.{t}.deltas", "f", _block(m.morph_deltas, 3)),
-                ]
+            mesh = decoded_mesh(p)
+            out += [("defm.vertices", "f", mesh.vertices), ("defm.triangles", "u", mesh.triangles)]
+            for t, (name, idx, deltas) in enumerate(mesh.morphs):
+                out += [(f"defm.morph.{t}.name", "b", name), (f"defm.morph.{t}.indices", "u", idx), (f"defm.morph.{t}.deltas", "f", deltas)]
             if p.skeleton is not None:
                 s = p.skeleton
                 for j, joint in enumerate(s.joints):

@@ -32,6 +32,11 @@ def decode_block(block, channels: int) -> np.ndarray:
     return np.asarray(dequantized(block, channels), np.float32)
 
 
+def decode_block_dict(block: dict, channels: int) -> np.ndarray:
+    """Values [C, N] float32 of a block dict as an encoder made it (what a decoder will read)."""
+    return decode_block(_Block(block), channels)
+
+
 def delta_block(block: dict) -> dict:
     """``block`` (quantized, not raw) with its samples delta-coded (SPEC 11.1.3, R-153): per channel,
     the difference to the previous sample (0 before the first), wrapped to [-2^(b-1), 2^(b-1)) and zigzagged."""

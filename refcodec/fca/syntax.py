@@ -31,6 +31,8 @@ from ..quant import dequant_step, dequantize
 from ..spec_tables import attributes, canonical_dims, container_levels, group_semantics, profiles, referenced_models
 from .budget import Counted, budget_of
 from .constructs import Checked, F16Array, F32Array, IndexedArray, Planes
+from .subdivision import MAX_LEVELS as MAX_SUBDIVISION_LEVELS
+from .subdivision import subdivide
 
 SIGNATURE = b"FCA1"
 VERSION = 1
@@ -433,6 +435,37 @@ SKELETON = Struct(
     "vertex_weights" / Checked(planes(4 * this._.vertex_count, 2), _weights),
 )
 
+def _model_tail() -> list:
+    """The elements DEFM and DEFS share after the morph targets (SPEC 11.5.1, 11.5.3); they read
+    the decoded ``vertex_count`` of their section."""
+    return [
+        "skeleton_flag" / Checked(Int8ul, _flag),
+        "skeleton" / If(this.skeleton_flag == 1, SKELETON),
+        "coeff_map_flag" / Checked(Int8ul, _flag),
+        "coeff_map"
+        / If(
+            this.coeff_map_flag == 1,
+            Struct(
+                "coeff_source" / Checked(Int8ul, _coeff_source),
+                "coeff_columns" / Checked(Int16ul, _coeff_columns),
+                "coeff_matrix" / Checked(f32planes(lambda ctx: ctx._.morph_count * ctx.coeff_columns), _finite),
+                "coeff_bias_flag" / Checked(Int8ul, _flag),
+                "coeff_bias" / If(this.coeff_bias_flag == 1, Checked(f32planes(lambda ctx: ctx._.morph_count), _finite)),  # R-208
+            ),
+        ),
+        "driver_count" / Int8ul,
+        "drivers"
+        / IndexedArray(
+            this.driver_count,
+            Struct(
+                "driver_semantic" / Checked(Int8ul, _driver_semantic),
+                "driver_joint" / Checked(Int8ul, _driver_joint),
+            ),
+        ),
+        "head_pivot" / Checked(f32planes(3), _finite),
+    ]
+
+
 DEFM = Struct(  # SPEC 11.5, R-59..R-63
     "vertex_count" / Checked(Int32ul, _max("max_vertices", minimum=3)),
     "triangle_count" / Checked(Int32ul, _max("max_triangles", minimum=1)),
@@ -451,30 +484,92 @@ DEFM = Struct(  # SPEC 11.5, R-59..R-63
             "morph_deltas" / quantized_block(lambda ctx: 3, lambda ctx: ctx.morph_nnz),
         ),
     ),
-    "skeleton_flag" / Checked(Int8ul, _flag),
-    "skeleton" / If(this.skeleton_flag == 1, SKELETON),
-    "coeff_map_flag" / Checked(Int8ul, _flag),
-    "coeff_map"
-    / If(
-        this.coeff_map_flag == 1,
-        Struct(
-            "coeff_source" / Checked(Int8ul, _coeff_source),
-            "coeff_columns" / Checked(Int16ul, _coeff_columns),
-            "coeff_matrix" / Checked(f32planes(lambda ctx: ctx._.morph_count * ctx.coeff_columns), _finite),
-            "coeff_bias_flag" / Checked(Int8ul, _flag),
-            "coeff_bias" / If(this.coeff_bias_flag == 1, Checked(f32planes(lambda ctx: ctx._.morph_count), _finite)),  # R-208
-        ),
-    ),
-    "driver_count" / Int8ul,
-    "drivers"
+    *_model_tail(),
+)
+
+
+# ----------------------------------------------------------------------------------- DEFS
+def _subdivision_levels(v, ctx):
+    """SPEC 11.5.3, R-154: 1..4 levels whose triangles fit the level; the derived indices are charged (R-157)."""
+    if not 1 <= v <= MAX_SUBDIVISION_LEVELS:
+        return E_VALUE, f"subdivision_levels {v} is not 1..{MAX_SUBDIVISION_LEVELS}"
+    triangles, limit = ctx.base_triangle_count * 4**v, _level(ctx).max_triangles
+    if triangles > limit:
+        return E_LEVEL, f"{ctx.base_triangle_count} base triangles subdivided {v} times make {triangles}, over the level's max_triangles {limit}"
+    budget = budget_of(ctx)
+    why = budget.charge("max_decoded_values", 3 * (triangles - ctx.base_triangle_count)) if budget is not None else None
+    return None if why is None else (E_LEVEL, why)
+
+
+def _base_triangles(v, ctx):
+    """SPEC 11.5.3: indices below base_vertex_count; the subdivided mesh's vertex count within the level (R-154)."""
+    why = _below(lambda c: c.base_vertex_count, "base_vertex_count")(v, ctx)
+    if why:
+        return why
+    sub = subdivide(np.asarray(v, np.int64).reshape(3, -1).T, ctx.base_vertex_count, ctx.subdivision_levels)
+    ctx["_subdivision"] = sub  # read back by the Computed element "subdivision": computed once, when parsing and building
+    limit = _level(ctx).max_vertices
+    return _ok_if(sub.vertex_count <= limit, E_LEVEL, f"the subdivided mesh has {sub.vertex_count} vertices, over the level's max_vertices {limit}")
+
+
+def _level_size(ctx) -> int:
+    """Items of level ``l`` (the index of the morph level being read): V_0, then n_1 .. n_L (R-154)."""
+    return ctx._._.subdivision.level_sizes()[ctx._index]
+
+
+def _level_nnz(v, ctx):
+    size = _level_size(ctx)
+    return _ok_if(v <= size, E_VALUE, f"morph_nnz {v} exceeds the {size} vertices of level {ctx._index}")
+
+
+def _level_gaps(v, ctx):
+    """SPEC 11.5.3, R-156: the last position is below the level's vertex count."""
+    size = _level_size(ctx)
+    last = int(v.astype(np.int64).sum()) + len(v) - 1 if len(v) else -1
+    return _ok_if(last < size, E_VALUE, f"the gaps reach position {last}, not below the {size} vertices of level {ctx._index}")
+
+
+def _dense_morphs(v, ctx):
+    """SPEC 11.5.3, R-157: every morph target of a DEFS section is charged as 3 x vertex_count decoded values."""
+    why = _max("max_morph_targets")(v, ctx)
+    if why:
+        return why
+    budget = budget_of(ctx)
+    charge = budget.charge("max_decoded_values", 3 * v * ctx.vertex_count) if budget is not None else None
+    return None if charge is None else (E_LEVEL, charge)
+
+
+DEFS = Struct(  # SPEC 11.5.3, R-154..R-157
+    "base_vertex_count" / Checked(Int32ul, _max("max_vertices", minimum=3)),
+    "base_triangle_count" / Checked(Int32ul, _max("max_triangles", minimum=1)),
+    "subdivision_levels" / Checked(Int8ul, _subdivision_levels),
+    "base_vertices" / quantized_block(lambda ctx: 3, lambda ctx: ctx.base_vertex_count),
+    "base_triangles"
+    / Checked(planes(3 * this.base_triangle_count, lambda ctx: index_width(ctx.base_vertex_count)), _base_triangles),
+    "subdivision" / Computed(lambda ctx: ctx._subdivision),
+    "vertex_count" / Computed(lambda ctx: ctx.subdivision.vertex_count),
+    "triangle_count" / Computed(lambda ctx: len(ctx.subdivision.triangles)),
+    "vertex_residuals"
+    / IndexedArray(this.subdivision_levels, quantized_block(lambda ctx: 3, lambda ctx: len(ctx.subdivision.parents[ctx._index]))),
+    "morph_count" / Checked(Int16ul, _dense_morphs),
+    "morphs"
     / IndexedArray(
-        this.driver_count,
+        this.morph_count,
         Struct(
-            "driver_semantic" / Checked(Int8ul, _driver_semantic),
-            "driver_joint" / Checked(Int8ul, _driver_joint),
+            "morph_name_length" / Int8ul,
+            "morph_name" / Checked(byte_string(this.morph_name_length), _both(_utf8, _distinct("morph_name"))),
+            "morph_levels"
+            / IndexedArray(
+                this._.subdivision_levels + 1,
+                Struct(
+                    "morph_nnz" / Checked(Int32ul, _level_nnz),
+                    "morph_index_gaps" / Checked(planes(this.morph_nnz, lambda ctx: index_width(ctx._._.vertex_count)), _level_gaps),
+                    "morph_deltas" / quantized_block(lambda ctx: 3, lambda ctx: ctx.morph_nnz),
+                ),
+            ),
         ),
     ),
-    "head_pivot" / Checked(f32planes(3), _finite),
+    *_model_tail(),
 )
 
 
