@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--zstd-level", type=int_range(*ZSTD_LEVELS), default=None, metavar="N",
                     help=f"Zstandard level {ZSTD_LEVELS[0]}..{ZSTD_LEVELS[1]} (PackConfig() has {base.zstd_level})")
     ap.add_argument("--level", type=int, choices=[10, 20, 30], default=None, help="container level (default: the smallest that fits)")
+    ap.add_argument("--mesh-coding", choices=["auto", "subdivision", "plain"], default=None,
+                    help="deformation model section: auto (default) writes DEFS (SPEC 11.5.3) when the mesh is a midpoint subdivision "
+                    "and that is smaller, subdivision writes DEFS whenever the mesh is one, plain always writes DEFM")
     ap.add_argument("--basis", type=int_range(1, 52), metavar="K",
                     help="replace the 52 ARKit inputs by a K-coefficient EXPRESSION basis learned from --basis-track "
                          "(image-weighted PCA, stored as the coefficient map of SPEC 11.5.1; see SPEC 9.4)")
@@ -132,6 +135,8 @@ def config_from_args(args: argparse.Namespace) -> PackConfig:
         changes["zstd_level"] = args.zstd_level
     if args.level is not None:
         changes["level_idc"] = args.level
+    if args.mesh_coding is not None:
+        changes["mesh_coding"] = args.mesh_coding
     if hasattr(args, "morph_max_error"):
         changes["morph_max_error"] = args.morph_max_error
     return dataclasses.replace(config, **changes)

@@ -34,6 +34,7 @@ from ..fcs import fuzzing as stream_fuzzing
 from ..spec_tables import attributes, canonical_dims, container_levels, group_semantics, referenced_models
 from .compression import COMPRESSION_NONE, COMPRESSION_ZSTD
 from .container import SectionToWrite, write_container
+from .subdivision import subdivide
 from .syntax import (
     CRITICAL_FLAG,
     FILE_HEADER_BYTES,
@@ -120,17 +121,53 @@ def _text(entries: list[tuple[bytes, bytes]]) -> dict:
     }
 
 
+_MORPH_NAMES = [b"jawOpen", b"eyeBlinkLeft", b"mouthClose", b"m", "é".encode()]
+
+
+def _morph_items(rng: random.Random, nrng, size: int) -> dict:
+    """Random sorted positions among ``size`` vertices and their deltas (SPEC 11.5.1, R-62)."""
+    k = rng.randint(0, size)
+    idx = np.sort(nrng.choice(size, k, replace=False))
+    return {"morph_nnz": k, "morph_index_gaps": np.diff(np.concatenate([[-1], idx])) - 1, "morph_deltas": random_block(rng, 3, k, 0.01)}
+
+
 def _defm(rng: random.Random, layout: list[tuple[int, int]]) -> dict:
     nrng = np.random.default_rng(rng.getrandbits(32))
     v, f = rng.randint(3, 24), rng.randint(1, 24)
-    morphs = []
-    names = rng.sample([b"jawOpen", b"eyeBlinkLeft", b"mouthClose", b"m", "é".encode()], rng.randint(0, 4))  # distinct (R-97)
-    for name in names:
-        k = rng.randint(0, v)
-        idx = np.sort(nrng.choice(v, k, replace=False))
-        gaps = np.diff(np.concatenate([[-1], idx])) - 1
-        morphs.append({"morph_name_length": len(name), "morph_name": name, "morph_nnz": k, "morph_index_gaps": gaps,
-                       "morph_deltas": random_block(rng, 3, k, 0.01)})
+    names = rng.sample(_MORPH_NAMES, rng.randint(0, 4))  # distinct (R-97)
+    morphs = [{"morph_name_length": len(name), "morph_name": name} | _morph_items(rng, nrng, v) for name in names]
+    return {
+        "vertex_count": v,
+        "triangle_count": f,
+        "vertices": random_block(rng, 3, v, 0.1),
+        "triangles": nrng.integers(0, v, 3 * f),
+        "morph_count": len(morphs),
+        "morphs": morphs,
+    } | _model_tail(rng, nrng, layout, v, len(morphs))
+
+
+def _defs(rng: random.Random, layout: list[tuple[int, int]]) -> dict:
+    """A random subdivided model (SPEC 11.5.3): base mesh, residual blocks and morph items per level."""
+    nrng = np.random.default_rng(rng.getrandbits(32))
+    v0, f0, levels = rng.randint(3, 12), rng.randint(1, 8), rng.randint(1, 2)
+    base = nrng.integers(0, v0, 3 * f0)
+    sizes = subdivide(base.reshape(3, -1).T, v0, levels).level_sizes()
+    names = rng.sample(_MORPH_NAMES, rng.randint(0, 4))
+    morphs = [{"morph_name_length": len(name), "morph_name": name, "morph_levels": [_morph_items(rng, nrng, n) for n in sizes]} for name in names]
+    return {
+        "base_vertex_count": v0,
+        "base_triangle_count": f0,
+        "subdivision_levels": levels,
+        "base_vertices": random_block(rng, 3, v0, 0.1),
+        "base_triangles": base,
+        "vertex_residuals": [random_block(rng, 3, n, 0.001) for n in sizes[1:]],
+        "morph_count": len(morphs),
+        "morphs": morphs,
+    } | _model_tail(rng, nrng, layout, sum(sizes), len(morphs))
+
+
+def _model_tail(rng: random.Random, nrng, layout: list[tuple[int, int]], v: int, morph_count: int) -> dict:
+    """Skeleton, coefficient map, drivers and head pivot of a DEFM or DEFS payload of ``v`` vertices."""
     skeleton = None
     if rng.random() < 0.5:
         j = rng.randint(1, 3)
@@ -148,18 +185,12 @@ def _defm(rng: random.Random, layout: list[tuple[int, int]]) -> dict:
     if layout and rng.random() < 0.5:
         sem, dims = rng.choice(layout)
         bias = rng.random() < 0.5
-        coeff = {"coeff_source": sem, "coeff_columns": dims, "coeff_matrix": nrng.normal(0, 0.2, len(morphs) * dims).astype(np.float32),
-                 "coeff_bias_flag": int(bias), "coeff_bias": nrng.normal(0, 0.1, len(morphs)).astype(np.float32) if bias else None}
+        coeff = {"coeff_source": sem, "coeff_columns": dims, "coeff_matrix": nrng.normal(0, 0.2, morph_count * dims).astype(np.float32),
+                 "coeff_bias_flag": int(bias), "coeff_bias": nrng.normal(0, 0.1, morph_count).astype(np.float32) if bias else None}
     drivers = []
     if skeleton is not None:
         drivers = [{"driver_semantic": s, "driver_joint": rng.randrange(skeleton["joint_count"])} for s, d in layout if d == 3 and rng.random() < 0.7]
     return {
-        "vertex_count": v,
-        "triangle_count": f,
-        "vertices": random_block(rng, 3, v, 0.1),
-        "triangles": nrng.integers(0, v, 3 * f),
-        "morph_count": len(morphs),
-        "morphs": morphs,
         "skeleton_flag": int(skeleton is not None),
         "skeleton": skeleton,
         "coeff_map_flag": int(coeff is not None),
@@ -223,10 +254,15 @@ def random_container(rng: random.Random, level_idc: int = 10) -> bytes:
         sections.append(SectionToWrite(b"TEXT", _text(entries), compress=z()))
     model = None
     kind = rng.random()
-    if kind < 0.5:
+    if kind < 0.4:
         defm = _defm(rng, layout)
         model = (defm["vertex_count"], defm["triangle_count"])
         sections.append(SectionToWrite(b"DEFM", defm, compress=z()))
+    elif kind < 0.5:  # SPEC 11.5.3
+        defs = _defs(rng, layout)
+        sizes = subdivide(defs["base_triangles"].reshape(3, -1).T, defs["base_vertex_count"], defs["subdivision_levels"])
+        model = (sizes.vertex_count, len(sizes.triangles))
+        sections.append(SectionToWrite(b"DEFS", defs, compress=z()))
     elif kind < 0.6:
         name = sorted(referenced_models())[0]
         info = referenced_models()[name]
