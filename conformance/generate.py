@@ -43,6 +43,7 @@ from .stream.vectors import (
     strict_loss_vectors,
     zero_flag_vectors,
 )
+from .stream.xdim_vectors import xdim_vectors
 
 VERDICTS = {"y": "decode", "n": "reject", "i": "implementation_defined"}
 
@@ -68,6 +69,7 @@ def stream_definitions() -> list[VectorDef]:
         + loss_vectors()
         + loss_tool_vectors()
         + nominal_vectors()
+        + xdim_vectors()
         + all_invalid()
         + clarity_vectors()
     )

@@ -402,8 +402,8 @@ def test_repeated_identical_header_has_no_effect(stream):
 
 def test_repeated_header_with_other_reserved_bits_and_crc_has_no_effect(stream):
     h = bytearray(stream.header)
-    # seq_reserved_3bits: unit_type (3 bits) + 77 bits of fields before them -> bits 80..82
-    for bit in range(80, 83):
+    # seq_reserved_2bits: unit_type (3 bits) + 78 bits of fields before them -> bits 81..82
+    for bit in range(81, 83):
         h[bit // 8] ^= 0x80 >> (bit % 8)
     body = bytes(h[:-4])
     h2 = body + crc32_ref(body).to_bytes(4, "big")

@@ -32,7 +32,7 @@ HEADER_BITS = (
     + "00000001" + "00000000" + "00001010"  # seq_version 1, profile_idc 0, level_idc 10
     + "0000000000011110" + "0000000000000001" + "0000000000011110"  # 30/1 fps, max_intra_interval 30
     + "0" + "0" + "0"  # header_crc_flag, frame_crc_flag, avatar_binding_flag
-    + "1" + "0" + "000"  # intra_pred_flag 1, conceal_extrapolate_flag 0, seq_reserved_3bits
+    + "1" + "0" + "0" + "00"  # intra_pred_flag 1, conceal_extrapolate_flag 0, xdim_pred_flag 0, seq_reserved_2bits
     + "00000001" + "00000001" + "00000001" + "0010" + "0" + "0" + "00"  # 1 group, EXPRESSION, 2 dims, b = 3, flags
     + "0000" + "011" + "0000"  # dim 0: eg_order 0, intra_center 3, intra_order 0
     + "0" * 32 + "01000000111000000000000000000000"  # range [0.0, 7.0]

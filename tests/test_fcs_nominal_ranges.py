@@ -24,7 +24,7 @@ HEADER_BITS = (
     "011"  # unit_type 2
     + "00000001" + "00000000" + "00001010"  # seq_version, profile_idc 0, level_idc 10
     + "0000000000011110" + "0000000000000001" + "0000000000011110"  # 30/1 fps, interval 30
-    + "000" + "00" + "000"  # CRC and binding flags, intra_pred_flag, conceal_extrapolate_flag, seq_reserved_3bits
+    + "000" + "00" + "0" + "00"  # CRC and binding flags, intra_pred_flag, conceal_extrapolate_flag, xdim_pred_flag, seq_reserved_2bits
     + "00000001"  # num_groups 1
     + "00000011" + "00000001" + "0011" + "0" + "0" + "1" + "0"  # HEAD_ROTATION, 2 dims, b = 4, zero 0, map 0, nominal 1, reserved
     + "0000" + "1"  # dim 0: eg_order 0, range_nominal_flag 1 (no pair)

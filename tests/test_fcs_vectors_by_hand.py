@@ -54,7 +54,8 @@ HEADER = [
     ("avatar_binding_flag", "0"),  # @77
     ("intra_pred_flag", "0"),  # @78
     ("conceal_extrapolate_flag", "0"),  # @79
-    ("seq_reserved_3bits", "000"),  # @80
+    ("xdim_pred_flag", "0"),  # @80
+    ("seq_reserved_2bits", "00"),  # @81
     ("num_groups", "00000001"),  # u(8) 1                             @83
     ("group_semantic[0]", "00000001"),  # EXPRESSION (any dims)       @91
     ("group_dim_count_minus1[0]", "00000001"),  # 2 dims              @99
@@ -213,9 +214,9 @@ def test_literal_crc_values_are_spec_crcs():
 
 
 def test_reserved_bits_ignored():
-    h = read_unit(bits_to_bytes(assemble(HEADER, seq_reserved_3bits="101", group_reserved_1bit_0="1")), None)
+    h = read_unit(bits_to_bytes(assemble(HEADER, seq_reserved_2bits="01", group_reserved_1bit_0="1")), None)
     assert isinstance(h, SequenceHeader)
-    res = decode_file(b"FCS1\x20" + bits_to_bytes(assemble(HEADER, seq_reserved_3bits="111")) + FILE[37:])
+    res = decode_file(b"FCS1\x20" + bits_to_bytes(assemble(HEADER, seq_reserved_2bits="11")) + FILE[37:])
     assert same_f32(res.matrix(), expected_frames())
 
 
@@ -231,7 +232,7 @@ def test_reserved_unit_is_ignored():
 
 def test_avatar_hash_parsed():
     h = assemble(HEADER, avatar_binding_flag="1")
-    # insert avatar_hash u(64) after seq_reserved_3bits (@83); then re-pad: 315 bits -> 320
+    # insert avatar_hash u(64) after seq_reserved_2bits (@83); then re-pad: 315 bits -> 320
     cut = offset_of(HEADER, "num_groups")
     hash_bits = format(0x0123456789ABCDEF, "064b")
     s = h[:cut] + hash_bits + h[cut:-5] + "00000"
@@ -290,7 +291,7 @@ def test_invalid_header(replace, err, field, at):
 
 def test_index_map_not_increasing():
     # group_index_map_flag = 1: each dimension starts with group_dim_index u(16)
-    s = assemble(HEADER[:18]) + "1" + "00"  # ... index_map_flag = 1, reserved 00        (115 bits)
+    s = assemble(HEADER[:19]) + "1" + "00"  # ... index_map_flag = 1, reserved 00        (115 bits)
     s += "0000000000000011" + "0000" + "0" * 32 + bits(dict(HEADER)["range_max[0][0]"])  # index 3, k 0, [0, 7]    @115
     s += "0000000000000011" + "0001" + bits(dict(HEADER)["range_min[0][1]"]) + bits(dict(HEADER)["range_max[0][1]"])  # index 3 again      @199
     s += "0" * ((-len(s)) % 8)
@@ -301,7 +302,7 @@ def test_index_map_not_increasing():
 
 def test_index_map_beyond_canonical():
     # HEAD_ROTATION (3) with dim index 3 (>= canonical 3)
-    s = assemble(HEADER[:14]) + "00000011" + "00000000" + "0010" + "0" + "1" + "00"  # 1 dim      @115
+    s = assemble(HEADER[:15]) + "00000011" + "00000000" + "0010" + "0" + "1" + "00"  # 1 dim      @115
     s += "0000000000000011" + "0000" + "0" * 32 + bits(dict(HEADER)["range_max[0][0]"])
     s += "0" * ((-len(s)) % 8)
     with pytest.raises(E_VALUE) as ei:

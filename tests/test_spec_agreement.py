@@ -81,6 +81,14 @@ def _feature_streams() -> list[bytes]:
     nominal = build_header(track, 8, intra_interval=8)
     nominal.groups[2].range_min, nominal.groups[2].range_max, nominal.groups[2].nominal = [0.0, 0.0], [1.0, 1.0], [True, False]
     tools.append(encode_track(track, nominal, EncoderConfig(intra_interval=8)))
+    # cross-dimension prediction (SPEC 5.2.1, R-224, R-225) in both profiles: dimension 1 follows 0 negated
+    for profile in (0, 1):
+        xdim = build_header(track, 8, intra_interval=8, profile_idc=profile)
+        xdim.xdim_pred_flag = True
+        for grp in xdim.groups:
+            grp.xdim = [None] * grp.dims
+        xdim.groups[0].xdim[1] = (0, 1)
+        tools.append(encode_track(track, xdim, EncoderConfig(intra_interval=8)))
     return [with_all, plain, main] + tools
 
 

@@ -243,6 +243,7 @@ def encode_report(track: Track, data: bytes, header) -> dict:
         "intra_interval": header.max_intra_interval,
         "intra_pred": header.intra_pred_flag,
         "conceal_extrapolate": header.conceal_extrapolate_flag,
+        "xdim_references": sum(ref is not None for g in header.groups for ref in (g.xdim or [])) if header.xdim_pred_flag else 0,
         "frame_crc": header.frame_crc_flag,
         "groups": groups,
         "round_trip_frames_match": decoded.shape == track.values.shape,
@@ -281,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "at 5 %% random loss 8.9 %% of frames come out wrong instead of 45 %% and no wrong run at 20 %% bursty loss "
                          "exceeds 14 frames (LAM, 8 bits), at +11 %% rate against Baseline with 1 s I-frames (bench/loss_bench.md); "
                          "with --profile main: one frame per packet, +23 %% against Main")
+    ap.add_argument("--xdim", choices=["auto", "off"], default="auto",
+                    help="cross-dimension prediction (SPEC 5.2.1, R-224): auto (default) lets a dimension code its P-frame residual "
+                         "relative to an earlier dimension's where the track shows that it saves bits (LAM -29 %%, FACEGOOD -28..37 %% in "
+                         "the Main profile, bench/stream_bench.md); off never does")
     ap.add_argument("--save-ranges", metavar="FILE", help="write the ranges used to a JSON file")
     ap.add_argument("--crc", choices=["none", "header", "frame", "both"], default="frame",
                     help="CRCs: CRC-32 on the sequence header, CRC-8 on each frame unit (default frame: without it a third to a half of "
@@ -352,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
                               avatar_digest(avatar_bytes) if avatar_bytes is not None else None,
                               profile_idc=MAIN_PROFILE_IDC if profile == "main" else 0,
                               # intra prediction pays in Baseline; Main's adaptive intra coding does better without it
-                              intra_pred=args.loss_resilient and profile == "baseline", conceal_extrapolate=args.loss_resilient)
+                              intra_pred=args.loss_resilient and profile == "baseline", conceal_extrapolate=args.loss_resilient,
+                              xdim=args.xdim == "auto")
     except ValueError as exc:  # no level holds the layout, or a range the data cannot give
         raise CliError(f"{args.input}: cannot encode: {exc}", 2) from None
     if args.level is not None:
@@ -377,7 +383,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {out}: {report['bytes']} bytes, {report['kbit_per_s']:.3f} kbit/s "
               f"(fixed-length {report['raw_fixed_length_kbit_per_s']:.3f} kbit/s), level {report['level_idc']}, "
               f"{report['profile']} profile, I-frame every {report['intra_interval']} frames"
-              + (", intra prediction" if report["intra_pred"] else "") + (", extrapolated concealment" if report["conceal_extrapolate"] else ""))
+              + (", intra prediction" if report["intra_pred"] else "") + (", extrapolated concealment" if report["conceal_extrapolate"] else "")
+              + (f", {report['xdim_references']} cross-dimension references" if report["xdim_references"] else ""))
         for g in report["groups"]:
             shown = ", ".join(g["names"][:3]) + (f" (+{g['dims'] - 3} more)" if g["dims"] > 3 else "")
             print(f"  {g['dims']:>3} dims @ {g['bit_depth']} bits {shown}: "

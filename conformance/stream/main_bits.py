@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from bitstring import BitArray, Bits
 
 from .bits import crc8, exp_golomb_bits, leb128_bytes, unit_bytes
+from .script import xdim_coded
 from .syntax import header_elements
 
 SHIFTS = [2] * 2 + [3] * 4 + [4] * 8 + [5] * 16 + [6]  # SPEC 14.3.1, R-122: SHIFT[n] for n = 0..30
@@ -208,7 +209,8 @@ def coded_rows(h, q: list[list[int]], intra: list[bool]) -> list[list[int]]:
         two_back = q[t - 2] if t >= 2 and not intra[t - 1] else None
         pred = [a + ((a - b) // 2 if m and two_back is not None else 0)
                 for a, b, m in zip(prev, two_back or prev, momentum, strict=True)]
-        rows.append([v - p for v, p in zip(row, pred, strict=True)])
+        residual = [v - p for v, p in zip(row, pred, strict=True)]
+        rows.append(xdim_coded(h, residual))
     return rows
 
 

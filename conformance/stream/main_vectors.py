@@ -302,7 +302,8 @@ def coverage_vectors() -> list[MainVector]:
 
 def main_definitions() -> list[MainVector]:
     """Every Main-profile vector, in a fixed order."""
-    return decodable_vectors() + loss_vectors() + [y_main_escape_15()] + invalid_vectors() + loss_tool_vectors() + coverage_vectors()
+    return (decodable_vectors() + loss_vectors() + [y_main_escape_15()] + invalid_vectors() + loss_tool_vectors() + coverage_vectors()
+            + xdim_vectors())
 
 
 # ----------------------------------------------------------------------------- cards and files
@@ -373,3 +374,23 @@ def generate_main(out: Path, check: Callable[[MainVector, dict], None] | None = 
                 (out / card["expected"][key]).write_text(text, newline="\n")
         written.append(card)
     return written
+
+
+def xdim_vectors() -> list[MainVector]:
+    """Cross-dimension prediction in the Main profile (R-224, R-225): references applied after the payload is
+    decoded, before the group predictions (previous frame and momentum) are added."""
+    top = np.array([255] * 4 + [1023] * 2)
+    rng = np.random.RandomState(53)
+    q = np.zeros((40, 6), np.int64)
+    q[0] = [100, 120, 140, 90, 500, 520]
+    for t in range(1, 40):
+        r0 = int(rng.randint(-4, 5))
+        q[t] = np.clip(q[t - 1] + np.array([r0, r0, -r0, r0, 2 * r0, -2 * r0]) + rng.randint(-1, 2, 6) * (rng.rand(6) < 0.3), 0, top)
+    h = _header([8, 10], [4, 2], q, 20, predictors=[1, 0])
+    h.xdim_pred_flag = True
+    h.groups[0].xdim = [None, (0, 0), (1, 1), (2, 0)]  # 1 -> 0, 2 -> 0 negated, 3 -> 0
+    h.groups[1].xdim = [(0, 0), (0, 1)]  # 4 -> 3 (a dimension with its own reference), 5 -> 4 negated
+    return [_vector("y_main_xdim", "Main packets of 5 frames with cross-dimension prediction: references within and across "
+                    "groups, negated ones, a chain (4 -> 3 -> 0), with the momentum predictor in group 0 and the previous frame "
+                    "in group 1; coded values near 0 where the residuals follow their references.",
+                    ["R-224", "R-225", "R-132", "R-128"], _units(h, q, packet_frames=5), clauses=["5.2.1", "6.4", "14.4.2"])]

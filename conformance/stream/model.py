@@ -215,8 +215,8 @@ def _frame(out: Outcome, st: _State, i: int, item: FrameItem, strict: bool) -> b
         out.frames += new
         out.events.append({"unit_index": i, "kind": kind, "error_class": None, "frames_out": len(new)})
         return True
-    else:  # SPEC 6.4, R-32
-        q = st.ref + flat
+    else:  # SPEC 6.4, R-32, R-225: coded values relative to earlier dimensions first
+        q = st.ref + xdim_residuals(st.header, flat)
         error = _out_of_range(q, st, els, "residual", i)
         if error:
             out.elements |= {(e.structure, e.base_name) for e in els}
@@ -229,6 +229,21 @@ def _frame(out: Outcome, st: _State, i: int, item: FrameItem, strict: bool) -> b
     out.frames += new
     out.events.append({"unit_index": i, "kind": kind, "error_class": None, "frames_out": len(new)})
     return True
+
+
+def xdim_residuals(h, coded) -> np.ndarray:
+    """SPEC 5.2.1, R-224 and 6.4, R-225: residual j = coded j + (-1)^xdim_ref_sign x residual (j - 1 - xdim_ref_delta),
+    dimension by dimension in layout order (an earlier dimension's residual is final when it is used)."""
+    r = [int(v) for v in coded]
+    if h.xdim_pred_flag:
+        j = 0
+        for grp in h.groups:
+            for d in range(grp.dims):
+                ref = grp.xdim[d]
+                if ref is not None:
+                    r[j] += (-1 if ref[1] else 1) * r[j - 1 - ref[0]]
+                j += 1
+    return np.array(r, np.int64)
 
 
 def _out_of_range(q: np.ndarray, st: _State, els: list, element: str, unit: int) -> ExpectedError | None:

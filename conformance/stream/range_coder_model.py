@@ -89,6 +89,7 @@ class _Group:
     rmax: list[float]
     predictor: int
     centers: list[int]
+    xdim: list = field(default_factory=list)  # per dimension: None or (earlier flat index, sign) (R-224)
 
 
 @dataclass
@@ -131,7 +132,8 @@ def _parse_header(b: _Bits) -> _Header:
     binding = b.read(1, "avatar_binding_flag")
     intra_pred = b.read(1, "intra_pred_flag")
     extrapolate = b.read(1, "conceal_extrapolate_flag")
-    b.read(3, "seq_reserved_3bits")
+    xdim = b.read(1, "xdim_pred_flag")
+    b.read(2, "seq_reserved_2bits")
     if binding:
         b.read(64, "avatar_hash")
     groups = []
@@ -148,6 +150,11 @@ def _parse_header(b: _Bits) -> _Header:
             if index_map:
                 b.read(16, "group_dim_index")
             g.rice.append(b.read(4, "eg_order"))
+            if xdim and b.read(1, "xdim_ref_flag"):  # R-224: (earlier flat index, sign); the vectors' headers are valid
+                delta = b.ue("xdim_ref_delta")
+                g.xdim.append((sum(x.dims for x in groups) + len(g.rice) - 2 - delta, -1 if b.read(1, "xdim_ref_sign") else 1))
+            else:
+                g.xdim.append(None)
             if intra_pred:  # R-220: no intra_order in the Main profile
                 g.centers.append(b.read(depth, "intra_center"))
             g.init.append([b.read(4, "nonzero_init") for _ in range(3)])
@@ -464,7 +471,11 @@ def decode_main(data: bytes, strict: bool) -> ModelOutcome:
                 else:  # SPEC 14.4.2, R-132: the previous frame, plus half its change where the group says so
                     pred = [a + ((a - b) // 2 if m else 0) for a, b, m in zip(q, ref2, momentum, strict=True)] if ref2 is not None else q
                     ref2 = q
-                    q = [p + r for p, r in zip(pred, row, strict=True)]
+                    residual = list(row)
+                    for j, ref in enumerate(r for g in header.groups for r in g.xdim):  # R-225, in layout order
+                        if ref is not None:
+                            residual[j] += ref[1] * residual[ref[0]]
+                    q = [p + r for p, r in zip(pred, residual, strict=True)]
                 top = (1 << depth) - 1
                 bad = [i for i, v in enumerate(q) if not 0 <= v <= top[i]]
                 if bad:  # R-131

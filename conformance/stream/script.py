@@ -154,8 +154,18 @@ def gop_items(
             f = FrameUnit(UNIT_I_FRAME, counter, split_groups(h, coded), range_update_flag=bool(upd), range_updates=dict(upd))
         else:
             before = q[t - 1] if t else np.asarray(prev, dtype=np.int64)
-            res = split_groups(h, q[t] - before)
+            res = split_groups(h, xdim_coded(h, [int(v) for v in q[t] - before]))
             zero = [zero_flags and g.zero_flag_enabled and not any(r) for g, r in zip(h.groups, res, strict=True)]
             f = FrameUnit(UNIT_P_FRAME, counter, res, zero_groups=zero)
         items.append(FrameItem(f, h))
     return items
+
+
+def xdim_coded(h: SequenceHeader, residual: list[int]) -> list[int]:
+    """SPEC 5.2.1, R-224, R-225 (a writer's side): with xdim_pred_flag, a dimension with a reference codes its
+    residual minus (-1)^xdim_ref_sign times the residual of dimension j - 1 - xdim_ref_delta (that residual
+    itself, not what that dimension codes)."""
+    if not h.xdim_pred_flag:
+        return list(residual)
+    refs = [ref for g in h.groups for ref in g.xdim]
+    return [r if ref is None else r - (-1 if ref[1] else 1) * residual[j - 1 - ref[0]] for j, (r, ref) in enumerate(zip(residual, refs, strict=True))]

@@ -78,7 +78,8 @@ def header_elements(h: SequenceHeader, reserved_bits: int = 0, group_reserved: l
         ("avatar_binding_flag", 1, int(h.avatar_hash is not None)),
         ("intra_pred_flag", 1, int(h.intra_pred_flag)),
         ("conceal_extrapolate_flag", 1, int(h.conceal_extrapolate_flag)),
-        ("seq_reserved_3bits", 3, reserved_bits),
+        ("xdim_pred_flag", 1, int(h.xdim_pred_flag)),
+        ("seq_reserved_2bits", 2, reserved_bits),
     ):
         w.add(s, name, n, v)
     if h.avatar_hash is not None:
@@ -98,6 +99,12 @@ def header_elements(h: SequenceHeader, reserved_bits: int = 0, group_reserved: l
             if grp.dim_index is not None:
                 w.add(s, f"group_dim_index[{g}][{d}]", 16, grp.dim_index[d])
             w.add(s, f"eg_order[{g}][{d}]", 4, grp.eg_orders[d])
+            if h.xdim_pred_flag:  # SPEC 5.2: a reference to an earlier dimension (R-224)
+                ref = grp.xdim[d]
+                w.add(s, f"xdim_ref_flag[{g}][{d}]", 1, int(ref is not None))
+                if ref is not None:
+                    w.add(s, f"xdim_ref_delta[{g}][{d}]", ue_bits(ref[0]), ref[0], "ue")
+                    w.add(s, f"xdim_ref_sign[{g}][{d}]", 1, ref[1])
             if h.intra_pred_flag:  # SPEC 5.2: no intra_order in the Main profile
                 w.add(s, f"intra_center[{g}][{d}]", grp.bit_depth, grp.intra_centers[d])
                 if h.profile_idc != 1:
@@ -165,7 +172,7 @@ def layout_key(elements: list[Element]) -> tuple:
     the reserved bits, the alignment bits and header_crc (binary32 values by bit pattern)."""
     import struct
 
-    skip = {"seq_reserved_3bits", "group_reserved_1bit", "alignment_zero_bit", "header_crc"}
+    skip = {"seq_reserved_2bits", "group_reserved_1bit", "alignment_zero_bit", "header_crc"}
     key = []
     for e in elements:
         if e.base_name in skip:

@@ -390,15 +390,15 @@ def header_vectors() -> list[VectorDef]:
         )
     )
     h2 = base_header()
-    h2.reserved_bits, h2.group_reserved_bits, h2.header_crc_flag = 0b101, [1, 1], False
+    h2.reserved_bits, h2.group_reserved_bits, h2.header_crc_flag = 0b01, [1, 1], False
     h1 = base_header()
-    h1.reserved_bits, h1.group_reserved_bits = 0b011, [1, 0]
+    h1.reserved_bits, h1.group_reserved_bits = 0b11, [1, 0]
     items = [HeaderItem(h1)] + gop_items(h1, q[:11], [t % 8 == 0 for t in range(11)])
     items = items[:4] + [HeaderItem(h2)] + items[4:]
     out.append(
         VectorDef(
             "y_header_reserved_bits",
-            "Non-zero seq_reserved_3bits and group_reserved_1bit are ignored, also when a repeat differs only in them.",
+            "Non-zero seq_reserved_2bits and group_reserved_1bit are ignored, also when a repeat differs only in them.",
             ["5.2.1", "6.1"],
             ["R-12", "R-23"],
             items,

@@ -19,6 +19,7 @@ from .layout import UNIT_I_FRAME, UNIT_P_FRAME, ActiveRanges, GroupLayout, Seque
 from .main_profile import MAIN_PROFILE_IDC
 from .storage import write_file
 from .syntax import FRAME_COUNTER_MODULUS, FrameUnit, write_unit
+from .xdim import choose_references, coded_from_residuals, flat_references, header_references
 
 MAX_EG_ORDER = 15
 
@@ -107,6 +108,7 @@ def build_header(
     profile_idc: int = 0,
     intra_pred: bool = False,
     conceal_extrapolate: bool = False,
+    xdim: bool = False,
 ) -> SequenceHeader:
     """Choose a sequence header for a whole track (SPEC 9.1, 9.2).
 
@@ -120,13 +122,19 @@ def build_header(
         intra_pred: code I-frames by intra prediction (SPEC 5.2.1, R-220): each dimension's center
             is the median of its quantized values, its order (Baseline) the cheapest for the differences.
         conceal_extrapolate: ask decoders to conceal by extrapolation (SPEC 7.2, R-223).
+        xdim: let dimensions code their P-frame residuals relative to an earlier dimension's where that
+            saves bits (SPEC 5.2.1, R-224, R-225; the references are chosen from the track, SPEC 9.5).
     """
     depths = [bit_depths] * len(track.groups) if isinstance(bit_depths, int) else list(bit_depths)
     if len(depths) != len(track.groups):
         raise ValueError(f"{len(depths)} bit depths given for {len(track.groups)} groups")
     rmin, rmax = data_ranges(track.values) if ranges is None else (
         f32_floor(np.asarray(ranges[0], dtype=np.float64)), f32_ceil(np.asarray(ranges[1], dtype=np.float64)))
+    from .main_encoder import best_predictor, best_rice_parameter, nonzero_init_from, prediction_residuals
+
     groups: list[GroupLayout] = []
+    quantized, full = [], []  # per group: quantized values, residual of every frame against its prediction
+    is_p = np.zeros(track.frames, bool)
     for g, (tg, sl) in enumerate(zip(track.groups, track.group_slices(), strict=True)):
         if not 1 <= depths[g] <= 16:
             raise ValueError(f"bit depth {depths[g]} of group {g} is outside 1..16")
@@ -134,21 +142,32 @@ def build_header(
                           dim_index=None if tg.dim_index is None else list(tg.dim_index))
         ar = ActiveRanges.from_groups([grp], [grp.range_min], [grp.range_max])
         q = quantize(track.values[:, sl], ar.range_min, ar.step, depths[g])
-        res = _p_residuals(q, intra_interval)
         if profile_idc == MAIN_PROFILE_IDC:  # SPEC 14.7: the predictor first; the residuals the coder sees follow it
-            from .main_encoder import best_predictor, prediction_residuals
-
             grp.predictor = best_predictor(q, intra_interval, depths[g])
-            full, is_p = prediction_residuals(q, intra_interval, grp.predictor)
-            res = full[is_p]
+        r, is_p = prediction_residuals(q, intra_interval, grp.predictor)  # predictor 0: the previous frame (SPEC 6.4)
+        quantized.append(q)
+        full.append(r)
+        groups.append(grp)
+    refs = None
+    if xdim and track.frames:  # SPEC 9.5: references where a dimension's residuals follow an earlier one's
+        all_residuals = np.concatenate(full, axis=1)
+        refs = choose_references(all_residuals[is_p])
+        if any(ref is not None for ref in refs):
+            coded = coded_from_residuals(all_residuals, refs)
+            bounds = np.cumsum([0] + [grp.dims for grp in groups])
+            full = [coded[:, a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+            for grp, a, b in zip(groups, bounds[:-1], bounds[1:], strict=True):
+                grp.xdim = header_references(refs)[a:b]
+        else:
+            refs = None
+    for g, grp in enumerate(groups):
+        q, res = quantized[g], full[g][is_p]
         if eg_orders == "auto" and profile_idc == MAIN_PROFILE_IDC:
-            from .main_encoder import best_rice_parameter
-
             grp.eg_orders = [best_rice_parameter(res[:, d]) for d in range(res.shape[1])]
         elif eg_orders == "auto":
             grp.eg_orders = [best_eg_order(res[:, d]) for d in range(res.shape[1])]
         else:
-            grp.eg_orders = [int(eg_orders)] * len(tg.names)
+            grp.eg_orders = [int(eg_orders)] * grp.dims
         if zero_flags == "auto" and profile_idc == MAIN_PROFILE_IDC:
             # SPEC 14.7: an adaptive flag costs little; it pays where whole-group zeros are common
             grp.zero_flag_enabled = bool(res.size and grp.dims > 1 and np.mean(np.all(res == 0, axis=1)) >= 0.05)
@@ -159,15 +178,12 @@ def build_header(
         else:
             grp.zero_flag_enabled = bool(zero_flags)
         if profile_idc == MAIN_PROFILE_IDC:
-            from .main_encoder import nonzero_init_indices
-
-            grp.nonzero_init = nonzero_init_indices(q, intra_interval, grp.predictor)
+            grp.nonzero_init = nonzero_init_from(full[g], is_p)
         if intra_pred:  # SPEC 9.3: the median is the center that minimises the mean absolute difference
             grp.intra_centers = [int(c) for c in np.floor(np.median(q, axis=0) + 0.5).astype(np.int64)]
             diffs = q - np.asarray(grp.intra_centers, np.int64)
             grp.intra_orders = None if profile_idc == MAIN_PROFILE_IDC else [best_eg_order(diffs[:, d]) for d in range(grp.dims)]
         grp.nominal = nominal_flags(grp)
-        groups.append(grp)
     total = sum(g.dims for g in groups)
     num, den = track.frame_rate
     if level_idc is None:
@@ -177,6 +193,7 @@ def build_header(
         groups=groups, frame_rate_num=num, frame_rate_den=den, max_intra_interval=intra_interval,
         header_crc_flag=header_crc, frame_crc_flag=frame_crc, avatar_hash=avatar_hash, level_idc=level_idc,
         profile_idc=profile_idc, intra_pred_flag=intra_pred, conceal_extrapolate_flag=conceal_extrapolate,
+        xdim_pred_flag=refs is not None,
     )
 
 
@@ -219,6 +236,8 @@ class FcsEncoder:
         self._zero_flag = [g.zero_flag_enabled for g in header.groups]
         #: SPEC 5.2.1, R-220: I-frames code the difference from these (zeros without intra prediction)
         self._centers = [c for g in header.groups for c in g.intra_centers] if header.intra_pred_flag else [0] * header.total_dims
+        #: SPEC 5.2.1, R-224: P-frames code residuals relative to earlier dimensions' (None: as they are)
+        self._xdim = flat_references(header) if header.xdim_pred_flag else None
         self._header_unit = write_unit(header)
 
     def header_unit(self) -> bytes:
@@ -275,7 +294,7 @@ class FcsEncoder:
             # prediction (SPEC 6.2): each P-frame codes the difference to the previous quantized vector
             prev = q[:1] if intra else self._ref[None, :]
             rows = q.tolist()
-            residuals = np.diff(np.concatenate([prev, q]), axis=0).tolist()
+            residuals = self._coded(np.diff(np.concatenate([prev, q]), axis=0)).tolist()
             for i in range(end - t):
                 counter = self.frame_index % FRAME_COUNTER_MODULUS
                 if intra and i == 0:
@@ -292,6 +311,10 @@ class FcsEncoder:
             self._ref = q[-1]
             t = end
         return units
+
+    def _coded(self, residuals: np.ndarray) -> np.ndarray:
+        """The values P-frames code for these residuals [frames, dims] (SPEC 6.4, R-225)."""
+        return residuals if self._xdim is None else coded_from_residuals(residuals, self._xdim)
 
     def _emit(self, unit: FrameUnit) -> list[bytes]:
         """The units one coded frame gives: a repeated sequence header if due, then the frame unit."""

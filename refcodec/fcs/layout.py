@@ -47,6 +47,9 @@ class GroupLayout:
     #: SPEC 5.2.1, R-133 (present when group_nominal_flag is 1): per dimension, whether its range is the
     #: semantic's nominal range (not transmitted) instead of an explicit f32 pair
     nominal: list[bool] | None = None
+    #: SPEC 5.2.1, R-224 (present when the header's xdim_pred_flag is 1): per dimension, None or
+    #: (xdim_ref_delta, xdim_ref_sign): P-frame residuals coded relative to an earlier dimension's
+    xdim: list[tuple[int, int] | None] | None = None
 
     @property
     def dims(self) -> int:
@@ -86,6 +89,8 @@ class SequenceHeader:
     intra_pred_flag: bool = False
     #: SPEC 7.2, R-223: concealed frames extrapolate the last two decoded frames (1) or hold the last one (0)
     conceal_extrapolate_flag: bool = False
+    #: SPEC 5.2.1, R-224: dimensions may code their P-frame residuals relative to an earlier dimension's
+    xdim_pred_flag: bool = False
     reserved_bits: int = 0
     group_reserved_bits: list[int] = field(default_factory=list)
 
@@ -108,7 +113,7 @@ class SequenceHeader:
         return (
             self.version, self.profile_idc, self.level_idc, self.frame_rate_num,
             self.frame_rate_den, self.max_intra_interval, self.header_crc_flag,
-            self.frame_crc_flag, self.avatar_hash, self.intra_pred_flag, self.conceal_extrapolate_flag,
+            self.frame_crc_flag, self.avatar_hash, self.intra_pred_flag, self.conceal_extrapolate_flag, self.xdim_pred_flag,
             tuple(
                 (g.semantic, g.bit_depth, g.zero_flag_enabled,
                  None if g.dim_index is None else tuple(g.dim_index), tuple(g.eg_orders),
@@ -117,6 +122,7 @@ class SequenceHeader:
                 + (() if g.nonzero_init is None else (tuple(map(tuple, g.nonzero_init)), g.predictor))
                 + (() if g.intra_centers is None else (tuple(g.intra_centers), tuple(g.intra_orders or ())))
                 + (() if g.nominal is None else ("nominal", tuple(g.nominal)))
+                + (() if g.xdim is None or not self.xdim_pred_flag else ("xdim", tuple(g.xdim)))
                 for g in self.groups
             ),
         )

@@ -17,6 +17,7 @@ from .encoder import EncoderConfig, FcsEncoder
 from .layout import UNIT_I_FRAME, UNIT_P_FRAME, GroupLayout, SequenceHeader
 from .main_profile import MAIN_COUNTER_MODULUS, MAX_PACKET_FRAMES, UNARY_BINS, MainPacket, MainState, encode_payload
 from .syntax import FrameUnit, write_unit
+from .xdim import coded_from_residuals
 
 
 def best_rice_parameter(residuals: np.ndarray, max_k: int = 15) -> int:
@@ -61,6 +62,10 @@ class MainEncoder(FcsEncoder):
         #: coder rng after every frame written so far (the state conformance checks, SPEC 14.6)
         self.final_ranges: list[int] = []
 
+    def _coded(self, residuals: np.ndarray) -> np.ndarray:
+        """The previous-frame residuals as they are: :meth:`_predicted` predicts again and codes (R-132, R-225)."""
+        return residuals
+
     def _predicted(self, unit: FrameUnit) -> FrameUnit:
         """The unit with its residuals taken against the Main predictors (SPEC 14.4.2, R-132); the
         Baseline encoder gives residuals against the previous frame."""
@@ -76,6 +81,8 @@ class MainEncoder(FcsEncoder):
                     pred[i] = a + ((a - b) >> 1)
         self._q2, self._q1 = self._q1, q
         residual = [x - p for x, p in zip(q, pred, strict=True)]
+        if self._xdim is not None:  # SPEC 6.4, R-225: the coded values of cross-dimension prediction
+            residual = coded_from_residuals(np.array(residual, np.int64), self._xdim).tolist()
         return FrameUnit(unit.unit_type, unit.frame_counter, self._split(residual))
 
     def _emit(self, unit: FrameUnit) -> list[bytes]:
@@ -159,13 +166,17 @@ def best_predictor(q: np.ndarray, intra_interval: int, depth: int) -> int:
 
 
 def nonzero_init_indices(q: np.ndarray, intra_interval: int, predictor: int = 0) -> list[list[int]]:
-    """``nonzero_init`` of every dimension of a group (SPEC 14.1, 14.7): for each class c of the previous
-    residual, the 4-bit index of the frequency of a zero residual, counted over the P-frames of the
-    track whose group residuals are not all zero (those are the frames where the flag is coded)."""
-    dims = q.shape[1]
-    if q.shape[0] < 2:
+    """``nonzero_init`` of every dimension of a group of quantized values ``q`` (SPEC 14.1, 14.7)."""
+    return nonzero_init_from(*prediction_residuals(q, intra_interval, predictor))
+
+
+def nonzero_init_from(r: np.ndarray, is_p: np.ndarray) -> list[list[int]]:
+    """``nonzero_init`` from a group's coded residuals [T, dims] (rows of I-frames ignored): for each class c
+    of the previous residual, the 4-bit index of the frequency of a zero residual, counted over the
+    P-frames whose group residuals are not all zero (those are the frames where the flag is coded)."""
+    dims = r.shape[1]
+    if r.shape[0] < 2:
         return [[8, 8, 8] for _ in range(dims)]
-    r, is_p = prediction_residuals(q, intra_interval, predictor)
     r, is_p = r[1:], is_p[1:]
     prev = np.vstack([np.zeros((1, dims), np.int64), r[:-1]])
     prev[~np.concatenate([[False], is_p[:-1]])] = 0  # the first P-frame after an I-frame has no previous residual

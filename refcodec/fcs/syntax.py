@@ -129,7 +129,8 @@ def _sequence_header_syntax(io: BitIO, h: SequenceHeader) -> SequenceHeader:
     binding = io.u(1, "avatar_binding_flag", int(h.avatar_hash is not None))
     h.intra_pred_flag = bool(io.u(1, "intra_pred_flag", int(h.intra_pred_flag)))  # SPEC 5.2.1, R-220
     h.conceal_extrapolate_flag = bool(io.u(1, "conceal_extrapolate_flag", int(h.conceal_extrapolate_flag)))
-    h.reserved_bits = io.u(3, "seq_reserved_3bits", h.reserved_bits)  # ignored
+    h.xdim_pred_flag = bool(io.u(1, "xdim_pred_flag", int(h.xdim_pred_flag)))  # SPEC 5.2.1, R-224
+    h.reserved_bits = io.u(2, "seq_reserved_2bits", h.reserved_bits)  # ignored
     if binding:
         h.avatar_hash = io.u(64, "avatar_hash", h.avatar_hash)
     elif io.reading:
@@ -173,6 +174,7 @@ def _sequence_header_syntax(io: BitIO, h: SequenceHeader) -> SequenceHeader:
             grp.eg_orders, grp.range_min, grp.range_max = [0] * dims, [0.0] * dims, [0.0] * dims
             grp.intra_centers = grp.intra_orders = None
             grp.nominal = [False] * dims if nominal_flag else None
+            grp.xdim = [None] * dims if h.xdim_pred_flag else None
         for d in range(dims):
             if index_map:
                 at = io.at()
@@ -183,6 +185,17 @@ def _sequence_header_syntax(io: BitIO, h: SequenceHeader) -> SequenceHeader:
                 if io.reading:
                     grp.dim_index.append(idx)
             grp.eg_orders[d] = io.u(4, f"eg_order[{g}][{d}]", grp.eg_orders[d])
+            if h.xdim_pred_flag:  # SPEC 5.2.1, R-224: an earlier dimension (flat index j - 1 - delta >= 0)
+                ref = grp.xdim[d] if grp.xdim is not None else None
+                if io.u(1, f"xdim_ref_flag[{g}][{d}]", int(ref is not None)):
+                    at = io.at()
+                    delta = io.ue(f"xdim_ref_delta[{g}][{d}]", None if io.reading else ref[0])
+                    flat = total_dims - dims + d
+                    _require(io, delta <= flat - 1, E_VALUE, f"xdim_ref_delta {delta} names no earlier dimension of dimension {flat}",
+                             f"xdim_ref_delta[{g}][{d}]", at)
+                    sign = io.u(1, f"xdim_ref_sign[{g}][{d}]", None if io.reading else ref[1])
+                    if io.reading:
+                        grp.xdim[d] = (delta, sign)
             if h.intra_pred_flag:  # SPEC 5.2.1, R-220: u(b) holds every center, so none is out of range
                 if io.reading:
                     grp.intra_centers = grp.intra_centers or []
