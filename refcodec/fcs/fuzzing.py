@@ -71,8 +71,19 @@ def random_stream(rng: random.Random, **track_args) -> bytes:
         zero_flags=rng.choice(["auto", True, False]),
         header_crc=rng.random() < 0.3, frame_crc=rng.random() < 0.3,
         avatar_hash=rng.getrandbits(64) if rng.random() < 0.2 else None,
+        profile_idc=rng.choice([0, 1]), intra_pred=rng.random() < 0.3, conceal_extrapolate=rng.random() < 0.3,
+        xdim=rng.random() < 0.3,
     )
-    config = EncoderConfig(rng.randint(1, interval), repeat_header=rng.random() < 0.3, range_update=rng.random() < 0.3)
+    if rng.random() < 0.3:  # cross-dimension references of every kind (SPEC 5.2.1, R-224), chosen at random
+        header.xdim_pred_flag, j = True, 0
+        for grp in header.groups:
+            grp.xdim = [None] * grp.dims
+            for d in range(grp.dims):
+                if j and rng.random() < 0.5:
+                    grp.xdim[d] = (rng.randrange(j), rng.randrange(2))
+                j += 1
+    config = EncoderConfig(rng.randint(1, interval), repeat_header=rng.random() < 0.3, range_update=rng.random() < 0.3,
+                           packet_frames=rng.choice([0, 1, 3]))
     return encode_track(track, header, config)
 
 
