@@ -150,10 +150,7 @@ def defm(p: dict) -> PayloadWriter:
     for t, m in enumerate(p["morphs"]):
         w.u8(f"{s}.morph_name_length", f"morph_name_length[{t}]", len(m["morph_name"]))
         w.put(f"{s}.morph_name", f"morph_name[{t}]", m["morph_name"])
-        w.u32(f"{s}.morph_nnz", f"morph_nnz[{t}]", m["morph_nnz"])
-        w.planes(f"{s}.morph_index_gaps", f"morph_index_gaps[{t}]", m["morph_index_gaps"], index_width(v))
-        w.trace.append(Trace(len(w.buf), f"{s}.morph_deltas", f"morph_deltas[{t}]", 0))
-        _block(w, f"morph_deltas[{t}]", m["morph_deltas"], 3, m["morph_nnz"])
+        _morph_items(w, s, f"[{t}]", m, index_width(v))
     _model_tail(w, s, p)
     return w
 
@@ -177,13 +174,17 @@ def defs(p: dict, levels_counts: list[int]) -> PayloadWriter:
         w.u8(f"{s}.morph_name_length", f"morph_name_length[{t}]", len(m["morph_name"]))
         w.put(f"{s}.morph_name", f"morph_name[{t}]", m["morph_name"])
         for level, items in enumerate(m["morph_levels"]):
-            at = f"[{t}][{level}]"
-            w.u32(f"{s}.morph_nnz", f"morph_nnz{at}", items["morph_nnz"])
-            w.planes(f"{s}.morph_index_gaps", f"morph_index_gaps{at}", items["morph_index_gaps"], index_width(total))
-            w.trace.append(Trace(len(w.buf), f"{s}.morph_deltas", f"morph_deltas{at}", 0))
-            _block(w, f"morph_deltas{at}", items["morph_deltas"], 3, items["morph_nnz"])
+            _morph_items(w, s, f"[{t}][{level}]", items, index_width(total))
     _model_tail(w, s, p)
     return w
+
+
+def _morph_items(w: PayloadWriter, s: str, at: str, items: dict, width: int) -> None:
+    """morph_nnz, morph_index_gaps and morph_deltas of one target (DEFM) or one level of a target (DEFS)."""
+    w.u32(f"{s}.morph_nnz", f"morph_nnz{at}", items["morph_nnz"])
+    w.planes(f"{s}.morph_index_gaps", f"morph_index_gaps{at}", items["morph_index_gaps"], width)
+    w.trace.append(Trace(len(w.buf), f"{s}.morph_deltas", f"morph_deltas{at}", 0))
+    _block(w, f"morph_deltas{at}", items["morph_deltas"], 3, items["morph_nnz"])
 
 
 def _model_tail(w: PayloadWriter, s: str, p: dict) -> None:
