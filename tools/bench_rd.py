@@ -215,22 +215,16 @@ def facecodec(ctx: dict, track, source: Clip, measured: np.ndarray, seconds: flo
 
 def containers(cache: Path, lam, probe, ks, label: str = "", default: bool = True) -> tuple[dict, dict]:
     """The default container (when ``default``) and one with a basis learned on ``probe`` per K, as (bytes,
-    decoded avatar), cached; ``label`` is appended to the basis containers' names."""
+    decoded avatar); ``label`` is appended to the basis containers' names. The containers are encoded on
+    every run (seconds), so they always come from the current encoder; the learned bases are cached."""
     from refcodec.fca import PackConfig, decode_avatar, encode_avatar
     from refcodec.rdo import learn_avatar_basis
-    from refcodec.rdo.sensitivity import cache_key, fingerprint
 
     out, basis_k = {}, {}
     for k in ((None,) if default else ()) + tuple(ks):
         name = "default" if k is None else f"basis K={k}{label}"
-        key = cache_key(fingerprint(lam), np.ascontiguousarray(probe.values).tobytes(), f"fca k={k}")
-        path = cache / f"container-{key}.fca"
-        if not path.exists():
-            avatar = lam if k is None else learn_avatar_basis(lam, probe, k, cache)
-            cache.mkdir(parents=True, exist_ok=True)
-            path.with_suffix(".tmp").write_bytes(encode_avatar(avatar, PackConfig()))
-            path.with_suffix(".tmp").replace(path)
-        data = path.read_bytes()
+        avatar = lam if k is None else learn_avatar_basis(lam, probe, k, cache)
+        data = encode_avatar(avatar, PackConfig())
         out[name] = (data, decode_avatar(data))
         if k is not None:
             basis_k[name] = k

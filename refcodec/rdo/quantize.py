@@ -188,7 +188,7 @@ def encode(values: np.ndarray, layout: list[tuple[str, int]], gram: np.ndarray, 
     kept = alloc.keep
     header = build_header(track, bit_depths=alloc.bit_depths,
                           intra_interval=settings.intra_interval, ranges=(alloc.range_min[kept], alloc.range_max[kept]),
-                          avatar_hash=avatar_hash, profile_idc=PROFILES[settings.profile])
+                          avatar_hash=avatar_hash, profile_idc=PROFILES[settings.profile], xdim=True)  # SPEC 9.5: it never changes the levels
     data = encode_track(track, header)
     result = decode_file(data)
     decoded = frame_to_layout(result.matrix(), avatar_inputs(result.header, layout))
