@@ -180,3 +180,19 @@ def test_lam_default_model_shrinks():
         parsed = read_container(encode_avatar(avatar, PackConfig(mesh_coding=coding)))
         sizes[coding] = next(s.stored_size for s in parsed.sections if s.type.startswith(b"DEF"))
     assert sizes["auto"] < sizes["plain"] / 2
+
+
+def test_r158_overflow_is_rejected_after_its_elements():
+    """R-158: 3e38 + 3e38 overflows binary32: a vertex and a displacement each give E_VALUE at the derived name,
+    located at the first byte after the elements they are made from (the conformance writer's trace gives it)."""
+    from conformance.container.subdivided import MORPH, defs_by_hand, defs_file_sections, morph_items
+
+    huge = defs_by_hand(1, [RESIDUALS])
+    huge["base_vertices"] = av.raw_block([[3e38, 3e38, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    big_morph = defs_by_hand(1, [RESIDUALS], [morph_items([0, 1], [[3e38, 0, 0], [3e38, 0, 0]]), MORPH[1]])
+    for payload, name, after in ((huge, "decoded_vertices", "DEFS.morph_count"), (big_morph, "decoded_morph[0]", "DEFS.skeleton_flag")):
+        built = build(defs_file_sections(payload))
+        with pytest.raises(FcError) as info:
+            decode_avatar(built.data)
+        assert info.value.error_class == "E_VALUE" and info.value.field.endswith(f"DEFS.{name}")
+        assert info.value.bit_offset == 8 * built.find(after, 1).offset

@@ -35,7 +35,7 @@ TOP = {
     "OMLP": "omlp_section",
 }
 DERIVED = {"mlp_input_dims", "mlp_output_dims"}  # SPEC 12.1: computed from the enclosing section, not stored
-DERIVED_DEFS = {"subdivision", "vertex_count", "triangle_count"}  # SPEC 11.5.3, R-154: the decoded mesh's counts
+DERIVED_DEFS = {"subdivision", "vertex_count", "triangle_count", "decoded_vertices", "decoded_morph"}  # SPEC 11.5.3, R-154: the decoded mesh's counts
 
 
 def _tables() -> dict[str, list[dict]]:

@@ -93,6 +93,10 @@ def subdivision_vectors() -> list[ContainerDef]:
     nnz = defs_file_sections(defs_by_hand(1, [RESIDUALS], [MORPH[0], morph_items([0, 1, 2, 3], np.zeros((4, 3)))]))
     gaps = defs_file_sections(defs_by_hand(1, [RESIDUALS], [MORPH[0], morph_items([3], [0.0, 0.0, 1.0])]))
     both = [hand[0], Sec(b"DEFS", defs_by_hand(1, [RESIDUALS])), Sec(b"DEFS", defs_by_hand(1, [RESIDUALS]))] + hand[2:]
+    huge = defs_by_hand(1, [RESIDUALS])
+    huge["base_vertices"] = av.raw_block([[3e38, 3e38, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    big_vertices = defs_file_sections(huge)
+    big_morph = defs_file_sections(defs_by_hand(1, [RESIDUALS], [morph_items([0, 1], [[3e38, 0, 0], [3e38, 0, 0]]), morph_items([], [])]))
     r = ["R-154", "R-155", "R-156", "R-69"]
     return [
         ContainerDef(
@@ -195,6 +199,22 @@ def subdivision_vectors() -> list[ContainerDef]:
             first_error(dense, "DEFS.morph_count", 1, "E_LEVEL"),
         ),
         ContainerDef(
+            "n_defs_vertex_overflow",
+            "Base vertices 0 and 1 at x = 3e38: the midpoint vertex 3 sums them to infinity in binary32 (R-155); E_VALUE "
+            "at decoded_vertices, located at the byte after the last vertex_residuals.",
+            ["11.5.3"],
+            ["R-158"],
+            _after(big_vertices, "DEFS.morph_count", "section[1]:DEFS.decoded_vertices"),
+        ),
+        ContainerDef(
+            "n_defs_morph_overflow",
+            "Morph m moves vertices 0 and 1 by x = 3e38: vertex 3 (their midpoint) gets an infinite displacement (R-156); "
+            "E_VALUE at decoded_morph[0], located after the morph's last morph_deltas.",
+            ["11.5.3"],
+            ["R-158"],
+            _after(big_morph, "DEFS.skeleton_flag", "section[1]:DEFS.decoded_morph[0]"),
+        ),
+        ContainerDef(
             "n_defs_twice",
             "Two DEFS sections (rank 1, not repeatable).",
             ["11.3", "11.5.3"],
@@ -223,5 +243,15 @@ def _second_section(sections: list[Sec]):
     def make():
         b = build(sections)
         return b, sections, ExpectedErr("E_SECTION", "section[2].section_type", b.section_offsets[2])
+
+    return make
+
+
+def _after(sections: list[Sec], next_element: str, field: str):
+    """An error of a derived DEFS value (R-158): ``field``, located at the first byte of ``next_element``."""
+
+    def make():
+        b = build(sections)
+        return b, sections, ExpectedErr("E_VALUE", field, b.find(next_element, 1).offset)
 
     return make

@@ -110,6 +110,14 @@ def field_name(context: Any, field: str) -> str:
     return f"{where}.{field}" if where else field
 
 
+class Derived(Computed):
+    """A value derived while parsing from earlier elements (it occupies no bytes): the DEFS mesh of SPEC
+    11.5.3. Building writes and computes nothing; a :class:`Checked` around it checks only what was parsed."""
+
+    def _build(self, obj, stream, context, path):
+        return None
+
+
 class Checked(Subconstruct):
     """A field whose parsed (and built) value must satisfy ``check(value, context)``.
 
@@ -135,6 +143,8 @@ class Checked(Subconstruct):
         return value
 
     def _build(self, obj, stream, context, path):
+        if isinstance(self.subcon, Derived):  # nothing was parsed, nothing to check
+            return None
         pos = stream_tell(stream, path)
         self._verify(obj, context, pos, path)
         return self.subcon._build(obj, stream, context, path)

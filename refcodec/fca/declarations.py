@@ -67,8 +67,8 @@ def flatten(struct: Struct) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for sub in struct.subcons:
         name, inner = sub.name, sub.subcon if isinstance(sub, Renamed) else sub
-        if isinstance(inner, Computed):
-            continue  # derived values are not in the bitstream
+        if isinstance(inner.subcon if isinstance(inner, Checked) else inner, Computed):
+            continue  # derived values (checked or not) are not in the bitstream
         while isinstance(inner, Array | Renamed) or (isinstance(inner, IfThenElse) and inner.elsesubcon is Pass):
             inner = inner.thensubcon if isinstance(inner, IfThenElse) else inner.subcon
         if isinstance(inner, IfThenElse):  # one element with two encodings: the "then" one first

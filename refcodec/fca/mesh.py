@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .quantized import decode_block
-from .subdivision import reconstruct_morph, reconstruct_vertices
+from .subdivision import positions
 
 
 @dataclass
@@ -20,11 +20,6 @@ class DecodedMesh:
     vertices: np.ndarray
     triangles: np.ndarray
     morphs: list[tuple[bytes, np.ndarray, np.ndarray]]
-
-
-def positions(gaps) -> np.ndarray:
-    """SPEC 11.5.1, R-62: idx[0] = gap[0], idx[k] = idx[k-1] + gap[k] + 1."""
-    return (np.cumsum(np.asarray(gaps, np.int64) + 1) - 1).astype(np.int32)
 
 
 def _items(block, gaps) -> tuple[np.ndarray, np.ndarray]:
@@ -37,11 +32,5 @@ def decoded_mesh(p) -> DecodedMesh:
         tri = np.asarray(p.triangles, np.int32).reshape(3, -1).T  # corner-major (SPEC 11.5.1)
         morphs = [(m.morph_name, *_items(m.morph_deltas, m.morph_index_gaps)) for m in p.morphs]
         return DecodedMesh(np.ascontiguousarray(decode_block(p.vertices, 3).T), np.ascontiguousarray(tri), morphs)
-    sub = p.subdivision
-    base = decode_block(p.base_vertices, 3).T
-    vertices = reconstruct_vertices(sub, base, [decode_block(r, 3).T for r in p.vertex_residuals])
-    morphs = []
-    for m in p.morphs:
-        idx, deltas = reconstruct_morph(sub, [_items(x.morph_deltas, x.morph_index_gaps) for x in m.morph_levels])
-        morphs.append((m.morph_name, idx, deltas))
-    return DecodedMesh(vertices, np.ascontiguousarray(sub.triangles.astype(np.int32)), morphs)
+    morphs = [(m.morph_name, *m.decoded_morph) for m in p.morphs]  # R-156, derived while parsing (syntax.DEFS)
+    return DecodedMesh(p.decoded_vertices, np.ascontiguousarray(p.subdivision.triangles.astype(np.int32)), morphs)

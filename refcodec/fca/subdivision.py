@@ -90,10 +90,16 @@ def subdivide(base_triangles: np.ndarray, base_vertex_count: int, levels: int) -
     return Subdivision(base_vertex_count, tuple(parents), tri)
 
 
+def positions(gaps) -> np.ndarray:
+    """SPEC 11.5.1, R-62 (and R-156 within a level): idx[0] = gap[0], idx[k] = idx[k-1] + gap[k] + 1."""
+    return (np.cumsum(np.asarray(gaps, np.int64) + 1) - 1).astype(np.int32)
+
+
 def midpoints(x: np.ndarray, parents: np.ndarray) -> np.ndarray:
-    """f32( f32( x[a] + x[b] ) * 0.5 ) per row (R-155, R-156)."""
-    s = np.add(x[parents[:, 0]], x[parents[:, 1]], dtype=np.float32)
-    return np.multiply(s, np.float32(0.5), dtype=np.float32)
+    """f32( f32( x[a] + x[b] ) * 0.5 ) per row (R-155, R-156); an overflow gives infinity, which R-158 rejects."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = np.add(x[parents[:, 0]], x[parents[:, 1]], dtype=np.float32)
+        return np.multiply(s, np.float32(0.5), dtype=np.float32)
 
 
 def reconstruct_vertices(sub: Subdivision, base: np.ndarray, residuals: list[np.ndarray]) -> np.ndarray:
@@ -101,7 +107,8 @@ def reconstruct_vertices(sub: Subdivision, base: np.ndarray, residuals: list[np.
     x = np.zeros((sub.vertex_count, 3), np.float32)
     x[: sub.base_vertex_count] = base
     for start, p, r in zip(sub.starts, sub.parents, residuals, strict=True):
-        x[start : start + len(p)] = np.add(midpoints(x, p), np.asarray(r, np.float32), dtype=np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            x[start : start + len(p)] = np.add(midpoints(x, p), np.asarray(r, np.float32), dtype=np.float32)
     return x
 
 
@@ -121,7 +128,8 @@ def reconstruct_morph(sub: Subdivision, items: list[tuple[np.ndarray, np.ndarray
         d[new] = midpoints(d, p)
         moved[new] = moved[p[:, 0]] | moved[p[:, 1]]
         at = start + np.asarray(pos, np.int64)
-        d[at] = np.add(d[at], np.asarray(values, np.float32), dtype=np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            d[at] = np.add(d[at], np.asarray(values, np.float32), dtype=np.float32)
         moved[at] = True
     idx = np.flatnonzero(moved)
     return idx.astype(np.int32), d[idx]

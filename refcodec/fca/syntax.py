@@ -30,9 +30,9 @@ from ..fcs.syntax import range_error
 from ..quant import dequant_step, dequantize
 from ..spec_tables import attributes, canonical_dims, container_levels, group_semantics, profiles, referenced_models
 from .budget import Counted, budget_of
-from .constructs import Checked, F16Array, F32Array, IndexedArray, Planes
+from .constructs import Checked, Derived, F16Array, F32Array, IndexedArray, Planes
 from .subdivision import MAX_LEVELS as MAX_SUBDIVISION_LEVELS
-from .subdivision import subdivide
+from .subdivision import positions, reconstruct_morph, reconstruct_vertices, subdivide
 
 SIGNATURE = b"FCA1"
 VERSION = 1
@@ -539,7 +539,31 @@ def _dense_morphs(v, ctx):
     return None if charge is None else (E_LEVEL, charge)
 
 
-DEFS = Struct(  # SPEC 11.5.3, R-154..R-157
+def _defs_vertices(ctx) -> np.ndarray:
+    """SPEC 11.5.3, R-155: the decoded [V, 3] vertices (derived while parsing, so nothing re-derives them)."""
+    residuals = [dequantized(r, 3).T for r in ctx.vertex_residuals]
+    return reconstruct_vertices(ctx.subdivision, dequantized(ctx.base_vertices, 3).T, residuals)
+
+
+def _defs_morph(ctx) -> tuple[np.ndarray, np.ndarray]:
+    """SPEC 11.5.3, R-156: one decoded morph target (indices, [K, 3] deltas)."""
+    items = [(positions(x.morph_index_gaps), dequantized(x.morph_deltas, 3).T) for x in ctx.morph_levels]
+    return reconstruct_morph(ctx._.subdivision, items)
+
+
+def _finite_rows(what: str):
+    """SPEC 11.5.3, R-158: every decoded vertex or displacement is finite (a binary32 sum can overflow)."""
+
+    def check(v, ctx):
+        values = v[1] if isinstance(v, tuple) else v
+        bad = np.flatnonzero(~np.all(np.isfinite(values), axis=1))
+        index = (v[0][bad[0]] if isinstance(v, tuple) else bad[0]) if bad.size else None
+        return None if index is None else (E_VALUE, f"the {what} of vertex {index} overflows binary32")
+
+    return check
+
+
+DEFS = Struct(  # SPEC 11.5.3, R-154..R-158
     "base_vertex_count" / Checked(Int32ul, _max("max_vertices", minimum=3)),
     "base_triangle_count" / Checked(Int32ul, _max("max_triangles", minimum=1)),
     "subdivision_levels" / Checked(Int8ul, _subdivision_levels),
@@ -551,6 +575,7 @@ DEFS = Struct(  # SPEC 11.5.3, R-154..R-157
     "triangle_count" / Computed(lambda ctx: len(ctx.subdivision.triangles)),
     "vertex_residuals"
     / IndexedArray(this.subdivision_levels, quantized_block(lambda ctx: 3, lambda ctx: len(ctx.subdivision.parents[ctx._index]))),
+    "decoded_vertices" / Checked(Derived(_defs_vertices), _finite_rows("position")),
     "morph_count" / Checked(Int16ul, _dense_morphs),
     "morphs"
     / IndexedArray(
@@ -567,6 +592,7 @@ DEFS = Struct(  # SPEC 11.5.3, R-154..R-157
                     "morph_deltas" / quantized_block(lambda ctx: 3, lambda ctx: ctx.morph_nnz),
                 ),
             ),
+            "decoded_morph" / Checked(Derived(_defs_morph), _finite_rows("displacement")),
         ),
     ),
     *_model_tail(),
