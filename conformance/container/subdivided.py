@@ -86,7 +86,9 @@ def _encoder(seed: int, levels: int, mode: str = "vertex") -> list[Sec]:
 
 def subdivision_vectors() -> list[ContainerDef]:
     """y_ and n_ vectors of DEFS (SPEC 11.5.3)."""
-    hand = defs_file_sections(defs_by_hand(1, [RESIDUALS], MORPH))
+    by_hand = defs_by_hand(1, [RESIDUALS], MORPH)
+    by_hand["morphs"].append({"morph_name": b"e", "morph_levels": [morph_items([], []), morph_items([], [])]})  # moves nothing
+    hand = defs_file_sections(by_hand)
     degenerate = defs_file_sections(defs_by_hand(1, [av.raw_block(np.zeros((3, 4), F32))], base_triangles=(0, 1, 1, 2, 2, 2)))
     too_many = [Sec(b"META", av.meta(1)), Sec(b"DEFS", _isolated(12000), zstd=True)] + av.static_attrs(1, 0, 6)
     dense = [Sec(b"META", av.meta(1)), Sec(b"DEFS", _isolated(8000, morphs=64), zstd=True)] + av.static_attrs(1, 0, 6)
@@ -103,7 +105,8 @@ def subdivision_vectors() -> list[ContainerDef]:
             "y_defs_by_hand",
             "One base triangle (0,0,0), (1,0,0), (0,1,0) subdivided once: vertices 3, 4, 5 are the midpoints of edges (0,1), (0,2), "
             "(1,2) plus residuals (0,0,0.25), 0, (0.1,0,0); morph m moves vertex 1 by (1,2,4), hence vertices 3 and 5 by (0.5,1,2), "
-            "and vertex 4 by a residual (0.25,0,0) alone; raw binary32 blocks, stored sections.",
+            "and vertex 4 by a residual (0.25,0,0) alone; morph e stores nothing at either level and moves no vertex; raw "
+            "binary32 blocks, stored sections.",
             ["11.5.3"],
             r,
             valid_file(hand),

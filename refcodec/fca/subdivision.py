@@ -119,6 +119,8 @@ def reconstruct_morph(sub: Subdivision, items: list[tuple[np.ndarray, np.ndarray
     residuals from the parents' mean after. A new vertex is moved when a parent is or an item is
     stored for it; its displacement is the parents' mean, plus the residual when one is stored.
     """
+    if not any(len(pos) for pos, _ in items):  # nothing stored: nothing moves (and no V x 3 work)
+        return np.zeros(0, np.int32), np.zeros((0, 3), np.float32)
     d = np.zeros((sub.vertex_count, 3), np.float32)
     moved = np.zeros(sub.vertex_count, bool)
     pos, values = items[0]
