@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conformance.container import avatars as av
 from conformance.container import subdivision as model
@@ -196,3 +198,28 @@ def test_r158_overflow_is_rejected_after_its_elements():
             decode_avatar(built.data)
         assert info.value.error_class == "E_VALUE" and info.value.field.endswith(f"DEFS.{name}")
         assert info.value.bit_offset == 8 * built.find(after, 1).offset
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_random_defs_decode_as_the_independent_model_says(seed):
+    """Random DEFS payloads (the fuzzer's generator: 1-2 levels, degenerate triangles, items at every level) decode in
+    the reference to the vertices, triangles and morph targets the conformance model computes, bit for bit."""
+    import random
+
+    from conformance.container.expected import dequantize
+    from refcodec.fca.fuzzing import _defs
+    from refcodec.fca.subdivision import positions
+
+    payload = _defs(random.Random(seed), [])
+    data = build([Sec(b"META", av.meta(1)), Sec(b"DEFS", payload)] + av.static_attrs(1, 0, 5)).data
+    got = decode_avatar(data).deformation
+    v0 = payload["base_vertex_count"]
+    parents, triangles = model.subdivide(np.asarray(payload["base_triangles"]).reshape(3, -1).T.tolist(), v0, payload["subdivision_levels"])
+    vertices = model.vertices(dequantize(payload["base_vertices"], 3), parents, [dequantize(b, 3) for b in payload["vertex_residuals"]])
+    assert got.triangles.tolist() == [list(t) for t in triangles]
+    assert np.array_equal(got.vertices.view(np.uint32), vertices.view(np.uint32))
+    for m, idx, deltas in zip(payload["morphs"], got.morphs.indices, got.morphs.deltas, strict=True):
+        items = [(positions(x["morph_index_gaps"]).tolist(), dequantize(x["morph_deltas"], 3)) for x in m["morph_levels"]]
+        want_idx, want = model.morph(v0, parents, items)
+        assert idx.tolist() == want_idx.tolist() and np.array_equal(deltas.view(np.uint32), want.view(np.uint32))

@@ -51,6 +51,14 @@ def streams(draw):
         groups.append(g)
         start += n
     h = SequenceHeader(groups, max_intra_interval=interval, frame_crc_flag=draw(st.booleans()), profile_idc=1, intra_pred_flag=intra)
+    if draw(st.booleans()):  # cross-dimension references (SPEC 5.2.1, R-224): any earlier dimension, either sign
+        h.xdim_pred_flag, j = True, 0
+        for g in groups:
+            g.xdim = [None] * g.dims
+            for d in range(g.dims):
+                if j and rng.random() < 0.6:
+                    g.xdim[d] = (int(rng.integers(0, j)), int(rng.integers(0, 2)))
+                j += 1
     return h, q, interval, draw(st.sampled_from([0, 1, 2, 7]))
 
 
