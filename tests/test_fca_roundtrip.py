@@ -12,7 +12,8 @@ from refcodec.fca import PackConfig, decode_avatar, encode_avatar
 from refcodec.fca.container import read_container
 
 #: Quantization only: no encoder simplifications, so errors are bounded by half a step.
-NO_PRECONDITIONING = {"morph_max_error": None, "log_scale_floor": None, "opacity_floor": False, "drop_idle_skeleton": False}
+NO_PRECONDITIONING = {"morph_max_error": None, "log_scale_floor": None, "opacity_floor": False, "drop_idle_skeleton": False,
+                      "gaussian_order": "keep"}
 PLAIN = {"rotation_coding": "quaternion", "opacity_coding": "logit"}  # plain ROTATION / OPACITY blocks (no SPEC 11.7.1 coding)
 GAUSSIAN_FIELDS = ("positions", "rotations", "log_scales", "opacity_logits", "sh_dc", "sh_rest")
 

@@ -114,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--zstd-level", type=int_range(*ZSTD_LEVELS), default=None, metavar="N",
                     help=f"Zstandard level {ZSTD_LEVELS[0]}..{ZSTD_LEVELS[1]} (PackConfig() has {base.zstd_level})")
     ap.add_argument("--level", type=int, choices=[10, 20, 30], default=None, help="container level (default: the smallest that fits)")
+    ap.add_argument("--gaussian-order", choices=["morton", "keep"], default=None,
+                    help="Gaussians of a static avatar (no binding): morton (default) stores them along a Z-order curve of their "
+                    "positions (a splat in arbitrary order packs about 15 %% smaller; the renderer sorts by depth), keep stores "
+                    "them as given; bound Gaussians always keep their order")
     ap.add_argument("--mesh-coding", choices=["auto", "subdivision", "plain"], default=None,
                     help="deformation model section: auto (default) writes DEFS (SPEC 11.5.3) when the mesh is a midpoint subdivision "
                     "and that is smaller, subdivision writes DEFS whenever the mesh is one, plain always writes DEFM")
@@ -137,6 +141,8 @@ def config_from_args(args: argparse.Namespace) -> PackConfig:
         changes["level_idc"] = args.level
     if args.mesh_coding is not None:
         changes["mesh_coding"] = args.mesh_coding
+    if args.gaussian_order is not None:
+        changes["gaussian_order"] = args.gaussian_order
     if hasattr(args, "morph_max_error"):
         changes["morph_max_error"] = args.morph_max_error
     return dataclasses.replace(config, **changes)

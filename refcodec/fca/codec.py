@@ -34,7 +34,7 @@ from .budget import DecodeBudget
 from .codings import OPACITY_ALPHA_ID, ROTATION_S3_ID, alpha_from_logits, from_smallest_three, logits_from_alpha, smallest_three
 from .container import ParsedContainer, SectionToWrite, build_payload, decode_usage, parse_payload, read_container, write_container
 from .mesh import decoded_mesh
-from .precondition import drop_idle_skeleton, floor_log_scales, floor_opacity
+from .precondition import drop_idle_skeleton, floor_log_scales, floor_opacity, sort_static_gaussians
 from .quantized import decode_block, decode_block_dict, delta_block, encode_block, smaller_block, unit_range_block
 from .subdivision import find_subdivision, midpoints, subdivide
 from .syntax import OFFSET_ENCODINGS, OUTPUT_MAPPINGS, RAW_F32_BITS, SECTION_HEADER_BYTES, attribute_channels, level_bits, sample_width
@@ -73,6 +73,8 @@ class PackConfig:
     # "auto": a DEFS section (SPEC 11.5.3) when the mesh is a midpoint subdivision and that is smaller; "subdivision": DEFS
     # whenever the mesh is one; "plain": always DEFM. Raw binary32 vertices always use DEFM (DEFS residuals are not lossless).
     mesh_coding: str = "auto"
+    # "morton": the Gaussians of a static avatar (binding none) in Z-order of their positions; "keep": as given
+    gaussian_order: str = "morton"
 
     @classmethod
     def lossless(cls) -> PackConfig:
@@ -86,13 +88,15 @@ class PackConfig:
             rotation_coding="quaternion",
             opacity_coding="logit",
             delta_coding="never",
+            gaussian_order="keep",
         )
 
     @classmethod
     def plain(cls, **knobs) -> PackConfig:
         """The library default before issue 13: ROTATION and OPACITY as plain 8-bit quantized attributes
         (no coding of SPEC 11.7.1) and morph targets within 40 um; ``knobs`` override."""
-        old = {"rotation_bits": 8, "rotation_coding": "quaternion", "opacity_coding": "logit", "morph_max_error": 4e-5, "delta_coding": "never"}
+        old = {"rotation_bits": 8, "rotation_coding": "quaternion", "opacity_coding": "logit", "morph_max_error": 4e-5, "delta_coding": "never",
+               "gaussian_order": "keep"}
         return cls(**(old | knobs))
 
     def bits_for(self, attribute: str) -> int:
@@ -322,6 +326,8 @@ def precondition(avatar: Avatar, config: PackConfig) -> Avatar:
         avatar = floor_opacity(avatar)
     if config.drop_idle_skeleton:
         avatar = drop_idle_skeleton(avatar)
+    if config.gaussian_order == "morton":
+        avatar = sort_static_gaussians(avatar)
     return avatar
 
 

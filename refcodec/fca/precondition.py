@@ -10,7 +10,12 @@ quantization range or drops data nothing uses:
 - **opacity floor**: a Gaussian whose opacity is below 1/255 is never composited (its alpha
   is below the cut-off), so logits below ``logit(1/255)`` are raised to just under it;
 - **idle skeleton**: a skeleton no stream group drives and whose rest pose moves no vertex by
-  more than ``tolerance`` only costs bytes.
+  more than ``tolerance`` only costs bytes;
+- **Morton order**: the Gaussians of a static avatar (no binding: nothing refers to them by index)
+  are sorted along a Z-order curve of their positions, so neighbours in the file are neighbours in
+  space and delta-coded samples (R-153) stay small. The renderer sorts by depth, so the order only
+  decides ties; a splat trained in arbitrary order packs 15 % smaller (LAM's Gaussians shuffled:
+  314 -> 268 KB).
 """
 
 from __future__ import annotations
@@ -47,3 +52,37 @@ def drop_idle_skeleton(avatar: Avatar, tolerance: float = 1e-6) -> Avatar:
     if float(np.abs(skinned - d.vertices).max(initial=0.0)) > tolerance:
         return avatar
     return replace(avatar, deformation=replace(d, skeleton=None))
+
+
+MORTON_BITS = 21  # per axis: 63 bits of interleaved code in an int64
+
+
+def _spread(v: np.ndarray) -> np.ndarray:
+    """The bits of 21-bit integers moved to every third position (bit i to bit 3i)."""
+    out = np.zeros_like(v)
+    for i in range(MORTON_BITS):
+        out |= ((v >> i) & 1) << (3 * i)
+    return out
+
+
+def morton_order(positions: np.ndarray) -> np.ndarray:
+    """The permutation that sorts ``positions`` [N, 3] along a Z-order curve over their bounding box (stable;
+    elementwise binary32/binary64 arithmetic and integer bit operations only, so every machine gives the same)."""
+    p = np.asarray(positions, np.float64)
+    if len(p) == 0:
+        return np.zeros(0, np.int64)
+    lo, hi = p.min(axis=0), p.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    cells = np.clip(np.floor((p - lo) / span * ((1 << MORTON_BITS) - 1)), 0, (1 << MORTON_BITS) - 1).astype(np.int64)
+    code = _spread(cells[:, 0]) | (_spread(cells[:, 1]) << 1) | (_spread(cells[:, 2]) << 2)
+    return np.argsort(code, kind="stable")
+
+
+def sort_static_gaussians(avatar: Avatar) -> Avatar:
+    """The avatar with its Gaussians in Morton order when nothing refers to them by index (binding mode none)."""
+    if avatar.binding.mode != "none":
+        return avatar
+    order = morton_order(avatar.gaussians.positions)
+    g = avatar.gaussians
+    fields = ("positions", "rotations", "log_scales", "opacity_logits", "sh_dc", "sh_rest")
+    return replace(avatar, gaussians=replace(g, **{name: np.ascontiguousarray(getattr(g, name)[order]) for name in fields}))
