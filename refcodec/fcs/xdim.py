@@ -9,8 +9,6 @@ Nothing is carried from frame to frame: a lost unit changes nothing here.
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 
 from .layout import SequenceHeader
@@ -77,10 +75,12 @@ def choose_references(residuals: np.ndarray, min_gain: float = 0.03, min_bits: i
     """An encoder's references for the P-frame residuals [T, D] (informative, SPEC 9.5).
 
     For each dimension, the earlier dimensions whose residuals correlate best (at most
-    :data:`CANDIDATES`, ranked by squared correlation) are tried with the sign of the correlation;
+    :data:`CANDIDATES`, ranked by squared correlation, computed elementwise from exact integer covariances) are
+    tried with the sign of the correlation;
     the one whose difference has the lowest zero-order entropy is kept when it saves at least
     ``min_gain`` of the dimension's bits and ``min_bits`` bits over the track (a reference costs the
-    header about 10 bits). Integer arithmetic throughout, so every machine chooses the same.
+    header about 10 bits). Integer arithmetic and elementwise IEEE operations only (no BLAS, no library
+    logarithm), so every machine chooses the same.
     """
     r = np.asarray(residuals, dtype=np.int64)
     refs: list[tuple[int, int] | None] = [None] * (r.shape[1] if r.ndim == 2 else 0)
@@ -88,16 +88,20 @@ def choose_references(residuals: np.ndarray, min_gain: float = 0.03, min_bits: i
         return refs
     n = len(r)
     sums = r.sum(axis=0)
-    cov = [[int(v) for v in row] for row in (n * (r.T @ r) - np.outer(sums, sums))]  # integer matmul: no BLAS
+    cov = n * (r.T @ r) - np.outer(sums, sums)  # integer matmul (no BLAS): n^2 x the covariances, exact
+    var = np.diagonal(cov).astype(np.float64)
     scale = 1 << LOG_FRACTION_BITS
     for j in range(1, r.shape[1]):
         own = _entropy_cost(r[:, j])
-        if own == 0 or cov[j][j] == 0:
+        if own == 0 or cov[j, j] == 0:
             continue
-        ranked = sorted((i for i in range(j) if cov[i][j] and cov[i][i]), key=lambda i: (-Fraction(cov[i][j] ** 2, cov[i][i]), i))
+        c = cov[:j, j].astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):  # elementwise IEEE operations: the same on every CPU
+            score = np.where((c != 0) & (var[:j] > 0), c * c / var[:j], -1.0)
+        ranked = [int(i) for i in np.argsort(-score, kind="stable")[:CANDIDATES] if score[i] > 0]
         best, pick = own, None
-        for i in ranked[:CANDIDATES]:
-            sign = 1 if cov[i][j] > 0 else -1
+        for i in ranked:
+            sign = 1 if cov[i, j] > 0 else -1
             cost = _entropy_cost(r[:, j] - sign * r[:, i])
             if cost < best:
                 best, pick = cost, (i, sign)
