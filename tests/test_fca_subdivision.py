@@ -211,7 +211,7 @@ def test_random_defs_decode_as_the_independent_model_says(seed):
     from refcodec.fca.fuzzing import _defs
     from refcodec.fca.subdivision import positions
 
-    payload = _defs(random.Random(seed), [])
+    payload, _, _ = _defs(random.Random(seed), [])
     data = build([Sec(b"META", av.meta(1)), Sec(b"DEFS", payload)] + av.static_attrs(1, 0, 5)).data
     got = decode_avatar(data).deformation
     v0 = payload["base_vertex_count"]

@@ -155,11 +155,10 @@ def defm(p: dict) -> PayloadWriter:
     return w
 
 
-def defs(p: dict, levels_counts: list[int]) -> PayloadWriter:
-    """SPEC 11.5.3 defs_section( ); ``levels_counts`` are the vertices per level (V_0, n_1 .. n_L) and
-    the decoded vertex count's index width sizes the morph gaps."""
+def defs(p: dict, total: int) -> PayloadWriter:
+    """SPEC 11.5.3 defs_section( ); ``total`` is the decoded vertex count, whose index width sizes the morph gaps."""
     w, s = PayloadWriter(), "defs_section"
-    v0, total = p["base_vertex_count"], sum(levels_counts)
+    v0 = p["base_vertex_count"]
     w.u32(f"{s}.base_vertex_count", "base_vertex_count", v0)
     w.u32(f"{s}.base_triangle_count", "base_triangle_count", p["base_triangle_count"])
     w.u8(f"{s}.subdivision_levels", "subdivision_levels", p["subdivision_levels"])
@@ -360,9 +359,9 @@ def payload_writer(sec: Sec, state: dict) -> PayloadWriter:
     if kind == b"DEFS":  # the decoded counts follow from the base triangles (R-154, independent model)
         tris = np.asarray(p["base_triangles"]).reshape(3, -1).T
         parents, triangles = subdivided.subdivide(tris.tolist(), p["base_vertex_count"], p["subdivision_levels"])
-        counts = [p["base_vertex_count"], *(len(level) for level in parents)]
-        state.update(v=sum(counts), f=len(triangles))
-        return defs(p, counts)
+        vertex_count = p["base_vertex_count"] + sum(len(level) for level in parents)
+        state.update(v=vertex_count, f=len(triangles))
+        return defs(p, vertex_count)
     if kind == b"DEFR":
         state.update(zip(("v", "f"), REFERENCED.get(p["model_name"], (0, 0)), strict=True))
         return defr(p)

@@ -146,12 +146,14 @@ def _defm(rng: random.Random, layout: list[tuple[int, int]]) -> dict:
     } | _model_tail(rng, nrng, layout, v, len(morphs))
 
 
-def _defs(rng: random.Random, layout: list[tuple[int, int]]) -> dict:
-    """A random subdivided model (SPEC 11.5.3): base mesh, residual blocks and morph items per level."""
+def _defs(rng: random.Random, layout: list[tuple[int, int]]) -> tuple[dict, int, int]:
+    """A random subdivided model (SPEC 11.5.3): base mesh, residual blocks and morph items per level; with
+    the decoded vertex and triangle counts (R-154)."""
     nrng = np.random.default_rng(rng.getrandbits(32))
     v0, f0, levels = rng.randint(3, 12), rng.randint(1, 8), rng.randint(1, 2)
     base = nrng.integers(0, v0, 3 * f0)
-    sizes = subdivide(base.reshape(3, -1).T, v0, levels).level_sizes()
+    sub = subdivide(base.reshape(3, -1).T, v0, levels)
+    sizes = sub.level_sizes()
     names = rng.sample(_MORPH_NAMES, rng.randint(0, 4))
     morphs = [{"morph_name_length": len(name), "morph_name": name, "morph_levels": [_morph_items(rng, nrng, n) for n in sizes]} for name in names]
     return {
@@ -163,7 +165,7 @@ def _defs(rng: random.Random, layout: list[tuple[int, int]]) -> dict:
         "vertex_residuals": [random_block(rng, 3, n, 0.001) for n in sizes[1:]],
         "morph_count": len(morphs),
         "morphs": morphs,
-    } | _model_tail(rng, nrng, layout, sum(sizes), len(morphs))
+    } | _model_tail(rng, nrng, layout, sub.vertex_count, len(morphs)), sub.vertex_count, len(sub.triangles)
 
 
 def _model_tail(rng: random.Random, nrng, layout: list[tuple[int, int]], v: int, morph_count: int) -> dict:
@@ -259,9 +261,8 @@ def random_container(rng: random.Random, level_idc: int = 10) -> bytes:
         model = (defm["vertex_count"], defm["triangle_count"])
         sections.append(SectionToWrite(b"DEFM", defm, compress=z()))
     elif kind < 0.5:  # SPEC 11.5.3
-        defs = _defs(rng, layout)
-        sizes = subdivide(defs["base_triangles"].reshape(3, -1).T, defs["base_vertex_count"], defs["subdivision_levels"])
-        model = (sizes.vertex_count, len(sizes.triangles))
+        defs, vertex_count, triangle_count = _defs(rng, layout)
+        model = (vertex_count, triangle_count)
         sections.append(SectionToWrite(b"DEFS", defs, compress=z()))
     elif kind < 0.6:
         name = sorted(referenced_models())[0]

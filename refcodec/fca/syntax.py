@@ -365,10 +365,14 @@ TEXT = Struct(  # SPEC 11.8; read by every conforming decoder (R-200)
 
 
 # ----------------------------------------------------------------------------------- DEFM
+def _last_position(gaps: np.ndarray) -> int:
+    """SPEC 11.5.1, R-62: idx[K-1] = sum of the gaps + K - 1 (-1 for no gap)."""
+    return int(gaps.astype(np.int64).sum()) + len(gaps) - 1 if len(gaps) else -1
+
+
 def _gaps(v, ctx):
     """SPEC 11.5.1, R-62: the last moved vertex is below vertex_count."""
-    vc = ctx._.vertex_count
-    last = int(v.astype(np.int64).sum()) + len(v) - 1 if len(v) else -1
+    vc, last = ctx._.vertex_count, _last_position(v)
     return _ok_if(last < vc, E_VALUE, f"the gaps reach vertex {last}, not below vertex_count {vc}")
 
 
@@ -524,8 +528,7 @@ def _level_nnz(v, ctx):
 
 def _level_gaps(v, ctx):
     """SPEC 11.5.3, R-156: the last position is below the level's vertex count."""
-    size = _level_size(ctx)
-    last = int(v.astype(np.int64).sum()) + len(v) - 1 if len(v) else -1
+    size, last = _level_size(ctx), _last_position(v)
     return _ok_if(last < size, E_VALUE, f"the gaps reach position {last}, not below the {size} vertices of level {ctx._index}")
 
 

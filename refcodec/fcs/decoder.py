@@ -150,6 +150,10 @@ class FcsDecoder:
         self._momentum = np.array([g.predictor for g in h.groups for _ in range(g.dims)], dtype=np.int64)
         self._xdim = flat_references(h) if h.xdim_pred_flag else None  # SPEC 5.2.1, R-224
 
+    def _residuals(self, coded: np.ndarray) -> np.ndarray:
+        """SPEC 6.4, R-225: a P-frame's residuals from the values it codes (the same without references)."""
+        return coded if self._xdim is None else residuals_from_coded(coded, self._xdim)
+
     def _set_ranges(self, ranges: ActiveRanges) -> None:
         """Make ``ranges`` the ones in effect (SPEC 6.3) and prepare their dequantization."""
         if ranges is self._ranges:
@@ -257,7 +261,7 @@ class FcsDecoder:
             return out
         else:
             # SPEC 6.4, R-32, R-101: reconstruction, after the whole unit is parsed and the gap handled
-            q = self._ref + (flat if self._xdim is None else residuals_from_coded(flat, self._xdim))  # SPEC 6.4, R-32, R-225
+            q = self._ref + self._residuals(flat)  # SPEC 6.4, R-32
             # one unsigned comparison checks 0 <= q <= 2^b - 1 (a negative q wraps to a huge value)
             if (q.view(np.uint64) > self._top_unsigned).any():
                 bad = (q < 0) | (q > self._top)
@@ -311,7 +315,7 @@ class FcsDecoder:
                 q, ref2 = self._intra_vector(flat, "intra_length", lambda j, v, name: self._packet_error(j, v, 0, name, p)), None
             else:
                 pred = ref if ref2 is None else ref + self._momentum * ((ref - ref2) >> 1)  # SPEC 14.4.2, R-132
-                q = pred + (flat if self._xdim is None else residuals_from_coded(flat, self._xdim))  # SPEC 6.4, R-32, R-225
+                q = pred + self._residuals(flat)  # SPEC 6.4, R-32
                 ref2 = ref
                 if (q.view(np.uint64) > self._top_unsigned).any():
                     bad = int(np.argmax((q < 0) | (q > self._top)))

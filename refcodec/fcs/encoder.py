@@ -85,15 +85,6 @@ def choose_level(num_groups: int, total_dims: int, frame_rate: float, unit_bytes
     raise ValueError(f"no level holds {num_groups} groups, {total_dims} dims at {frame_rate} fps")
 
 
-def _p_residuals(q: np.ndarray, intra_interval: int) -> np.ndarray:
-    """Residuals of the frames that would be P-frames."""
-    if q.shape[0] < 2:
-        return np.zeros((0, q.shape[1]), dtype=np.int64)
-    r = np.diff(q, axis=0)
-    is_p = (np.arange(1, q.shape[0]) % intra_interval) != 0
-    return r[is_p]
-
-
 def build_header(
     track: Track,
     bit_depths: int | list[int] = 8,
@@ -156,8 +147,9 @@ def build_header(
             coded = coded_from_residuals(all_residuals, refs)
             bounds = np.cumsum([0] + [grp.dims for grp in groups])
             full = [coded[:, a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+            fields = header_references(refs)
             for grp, a, b in zip(groups, bounds[:-1], bounds[1:], strict=True):
-                grp.xdim = header_references(refs)[a:b]
+                grp.xdim = fields[a:b]
         else:
             refs = None
     for g, grp in enumerate(groups):
