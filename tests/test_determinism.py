@@ -1,7 +1,7 @@
 """Committed bytes do not depend on the machine (issue 8, part 4).
 
-The conformance suite is regenerated in subprocesses under other OpenBLAS kernels, BLAS/OpenMP/torch
-thread counts, numpy SIMD targets, glibc libm variants and torch CPU capabilities, and every file is
+The conformance suite (and the LAM container and stream the encoders make) is regenerated in
+subprocesses under other OpenBLAS kernels, BLAS/OpenMP/torch thread counts, numpy SIMD targets, glibc libm variants and torch CPU capabilities, and every file is
 compared with the committed one.
 :mod:`refcodec.detmath`, which makes that possible, is checked against hand-computed sums, exact
 integer products and Python's ``math`` (a second implementation of the elementary functions).
@@ -31,6 +31,17 @@ from pathlib import Path
 import numpy
 from conformance.generate import generate
 generate(Path(sys.argv[1]) / "vectors", Path(sys.argv[1]) / "coverage.md")
+# the encoders' bytes on the bundled real data: fcpack's default container, fcenc's default stream tools
+from refcodec.avatar.loading import load_avatar
+from refcodec.fca import encode_avatar
+from refcodec.fcs.encoder import EncoderConfig, build_header, encode_track
+from refcodec.importers import load_track
+lam = Path("samples/lam_p2-1")
+encoded = Path(sys.argv[1]) / "encoded"
+encoded.mkdir()
+(encoded / "lam.fca").write_bytes(encode_avatar(load_avatar(lam / "p2-1.zip")))
+track = load_track(lam / "test_expression_1s.json")
+(encoded / "lam.fcs").write_bytes(encode_track(track, build_header(track, 8, 30, profile_idc=1, xdim=True), EncoderConfig(30)))
 core = "unknown"
 for lib in glob.glob(str(Path(numpy.__file__).parent.parent / "numpy.libs" / "*openblas*")):
     dll = ctypes.CDLL(lib)
@@ -93,9 +104,11 @@ def test_regeneration_is_byte_identical_under_other_blas_kernels_and_thread_coun
         cores[name] = out.strip().splitlines()[-1]
     if "unknown" not in cores.values():  # the variants really ran different BLAS kernels
         assert cores["generic"] != cores["avx512"], cores
+    encoded = {name: {p.name: p.read_bytes() for p in (tmp_path / name / "encoded").iterdir()} for name in VARIANTS}
+    assert sorted(encoded["generic"]) == ["lam.fca", "lam.fcs"] and encoded["generic"] == encoded["avx512"], "the encoders' bytes differ"
     for name in VARIANTS:
         base = tmp_path / name
-        new = {str(p.relative_to(base)): p.read_bytes() for p in base.rglob("*") if p.is_file()}
+        new = {str(p.relative_to(base)): p.read_bytes() for p in base.rglob("*") if p.is_file() and "encoded" not in p.parts}
         assert sorted(new) == sorted(committed), f"{name}: other files than the committed ones"
         changed = sorted(f for f in new if new[f] != committed[f])
         assert changed == [], f"{name} ({cores[name]}): {len(changed)} files differ from the committed ones: {changed[:12]}"

@@ -210,11 +210,21 @@ class Skeleton:
         return len(self.joint_names)
 
     def rest_world(self) -> np.ndarray:
-        """[J,4,4] world (model-space) rest transforms."""
+        """[J,4,4] world (model-space) rest transforms.
+
+        The products are summed term by term in a fixed order (no BLAS): the head pivot an encoder
+        derives from them is stored in the container, whose bytes must not depend on the CPU."""
         out = np.zeros((self.count, 4, 4), np.float32)
         for j in range(self.count):
             p = int(self.parents[j])
-            out[j] = self.rest_local[j] if p < 0 else out[p] @ self.rest_local[j]
+            if p < 0:
+                out[j] = self.rest_local[j]
+                continue
+            a, b = out[p], np.asarray(self.rest_local[j], np.float32)
+            acc = a[:, :1] * b[0]
+            for k in range(1, 4):
+                acc = acc + a[:, k : k + 1] * b[k]
+            out[j] = acc
         return out
 
     def index(self, name: str) -> int:
