@@ -1,8 +1,9 @@
 """Committed bytes do not depend on the machine (issue 8, part 4).
 
 The conformance suite (and the LAM container and stream the encoders make) is regenerated in
-subprocesses under other OpenBLAS kernels, BLAS/OpenMP/torch thread counts, numpy SIMD targets, glibc libm variants and torch CPU capabilities, and every file is
-compared with the committed one.
+subprocesses under other OpenBLAS kernels, BLAS/OpenMP/torch thread counts, numpy SIMD targets,
+glibc libm variants and torch CPU capabilities; every vector file is compared with the committed
+one, and the encoders' files between the two machines.
 :mod:`refcodec.detmath`, which makes that possible, is checked against hand-computed sums, exact
 integer products and Python's ``math`` (a second implementation of the elementary functions).
 """
