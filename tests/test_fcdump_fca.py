@@ -108,3 +108,18 @@ def test_json_trace_positions_and_arrays(tmp_path, capsys):
     positions = next(s for s in doc["sections"] if s["attributes"] == ["POSITION"])
     samples = next(e for e in positions["elements"] if e["path"] == "attribute.q_values")
     assert samples["count"] == 300 and not samples["value_complete"] and samples["name"] == f"section[{positions['index']}]:ATTR.q_values"
+
+
+def test_json_trace_of_every_container_vector(capsys):
+    """--json over the whole container suite: valid JSON, the verdict of the card (0 or 16 + code), never an internal
+    error (derived elements such as DEFS's decoded morph targets are shown by their counts, SPEC 11.5.3)."""
+    from conformance.paths import SUITE
+
+    for card_path in sorted((SUITE / "container").glob("*.json")):
+        card = json.loads(card_path.read_text())
+        rc = fcdump.main([str(card_path.parent / card["file"]), "--json"])
+        doc = json.loads(capsys.readouterr().out)
+        if card["verdict"] == "decode":
+            assert rc == 0 and doc["ok"], card["name"]
+        elif card["verdict"] == "reject":
+            assert rc == 16 + card["expected"]["error"]["code"] and doc["error"]["error_class"] == card["expected"]["error"]["class"], card["name"]

@@ -363,8 +363,8 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
-    if hasattr(value, "item"):
-        return jsonable(value.item())
+    if hasattr(value, "tolist"):  # numpy arrays of any size and numpy scalars
+        return jsonable(value.tolist())
     return value
 
 

@@ -11,6 +11,7 @@ every decoder gets the same bits.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -112,7 +113,21 @@ def reconstruct_vertices(sub: Subdivision, base: np.ndarray, residuals: list[np.
     return x
 
 
-def reconstruct_morph(sub: Subdivision, items: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+class MorphTarget(NamedTuple):
+    """A decoded morph target: the moved vertices in increasing order and their [K, 3] displacements."""
+
+    indices: np.ndarray
+    deltas: np.ndarray
+
+    def summary(self) -> dict:
+        """What fcdump shows of it (not its arrays)."""
+        return {"moved_vertices": len(self.indices), "first_indices": self.indices[:4].tolist()}
+
+    def __str__(self) -> str:
+        return f"{len(self.indices)} moved vertices, first {self.indices[:4].tolist()}"
+
+
+def reconstruct_morph(sub: Subdivision, items: list[tuple[np.ndarray, np.ndarray]]) -> MorphTarget:
     """SPEC 11.5.3, R-156: one morph target's (indices, [K, 3] deltas) from its items per level.
 
     ``items[l]`` is (positions within level l, values [K_l, 3]): displacements at level 0,
@@ -120,7 +135,7 @@ def reconstruct_morph(sub: Subdivision, items: list[tuple[np.ndarray, np.ndarray
     stored for it; its displacement is the parents' mean, plus the residual when one is stored.
     """
     if not any(len(pos) for pos, _ in items):  # nothing stored: nothing moves (and no V x 3 work)
-        return np.zeros(0, np.int32), np.zeros((0, 3), np.float32)
+        return MorphTarget(np.zeros(0, np.int32), np.zeros((0, 3), np.float32))
     d = np.zeros((sub.vertex_count, 3), np.float32)
     moved = np.zeros(sub.vertex_count, bool)
     pos, values = items[0]
@@ -134,7 +149,7 @@ def reconstruct_morph(sub: Subdivision, items: list[tuple[np.ndarray, np.ndarray
             d[at] = np.add(d[at], np.asarray(values, np.float32), dtype=np.float32)
         moved[at] = True
     idx = np.flatnonzero(moved)
-    return idx.astype(np.int32), d[idx]
+    return MorphTarget(idx.astype(np.int32), d[idx])
 
 
 def find_subdivision(triangles: np.ndarray, vertex_count: int, max_levels: int = MAX_LEVELS) -> tuple[int, int, np.ndarray] | None:

@@ -32,7 +32,7 @@ from ..spec_tables import attributes, canonical_dims, container_levels, group_se
 from .budget import Counted, budget_of
 from .constructs import Checked, Derived, F16Array, F32Array, IndexedArray, Planes
 from .subdivision import MAX_LEVELS as MAX_SUBDIVISION_LEVELS
-from .subdivision import positions, reconstruct_morph, reconstruct_vertices, subdivide
+from .subdivision import MorphTarget, positions, reconstruct_morph, reconstruct_vertices, subdivide
 
 SIGNATURE = b"FCA1"
 VERSION = 1
@@ -548,7 +548,7 @@ def _defs_vertices(ctx) -> np.ndarray:
     return reconstruct_vertices(ctx.subdivision, dequantized(ctx.base_vertices, 3).T, residuals)
 
 
-def _defs_morph(ctx) -> tuple[np.ndarray, np.ndarray]:
+def _defs_morph(ctx) -> MorphTarget:
     """SPEC 11.5.3, R-156: one decoded morph target (indices, [K, 3] deltas)."""
     items = [(positions(x.morph_index_gaps), dequantized(x.morph_deltas, 3).T) for x in ctx.morph_levels]
     return reconstruct_morph(ctx._.subdivision, items)
@@ -558,10 +558,12 @@ def _finite_rows(what: str):
     """SPEC 11.5.3, R-158: every decoded vertex or displacement is finite (a binary32 sum can overflow)."""
 
     def check(v, ctx):
-        values = v[1] if isinstance(v, tuple) else v
+        values, vertices = (v.deltas, v.indices) if isinstance(v, MorphTarget) else (v, None)
         bad = np.flatnonzero(~np.all(np.isfinite(values), axis=1))
-        index = (v[0][bad[0]] if isinstance(v, tuple) else bad[0]) if bad.size else None
-        return None if index is None else (E_VALUE, f"the {what} of vertex {index} overflows binary32")
+        if bad.size == 0:
+            return None
+        index = bad[0] if vertices is None else vertices[bad[0]]
+        return E_VALUE, f"the {what} of vertex {index} overflows binary32"
 
     return check
 
