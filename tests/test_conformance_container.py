@@ -77,8 +77,9 @@ def test_q_bits_1_to_16_and_32_all_appear(suite):
             for m in getattr(p, "morphs", None) or []:  # DEFM: one block per target; DEFS: one per level (SPEC 11.5.3)
                 blocks += [x.morph_deltas for x in m.morph_levels] if "morph_levels" in m else [m.morph_deltas]
             seen |= {blk.q_bits for blk in blocks if blk is not None}
-    assert seen - set(range(129, 145)) == set(range(1, 17)) | {32}
+    assert seen - set(range(129, 145)) - set(range(161, 177)) == set(range(1, 17)) | {32}
     assert {129, 144} <= seen and seen & set(range(130, 137)) and seen & set(range(137, 144))  # both sample widths
+    assert seen & set(range(161, 169)) and seen & set(range(169, 177))  # channel references at both sample widths
 
 
 def test_minimal_vector_dump_by_hand(suite):

@@ -214,7 +214,10 @@ def test_encoder_delta_modes():
 
     smooth = np.cumsum(np.ones((3, 4000), np.float32), axis=1)  # a ramp: deltas are all 1
     noise = np.random.default_rng(1).normal(size=(3, 4000)).astype(np.float32)
-    assert pick_block(encode_block(smooth, 12), PackConfig())["q_bits"] == 128 + 12
+    assert pick_block(encode_block(smooth[:1], 12), PackConfig())["q_bits"] == 128 + 12
+    # three equal ramps: channels 1 and 2 differ from channel 0 by 0 (ties keep the lower reference)
+    linked = pick_block(encode_block(smooth, 12), PackConfig())
+    assert linked["q_bits"] == 160 + 12 and list(linked["q_channel_ref"]) == [0, 1, 1]
     assert pick_block(encode_block(noise, 12), PackConfig())["q_bits"] == 12
     assert pick_block(encode_block(noise, 12), PackConfig(delta_coding="always"))["q_bits"] == 128 + 12
     assert pick_block(encode_block(smooth, 12), PackConfig(delta_coding="never"))["q_bits"] == 12

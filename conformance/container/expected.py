@@ -30,8 +30,13 @@ def dequantize(block: dict, channels: int) -> np.ndarray:
     bits = block["q_bits"]
     q = np.asarray(block["q_values"], np.int64).reshape(channels, -1)
     if bits > 128:  # delta-coded, undone one sample at a time
-        bits -= 128
-        q = np.array([_undelta_channel(row, bits) for row in q], np.int64).reshape(channels, -1)
+        refs = block["q_channel_ref"] if bits >= 161 else [0] * channels
+        bits -= 160 if bits >= 161 else 128
+        rows = [_undelta_channel(row, bits) for row in q]
+        for c, k in enumerate(int(x) for x in refs):  # in channel order, add the referenced channel's samples
+            if k:
+                rows[c] = [(a + b) % (1 << bits) for a, b in zip(rows[k - 1], rows[c], strict=True)]
+        q = np.array(rows, np.int64).reshape(channels, -1)
     lo = np.asarray(block["q_min"], np.float32).reshape(channels, 1)
     hi = np.asarray(block["q_max"], np.float32).reshape(channels, 1)
     levels = np.float32((1 << bits) - 1)  # exact: at most 65535

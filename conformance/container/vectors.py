@@ -1050,6 +1050,84 @@ def delta_vectors() -> list[ContainerDef]:
 
 
 
+def channel_ref_vectors() -> list[ContainerDef]:
+    """Delta-coded blocks with channel references (SPEC 11.1.3, R-159)."""
+    from refcodec.fca import PackConfig
+
+    n = 6
+    # COLOR_DC b = 8 (q_bits 168), references 0, 1, 2 (green from red, blue from green):
+    #   red   stores 20, 1, 2, 0, 3, 4 -> d 10, -1, 1, 0, -2, 2  -> D = q = 10, 9, 10, 10, 8, 10
+    #   green stores 1, 0, 2, 1, 0, 0  -> d -1, 0, 1, -1, 0, 0  -> D = 255, 255, 0, 255, 255, 255 -> q = red + D mod 256 = 9, 8, 10, 9, 7, 9
+    #   blue  stores 4, 0, 0, 1, 3, 0  -> d 2, 0, 0, -1, -2, 0  -> D = 2, 2, 2, 1, 255, 255     -> q = green + D mod 256 = 11, 10, 12, 10, 6, 8
+    col = av.qblock(8, [-1.0, -1.0, -1.0], [1.0, 1.0, 1.0], [[20, 1, 2, 0, 3, 4], [1, 0, 2, 1, 0, 0], [4, 0, 0, 1, 3, 0]])
+    col |= {"q_bits": 168, "q_channel_ref": np.array([0, 1, 2], np.uint8)}
+    # LOG_SCALE b = 3 (q_bits 163), references 0, 0, 1 (axis 2 from axis 0, axis 1 on its own):
+    #   axis 0 stores 6, 0, 4, 0, 3, 2 -> d 3, 0, 2, 0, -2, 1 -> q = 3, 3, 5, 5, 3, 4
+    #   axis 1 stores 0, 2, 2, 2, 1, 1 -> d 0, 1, 1, 1, -1, -1 -> q = 0, 1, 2, 3, 2, 1
+    #   axis 2 stores 7, 0, 0, 0, 0, 0 -> d -4 -> D = 4 (all) -> q = axis 0 + 4 mod 8 = 7, 7, 1, 1, 7, 0 (wrapping)
+    scl = av.qblock(3, [-8.0, -7.0, -6.0], [-4.0, -3.5, -3.0], [[6, 0, 4, 0, 3, 2], [0, 2, 2, 2, 1, 1], [7, 0, 0, 0, 0, 0]])
+    scl |= {"q_bits": 163, "q_channel_ref": np.array([0, 0, 1], np.uint8)}
+    others = [x for x in av.static_attrs(n, 0, 37) if x.payload["attribute_id"] in (0, 3, 4)]
+    secs = [Sec(b"META", av.meta(n)), Sec(b"ATTR", av.attr(1, col)), Sec(b"ATTR", av.attr(2, scl))] + others
+    def encoder_made():  # colours whose channels move together (a skin): green near red, blue near green
+        import dataclasses
+
+        avatar = av.small_avatar(9, n=400, v=40)
+        rng = np.random.RandomState(9)
+        red = rng.normal(0.0, 1.0, 400)
+        green = red + rng.normal(0.0, 0.05, 400)
+        dc = np.stack([red, green, green + rng.normal(0.0, 0.05, 400)], 1).astype(np.float32)
+        avatar = dataclasses.replace(avatar, gaussians=dataclasses.replace(avatar.gaussians, sh_dc=dc))
+        return valid_file(av.encoder_sections(avatar, PackConfig()))()
+
+    return [
+        ContainerDef(
+            "y_channel_refs",
+            "Channel references written here: COLOR_DC at b = 8 (green from red, blue from green: a chain) and LOG_SCALE at "
+            "b = 3 (axis 2 from axis 0, wrapping mod 8; axis 1 on its own); stored sections.",
+            ["11.1.3"],
+            ["R-57", "R-58", "R-153", "R-159"],
+            valid_file(secs),
+        ),
+        ContainerDef(
+            "y_channel_refs_encoder",
+            "Encoder-made avatar (fcpack defaults: each block plain, delta-coded or with channel references, whichever "
+            "Zstandard makes smallest; colour and log-scale channels over one span); zstd sections.",
+            ["11.1.3", "11.7"],
+            ["R-153", "R-159"],
+            encoder_made,
+        ),
+        ContainerDef(
+            "n_channel_ref_self",
+            "q_channel_ref of channel 1 is 2: a channel refers to itself, not an earlier channel.",
+            ["11.1.3"],
+            ["R-159"],
+            damaged_file(secs, "attribute.q_channel_ref", b"\x00\x02\x02", "E_VALUE", 1),
+        ),
+        ContainerDef(
+            "n_channel_ref_first",
+            "q_channel_ref of channel 0 is 1: the first channel has no earlier channel to refer to.",
+            ["11.1.3"],
+            ["R-159"],
+            damaged_file(secs, "attribute.q_channel_ref", b"\x01", "E_VALUE", 2),
+        ),
+        ContainerDef(
+            "n_qbits_177",
+            "q_bits 177 (a block with channel references of 17 bits).",
+            ["11.1.3"],
+            ["R-57"],
+            damaged_file(secs, "attribute.q_bits", b"\xb1", "E_VALUE", 1),
+        ),
+        ContainerDef(
+            "n_qbits_160",
+            "q_bits 160 (a block with channel references of 0 bits).",
+            ["11.1.3"],
+            ["R-57"],
+            damaged_file(secs, "attribute.q_bits", b"\xa0", "E_VALUE", 1),
+        ),
+    ]
+
+
 # ------------------------------------------------------------------ branch-coverage vectors (H10)
 # Vectors that reach the reading branches the hardening of R-90..R-97 left without one
 # (conformance/branch_coverage.json). The Zstandard frames are written here byte by byte

@@ -101,7 +101,10 @@ def _block(w: PayloadWriter, field_name: str, b: dict, channels: int, count: int
         return
     w.f32planes("quantized_block.q_min", f"{field_name}.q_min", b["q_min"])
     w.f32planes("quantized_block.q_max", f"{field_name}.q_max", b["q_max"])
-    bits = b["q_bits"] - 128 if b["q_bits"] > 128 else b["q_bits"]  # 129..144: delta-coded samples of q_bits - 128 bits
+    if 161 <= b["q_bits"] <= 176:  # one reference byte per channel (other values above 160 are rejected at q_bits)
+        w.planes("quantized_block.q_channel_ref", f"{field_name}.q_channel_ref", b["q_channel_ref"], 1)
+    # 129..144: delta-coded samples of q_bits - 128 bits; 161..176: with channel references, q_bits - 160 bits
+    bits = b["q_bits"] - 160 if b["q_bits"] >= 161 else b["q_bits"] - 128 if b["q_bits"] > 128 else b["q_bits"]
     w.planes("quantized_block.q_values", f"{field_name}.q_values", b["q_values"], 1 if bits <= 8 else 2)
 
 

@@ -30,12 +30,13 @@ from ..errors import E_VALUE
 from ..quant import dequant_step
 from ..spec_tables import container_levels, semantic_id, semantic_name
 from . import syntax
+from .bounded import ERROR_KINDS, bounded_attribute
 from .budget import DecodeBudget
 from .codings import OPACITY_ALPHA_ID, ROTATION_S3_ID, alpha_from_logits, from_smallest_three, logits_from_alpha, smallest_three
 from .container import ParsedContainer, SectionToWrite, build_payload, decode_usage, parse_payload, read_container, write_container
 from .mesh import decoded_mesh
 from .precondition import drop_idle_skeleton, floor_log_scales, floor_opacity, sort_static_gaussians
-from .quantized import decode_block, decode_block_dict, delta_block, encode_block, smaller_block, unit_range_block
+from .quantized import decode_block, decode_block_dict, delta_block, encode_block, encode_block_in, smaller_block, unit_range_block
 from .subdivision import find_subdivision, midpoints, subdivide
 from .syntax import OFFSET_ENCODINGS, OUTPUT_MAPPINGS, RAW_F32_BITS, SECTION_HEADER_BYTES, attribute_channels, level_bits, sample_width
 
@@ -75,6 +76,9 @@ class PackConfig:
     mesh_coding: str = "auto"
     # "morton": the Gaussians of a static avatar (binding none) in Z-order of their positions; "keep": as given
     gaussian_order: str = "morton"
+    # largest decoded error per kind of refcodec.fca.bounded.ERROR_KINDS ("position" m, "color", "log_scale",
+    # "rotation_deg", "opacity"); a bounded attribute takes the coarsest shared step within it instead of its bits
+    max_errors: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def lossless(cls) -> PackConfig:
@@ -399,17 +403,47 @@ def pick_block(block: dict, config: PackConfig) -> dict:
     return smaller_block(block, size)
 
 
+def _bound_for(attr: str, config: PackConfig) -> float | None:
+    """The config's largest error for ``attr`` (refcodec.fca.bounded.ERROR_KINDS), or None (bits decide)."""
+    for kind, (field_name, _) in ERROR_KINDS.items():
+        if field_name == attr and kind in config.max_errors:
+            return config.max_errors[kind]
+    return None
+
+
+def _block(attr: str, values: np.ndarray, config: PackConfig, largest: np.ndarray | None = None) -> dict:
+    """The quantized block of ``values`` [C, N]: within the config's error bound for ``attr`` when it
+    has one, else at its bits (when the form is chosen by size, the colour and log-scale channels over
+    one shared span, so that they can refer to each other, R-159), then in the form Zstandard makes smallest."""
+    bound = _bound_for(attr, config)
+    bits = config.bits_for(attr)
+    if bound is not None and bits != RAW_F32_BITS and values.shape[1]:
+        block = bounded_attribute(attr, values, bound, largest)
+    elif attr == "opacity_logits" and config.opacity_coding == "alpha":
+        block = unit_range_block(values, bits)
+    elif attr in SHARED_SPAN_ATTRIBUTES and bits != RAW_F32_BITS and values.shape[1] and config.delta_coding == "auto":
+        lo = values.min(axis=1)
+        span = np.max(values.max(axis=1) - lo)
+        block = encode_block_in(values, bits, lo, (lo + span).astype(np.float32))
+    else:
+        block = encode_block(values, bits)
+    return pick_block(block, config)
+
+
+#: Attributes whose channels share units, quantized over one span so that channel references (R-159) fit them.
+SHARED_SPAN_ATTRIBUTES = ("sh_dc", "log_scales")
+
+
 def attr_payload(g: Gaussians, attr: str, config: PackConfig) -> dict:
     """The ``attr_section( )`` of one attribute, in the coding the config asks for (SPEC 11.7, 11.7.1)."""
-    bits = config.bits_for(attr)
     if attr == "rotations" and config.rotation_coding == "s3":  # SPEC 11.7.1, R-150
         largest, rest = smallest_three(g.rotations)
-        return {"attribute_id": ROTATION_S3_ID, "largest_component": largest, "attribute": pick_block(encode_block(rest, bits), config)}
+        return {"attribute_id": ROTATION_S3_ID, "largest_component": largest, "attribute": _block(attr, rest, config, largest)}
     if attr == "opacity_logits" and config.opacity_coding == "alpha":  # SPEC 11.7.1, R-151
-        block = pick_block(unit_range_block(alpha_from_logits(g.opacity_logits), bits), config)
-        return {"attribute_id": OPACITY_ALPHA_ID, "largest_component": None, "attribute": block}
+        alpha = alpha_from_logits(g.opacity_logits).reshape(1, -1)
+        return {"attribute_id": OPACITY_ALPHA_ID, "largest_component": None, "attribute": _block(attr, alpha, config)}
     values = getattr(g, attr).reshape(g.count, -1).T  # [C, N]; SH_REST: coefficient-major, channel-minor (SPEC 11.7)
-    return {"attribute_id": ATTRIBUTE_IDS[attr], "largest_component": None, "attribute": pick_block(encode_block(values, bits), config)}
+    return {"attribute_id": ATTRIBUTE_IDS[attr], "largest_component": None, "attribute": _block(attr, values, config)}
 
 
 def attr_values(payload, channels: int) -> tuple[str, np.ndarray]:

@@ -24,7 +24,7 @@ from .constructs import TracedElement
 from .container import ParsedContainer, read_container
 from .declarations import STRUCTURES, descriptor, flatten
 from .quantized import decode_block
-from .syntax import DELTA_FLAG, RAW_F32_BITS, SECTION_HEADER_BYTES, attribute_channels, level_bits
+from .syntax import DELTA_FLAG, RAW_F32_BITS, SECTION_HEADER_BYTES, attribute_channels, has_channel_refs, level_bits
 
 _SECTION_WHERE = re.compile(r"section\[(\d+)\](?::(.*))?$")
 #: Elements that are a structure of their own in SPEC's syntax tables (descriptor "name( )").
@@ -196,6 +196,7 @@ def _attribute_stats(parsed: ParsedContainer) -> list[dict]:
                 "q_bits": p.attribute.q_bits,
                 "sample_bits": level_bits(p.attribute.q_bits) if p.attribute.q_bits != RAW_F32_BITS else RAW_F32_BITS,
                 "delta_coded": bool(p.attribute.q_bits != RAW_F32_BITS and p.attribute.q_bits & DELTA_FLAG),  # SPEC 11.1.3, R-153
+                "channel_refs": [int(k) for k in p.attribute.q_channel_ref] if has_channel_refs(p.attribute.q_bits) else None,
                 "channels": channels,
                 "count": values.shape[1],
                 "min": values.min(axis=1).tolist(),

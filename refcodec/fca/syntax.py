@@ -138,11 +138,18 @@ def _both(first, second):
 
 
 DELTA_FLAG = 0x80  # q_bits 129..144: delta-coded samples of q_bits - 128 bits (SPEC 11.1.3, R-153)
+CHANNEL_REF_FLAG = 0x20  # with DELTA_FLAG, q_bits 161..176: delta-coded with channel references (R-159)
 
 
 def level_bits(q_bits: int) -> int:
-    """Bits per sample of a quantized block: ``q_bits``, or ``q_bits - 128`` when delta-coded (SPEC 11.1.3, R-153)."""
-    return q_bits & ~DELTA_FLAG if q_bits & DELTA_FLAG else q_bits
+    """Bits per sample of a quantized block: ``q_bits``, ``q_bits - 128`` when delta-coded (SPEC 11.1.3, R-153)
+    or ``q_bits - 160`` with channel references (R-159)."""
+    return q_bits - 160 if has_channel_refs(q_bits) else q_bits - 128 if q_bits > 128 else q_bits
+
+
+def has_channel_refs(q_bits: int) -> bool:
+    """Whether a block of this ``q_bits`` carries ``q_channel_ref`` (161..176, SPEC 11.1.3, R-159)."""
+    return q_bits >= 161
 
 
 def undelta(stored: np.ndarray, channels: int, bits: int) -> np.ndarray:
@@ -153,15 +160,37 @@ def undelta(stored: np.ndarray, channels: int, bits: int) -> np.ndarray:
     return (np.cumsum(d, axis=1) & ((1 << bits) - 1)).reshape(-1)  # a running sum mod 2^bits is the sum mod 2^bits
 
 
+def add_channel_refs(differences: np.ndarray, refs, bits: int) -> np.ndarray:
+    """SPEC 11.1.3, R-159: samples [C, N] from channel differences D [C, N]: in channel order,
+    q[c] = D[c] when refs[c] is 0, else (q[refs[c] - 1] + D[c]) mod 2^bits."""
+    q = np.array(differences, np.int64)
+    for c, k in enumerate(refs):
+        if k:
+            q[c] = (q[int(k) - 1] + q[c]) & ((1 << bits) - 1)
+    return q
+
+
 def samples(block, channels: int) -> np.ndarray:
-    """The integer samples [C * N] of a quantized (not raw) block: stored ones, or undone deltas (R-153)."""
+    """The integer samples [C * N] of a quantized (not raw) block: stored ones, or undone deltas (R-153)
+    and channel references (R-159)."""
     q = np.asarray(block.q_values)
-    return undelta(q, channels, level_bits(block.q_bits)) if block.q_bits & DELTA_FLAG else q
+    if not block.q_bits & DELTA_FLAG:
+        return q
+    bits = level_bits(block.q_bits)
+    d = undelta(q, channels, bits)
+    if has_channel_refs(block.q_bits):
+        d = add_channel_refs(d.reshape(channels, -1), block.q_channel_ref, bits).reshape(-1)
+    return d
 
 
 def _q_bits(v, ctx):
-    ok = 1 <= v <= 16 or v == RAW_F32_BITS or 1 <= v - DELTA_FLAG <= 16
-    return _ok_if(ok, E_VALUE, f"q_bits {v} is not 1..16, 32 or 129..144")
+    ok = 1 <= v <= 16 or v == RAW_F32_BITS or 129 <= v <= 144 or 161 <= v <= 176
+    return _ok_if(ok, E_VALUE, f"q_bits {v} is not 1..16, 32, 129..144 or 161..176")
+
+
+def _q_channel_refs(v, ctx):
+    bad = np.flatnonzero(np.asarray(v, np.int64) > np.arange(len(v)))
+    return None if bad.size == 0 else (E_VALUE, f"channel {bad[0]} refers to channel {int(v[bad[0]]) - 1}, not an earlier one (R-159)")
 
 
 def _q_ranges(v, ctx):
@@ -197,10 +226,13 @@ def quantized_block(channels, count, values_check=None) -> Struct:
     raw_check, q_check = _finite, _q_values
     if values_check is not None:
         raw_check, q_check = _both(_finite, values_check), _both(_q_values, values_check)
+    channel_refs = If(lambda ctx: has_channel_refs(ctx.q_bits), Checked(planes(lambda ctx: channels(ctx._), 1), _q_channel_refs))
+    channel_refs.flagbuildnone = True  # blocks without references (R-159) may leave the key out
     return Struct(
         "q_bits" / Checked(Int8ul, _q_bits),
         "q_min" / If(this.q_bits != RAW_F32_BITS, f32planes(lambda ctx: channels(ctx._))),
         "q_max" / If(this.q_bits != RAW_F32_BITS, Checked(f32planes(lambda ctx: channels(ctx._)), _q_ranges)),
+        "q_channel_ref" / channel_refs,
         "q_values"
         / IfThenElse(
             this.q_bits == RAW_F32_BITS,
