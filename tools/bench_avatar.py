@@ -314,6 +314,12 @@ def ply_verdicts(peers: dict | None) -> list[tuple]:
     if spz is not None:
         for k in ("position_m", "rotation_deg", "colour", "opacity"):
             out.append((f"PLY max {k} vs SPZ v4", round(ours[k], 6), f"<= {spz[k]:.6g}", ours[k] <= spz[k]))
+    matched = next((r for r in peers["rows"] if r["format"].startswith(".fca default, at")), None)
+    if matched is not None and spz is not None:  # informative: the same Gaussians quantized by SPZ v4's own largest errors
+        within = all(matched[k] <= spz[k] for k in ("position_m", "rotation_deg", "colour", "opacity", "log_scale"))
+        out.append(("PLY at SPZ v4's errors (--max-error): bytes per Gaussian", round(matched["bytes_per_gaussian"], 3),
+                    f"<= {PLY_TARGET['max_bytes_per_gaussian']}, every error <= SPZ v4's ({'yes' if within else 'NO'})",
+                    within and matched["bytes_per_gaussian"] <= PLY_TARGET["max_bytes_per_gaussian"]))
     return out
 
 

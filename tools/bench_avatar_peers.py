@@ -125,13 +125,15 @@ def peer_rows(ply: bytes, fca_configs: dict, exe: Path | None) -> tuple[list[dic
             ref_bytes = ply
         ref = read_float_ply(ref_bytes)
         n = len(ref["x"])
-        for name, config in fca_configs.items():
+
+        def fca_row(name: str, config) -> dict:
             # the reference is already in Morton order (splat-transform -M): keeping it compares errors index by index
             # (fcpack's own Morton order of the same file: 268,190 bytes against 268,186 kept, LAM default)
             data = encode_avatar(read_ply(ref_bytes), dataclasses.replace(config, gaussian_order="keep"))
             back = write_ply(decode_avatar(data).gaussians)
-            errors = gaussian_errors(ref, read_float_ply(back))
-            rows.append({"format": f".fca {name}", "bytes": len(data), "bytes_per_gaussian": len(data) / n, **errors})
+            return {"format": f".fca {name}", "bytes": len(data), "bytes_per_gaussian": len(data) / n, **gaussian_errors(ref, read_float_ply(back))}
+
+        rows += [fca_row(name, config) for name, config in fca_configs.items()]
         if exe is not None:
             for name, ext in PEER_FORMATS.items():
                 out = t / f"peer{ext}"
@@ -140,4 +142,18 @@ def peer_rows(ply: bytes, fca_configs: dict, exe: Path | None) -> tuple[list[dic
                 got = read_float_ply((t / f"back_{ext.strip('.')}.ply").read_bytes())
                 size = out.stat().st_size
                 rows.append({"format": name, "bytes": size, "bytes_per_gaussian": size / n, **gaussian_errors(ref, got)})
+            spz = next(r for r in rows if r["format"] == MATCHED_PEER)
+            if fca_configs:  # the first preset bounded by the peer's own largest errors, measured in this run
+                rows.append(fca_row(f"{next(iter(fca_configs))}, at {MATCHED_PEER}'s errors", dataclasses.replace(
+                    next(iter(fca_configs.values())), max_errors=matched_errors(spz))))
     return rows, ref_bytes
+
+
+#: The peer whose accuracy the matched .fca row takes (the issue-13 reference).
+MATCHED_PEER = "SPZ v4"
+
+
+def matched_errors(row: dict) -> dict[str, float]:
+    """PackConfig.max_errors equal to a peer row's largest errors (refcodec.fca.bounded.ERROR_KINDS)."""
+    return {"position": row["position_m"], "rotation_deg": row["rotation_deg"], "color": row["colour"], "opacity": row["opacity"],
+            "log_scale": row["log_scale"]}

@@ -65,6 +65,12 @@ def random_block(rng: random.Random, channels: int, count: int, scale: float = 1
     if rng.random() < 0.1:
         hi = lo.copy()  # constant channels
     q = nrng.integers(0, 1 << bits, channels * count, dtype=np.uint32).astype(np.uint16)
+    form = rng.random()
+    if form < 0.15:  # delta-coded samples: any stored value within the depth is valid
+        return {"q_bits": 128 + bits, "q_min": lo, "q_max": hi, "q_values": q}
+    if form < 0.3 and channels > 0:  # channel references: each channel refers to itself-or-earlier minus one
+        refs = np.array([rng.randint(0, c) for c in range(channels)], np.uint8)
+        return {"q_bits": 160 + bits, "q_min": lo, "q_max": hi, "q_channel_ref": refs, "q_values": q}
     return {"q_bits": bits, "q_min": lo, "q_max": hi, "q_values": q}
 
 
