@@ -156,3 +156,21 @@ def test_rotation_bound_formula():
     direct = np.degrees(2 * np.arccos(np.clip(np.abs((q * p).sum(1)), 0, 1)))
     via_chord = np.degrees(4 * np.arcsin(np.linalg.norm(q - p, axis=1) / 2))
     assert np.allclose(direct, via_chord, atol=1e-6) and math.isfinite(direct.max())
+
+
+def test_checks_on_decoded_values_see_the_references():
+    """R-93 on a ROTATION block with references: the checks that decode a block during the parse
+    (R-93, R-151) undo references too: channels referring to channel 0 reproduce it, and a
+    quaternion that references make all zero is rejected with E_VALUE (a regression: the check once
+    lost q_channel_ref and raised AttributeError)."""
+    def rotation_file(stored_first_channel):
+        q = np.array([stored_first_channel, [0, 0], [0, 0], [0, 0]])  # channels 1..3 = channel 0 (refs 1)
+        block = av.qblock(2, [0.0] * 4, [1.0] * 4, q) | {"q_bits": 162, "q_channel_ref": np.array([0, 1, 1, 1], np.uint8)}
+        secs = [Sec(b"META", av.meta(2))] + [x for x in av.static_attrs(2, 0, 5) if x.payload["attribute_id"] != 3]
+        return build(secs + [Sec(b"ATTR", av.attr(3, block))]).data
+
+    rotations = decode_avatar(rotation_file([2, 0])).gaussians.rotations  # samples 1, 1 in every channel: f32(1 x f32(1 / 3))
+    assert rotations.tolist() == [[np.float32(1) / np.float32(3)] * 4] * 2
+    with pytest.raises(FcError) as info:
+        decode_avatar(rotation_file([2, 1]))  # samples 1, 0: Gaussian 1 is (0, 0, 0, 0) in all four channels
+    assert info.value.error_class == "E_VALUE" and info.value.field.endswith("q_values")

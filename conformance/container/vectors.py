@@ -1069,6 +1069,10 @@ def channel_ref_vectors() -> list[ContainerDef]:
     scl |= {"q_bits": 163, "q_channel_ref": np.array([0, 0, 1], np.uint8)}
     others = [x for x in av.static_attrs(n, 0, 37) if x.payload["attribute_id"] in (0, 3, 4)]
     secs = [Sec(b"META", av.meta(n)), Sec(b"ATTR", av.attr(1, col)), Sec(b"ATTR", av.attr(2, scl))] + others
+    rot = av.qblock(2, [0.0] * 4, [1.0] * 4, [[2, 1], [0, 0], [0, 0], [0, 0]]) | {"q_bits": 162, "q_channel_ref": np.array([0, 1, 1, 1], np.uint8)}
+    zero_rotation = [Sec(b"META", av.meta(2))] + [x for x in av.static_attrs(2, 0, 5) if x.payload["attribute_id"] != 3]
+    zero_rotation.append(Sec(b"ATTR", av.attr(3, rot)))
+
     def encoder_made():  # colours whose channels move together (a skin): green near red, blue near green
         import dataclasses
 
@@ -1110,6 +1114,14 @@ def channel_ref_vectors() -> list[ContainerDef]:
             ["11.1.3"],
             ["R-159"],
             damaged_file(secs, "attribute.q_channel_ref", b"\x01", "E_VALUE", 2),
+        ),
+        ContainerDef(
+            "n_channel_ref_zero_rotation",
+            "A ROTATION block at b = 2 whose channels 1..3 refer to channel 0 (references 0, 1, 1, 1) and store zero differences; "
+            "channel 0 stores 2, 1 (samples 1, 0), so Gaussian 1 decodes to (0, 0, 0, 0): R-93 applies to the samples after R-159.",
+            ["11.1.3", "11.7"],
+            ["R-93", "R-159"],
+            first_error(zero_rotation, "attribute.q_values", 5, "E_VALUE"),
         ),
         ContainerDef(
             "n_qbits_177",

@@ -695,7 +695,7 @@ def _rotations_not_zero(v, ctx):
 
 def _with_values(ctx, values):
     """The block's context fields with ``q_values`` (checks run before construct stores the value)."""
-    return Container(q_bits=ctx.q_bits, q_min=ctx.get("q_min"), q_max=ctx.get("q_max"), q_values=values)
+    return Container(q_bits=ctx.q_bits, q_min=ctx.get("q_min"), q_max=ctx.get("q_max"), q_channel_ref=ctx.get("q_channel_ref"), q_values=values)
 
 
 ROTATION_ID = 3
